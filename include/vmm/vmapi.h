@@ -1,0 +1,235 @@
+/*
+ * Petrel public API: the VM API.
+ *
+ * Create a VM, power it on, suspend/resume/reset it, save/load/teleport its
+ * state, power it off and destroy it; run functions on its emulation threads
+ * (EMTs) through the request queue; get told about state changes and errors.
+ * Names, values and behaviour follow VirtualBox's VM API (see docs/api.md for
+ * the few places where Petrel deliberately differs).
+ */
+#ifndef PETREL_VMM_VMAPI_H
+#define PETREL_VMM_VMAPI_H
+
+#include "types.h"
+#include "err.h"
+#include "cfgm.h"
+#include "ssm.h"
+
+RT_C_DECLS_BEGIN
+
+/** Execution engines (EMR3QueryMainExecutionEngine). */
+#define VM_EXEC_ENGINE_NOT_SET     UINT8_C(0)
+#define VM_EXEC_ENGINE_IEM         UINT8_C(1)   /* Petrel's x86 interpreter */
+#define VM_EXEC_ENGINE_HW_VIRT     UINT8_C(2)   /* never on Petrel: KVM is the native API */
+#define VM_EXEC_ENGINE_NATIVE_API  UINT8_C(3)   /* Linux KVM */
+
+/** At-error callback: receives the format and its arguments, not a string. */
+typedef DECLCALLBACKTYPE(void, FNVMATERROR, (PUVM pUVM, void *pvUser, int vrc, RT_SRC_POS_DECL,
+                                             const char *pszFormat, va_list args));
+typedef FNVMATERROR *PFNVMATERROR;
+
+VMMDECL(int) VMSetError(PVMCC pVM, int rc, RT_SRC_POS_DECL, const char *pszFormat, ...) RT_IPRT_FORMAT_ATTR(6, 7);
+VMMDECL(int) VMSetErrorV(PVMCC pVM, int rc, RT_SRC_POS_DECL, const char *pszFormat, va_list args) RT_IPRT_FORMAT_ATTR(6, 0);
+
+/** Raise a VM error with a constant message; evaluates to rc. */
+#define VM_SET_ERROR(pVM, rc, pszMessage)            (VMSetError(pVM, rc, RT_SRC_POS, "%s", pszMessage))
+#define VM_SET_ERROR_U(a_pUVM, a_rc, a_pszMessage)   (VMR3SetError(a_pUVM, a_rc, RT_SRC_POS, "%s", a_pszMessage))
+
+typedef DECLCALLBACKTYPE(void, FNVMATRUNTIMEERROR, (PUVM pUVM, void *pvUser, uint32_t fFlags, const char *pszErrorId,
+                                                    const char *pszFormat, va_list va));
+typedef FNVMATRUNTIMEERROR *PFNVMATRUNTIMEERROR;
+
+VMMDECL(int) VMSetRuntimeError(PVMCC pVM, uint32_t fFlags, const char *pszErrorId, const char *pszFormat, ...) RT_IPRT_FORMAT_ATTR(4, 5);
+VMMDECL(int) VMSetRuntimeErrorV(PVMCC pVM, uint32_t fFlags, const char *pszErrorId, const char *pszFormat, va_list args) RT_IPRT_FORMAT_ATTR(4, 0);
+
+/** VMSetRuntimeError flags. */
+#define VMSETRTERR_FLAGS_FATAL    RT_BIT_32(0)
+#define VMSETRTERR_FLAGS_SUSPEND  RT_BIT_32(1)
+#define VMSETRTERR_FLAGS_NO_WAIT  RT_BIT_32(2)
+
+/** At-state callback.  Must not change the VM state. */
+typedef DECLCALLBACKTYPE(void, FNVMATSTATE, (PUVM pUVM, PCVMMR3VTABLE pVMM, VMSTATE enmState, VMSTATE enmOldState, void *pvUser));
+typedef FNVMATSTATE *PFNVMATSTATE;
+
+VMMDECL(const char *) VMGetStateName(VMSTATE enmState);
+VMMDECL(uint32_t)     VMGetResetCount(PVMCC pVM);
+VMMDECL(uint32_t)     VMGetSoftResetCount(PVMCC pVM);
+VMMDECL(uint32_t)     VMGetHardResetCount(PVMCC pVM);
+
+typedef enum VMREQTYPE {
+    VMREQTYPE_INVALID = 0,
+    VMREQTYPE_INTERNAL,
+    VMREQTYPE_MAX
+} VMREQTYPE;
+
+typedef enum VMREQSTATE {
+    VMREQSTATE_INVALID = 0,
+    VMREQSTATE_ALLOCATED,
+    VMREQSTATE_QUEUED,
+    VMREQSTATE_PROCESSING,
+    VMREQSTATE_COMPLETED,
+    VMREQSTATE_FREE
+} VMREQSTATE;
+
+typedef enum VMREQFLAGS {
+    VMREQFLAGS_VBOX_STATUS = 0,
+    VMREQFLAGS_VOID        = 1,
+    VMREQFLAGS_RETURN_MASK = 1,
+    VMREQFLAGS_NO_WAIT     = 2,
+    VMREQFLAGS_POKE        = 4,
+    VMREQFLAGS_PRIORITY    = 8
+} VMREQFLAGS;
+
+/** Maximum number of arguments of a request function. */
+#define VMREQ_MAX_ARGS 64
+
+/** A request packet: a function and its arguments to run on an EMT. */
+typedef struct VMREQ {
+    struct VMREQ * volatile pNext;
+    PUVM                    pUVM;
+    volatile VMREQSTATE     enmState;
+    volatile int32_t        iStatus;
+    RTSEMEVENT              EventSem;
+    volatile bool           fEventSemClear;
+    unsigned                fFlags;
+    VMREQTYPE               enmType;
+    VMCPUID                 idDstCpu;
+    union VMREQ_U {
+        struct {
+            PFNRT           pfn;
+            unsigned        cArgs;
+            uintptr_t       aArgs[VMREQ_MAX_ARGS];
+        } Internal;
+    } u;
+} VMREQ;
+typedef VMREQ *PVMREQ;
+
+typedef enum VMINITCOMPLETED {
+    VMINITCOMPLETED_RING3 = 1,
+    VMINITCOMPLETED_RING0,
+    VMINITCOMPLETED_HM
+} VMINITCOMPLETED;
+
+typedef enum VMRESUMEREASON {
+    VMRESUMEREASON_INVALID = 0,
+    VMRESUMEREASON_USER,
+    VMRESUMEREASON_RECONFIG,
+    VMRESUMEREASON_HOST_RESUME,
+    VMRESUMEREASON_STATE_RESTORED,
+    VMRESUMEREASON_STATE_SAVED,
+    VMRESUMEREASON_TELEPORTED,
+    VMRESUMEREASON_TELEPORT_FAILED,
+    VMRESUMEREASON_FTM_SYNC,
+    VMRESUMEREASON_END,
+    VMRESUMEREASON_32BIT_HACK = 0x7fffffff
+} VMRESUMEREASON;
+
+typedef enum VMSUSPENDREASON {
+    VMSUSPENDREASON_INVALID = 0,
+    VMSUSPENDREASON_USER,
+    VMSUSPENDREASON_RECONFIG,
+    VMSUSPENDREASON_VM,
+    VMSUSPENDREASON_RUNTIME_ERROR,
+    VMSUSPENDREASON_HOST_SUSPEND,
+    VMSUSPENDREASON_HOST_BATTERY_LOW,
+    VMSUSPENDREASON_FTM_SYNC,
+    VMSUSPENDREASON_END,
+    VMSUSPENDREASON_32BIT_HACK = 0x7fffffff
+} VMSUSPENDREASON;
+
+/** Progress callback: 0..100, non-decreasing, 100 only on success. */
+typedef DECLCALLBACKTYPE(int, FNVMPROGRESS, (PUVM pUVM, unsigned uPercent, void *pvUser));
+typedef FNVMPROGRESS *PFNVMPROGRESS;
+
+VMMR3DECL(int)   VMR3Create(uint32_t cCpus, PCVMM2USERMETHODS pVm2UserCbs,
+                            PFNVMATERROR pfnVMAtError, void *pvUserVM,
+                            PFNCFGMCONSTRUCTOR pfnCFGMConstructor, void *pvUserCFGM,
+                            PVM *ppVM, PUVM *ppUVM);
+VMMR3DECL(int)   VMR3PowerOn(PUVM pUVM);
+VMMR3DECL(int)   VMR3Suspend(PUVM pUVM, VMSUSPENDREASON enmReason);
+VMMR3DECL(VMSUSPENDREASON) VMR3GetSuspendReason(PUVM pUVM);
+VMMR3DECL(int)   VMR3Resume(PUVM pUVM, VMRESUMEREASON enmReason);
+VMMR3DECL(VMRESUMEREASON) VMR3GetResumeReason(PUVM pUVM);
+VMMR3DECL(int)   VMR3Reset(PUVM pUVM);
+VMMR3_INT_DECL(VBOXSTRICTRC) VMR3ResetFF(PVM pVM);
+VMMR3_INT_DECL(VBOXSTRICTRC) VMR3ResetTripleFault(PVM pVM);
+VMMR3DECL(int)   VMR3Save(PUVM pUVM, const char *pszFilename, PCSSMSTRMOPS pStreamOps, void *pvStreamOpsUser,
+                          bool fContinueAfterwards, PFNVMPROGRESS pfnProgress, void *pvUser, bool *pfSuspended);
+VMMR3DECL(int)   VMR3Teleport(PUVM pUVM, uint32_t cMsDowntime, PCSSMSTRMOPS pStreamOps, void *pvStreamOpsUser,
+                              PFNVMPROGRESS pfnProgress, void *pvProgressUser, bool *pfSuspended);
+VMMR3DECL(int)   VMR3LoadFromFile(PUVM pUVM, const char *pszFilename, PFNVMPROGRESS pfnProgress, void *pvUser);
+VMMR3DECL(int)   VMR3LoadFromStream(PUVM pUVM, PCSSMSTRMOPS pStreamOps, void *pvStreamOpsUser,
+                                    PFNVMPROGRESS pfnProgress, void *pvProgressUser, bool fTeleporting);
+VMMR3DECL(int)   VMR3PowerOff(PUVM pUVM);
+VMMR3DECL(int)   VMR3Destroy(PUVM pUVM);
+VMMR3_INT_DECL(void) VMR3Relocate(PVM pVM, RTGCINTPTR offDelta);
+
+VMMR3DECL(PVM)          VMR3GetVM(PUVM pUVM);
+VMMR3DECL(PUVM)         VMR3GetUVM(PVM pVM);
+VMMR3DECL(uint32_t)     VMR3RetainUVM(PUVM pUVM);
+VMMR3DECL(uint32_t)     VMR3ReleaseUVM(PUVM pUVM);
+VMMR3DECL(const char *) VMR3GetName(PUVM pUVM);
+VMMR3DECL(PRTUUID)      VMR3GetUuid(PUVM pUVM, PRTUUID pUuid);
+VMMR3DECL(VMSTATE)      VMR3GetState(PVM pVM);
+VMMR3DECL(VMSTATE)      VMR3GetStateU(PUVM pUVM);
+VMMR3DECL(const char *) VMR3GetStateName(VMSTATE enmState);
+VMMR3DECL(int)          VMR3AtStateRegister(PUVM pUVM, PFNVMATSTATE pfnAtState, void *pvUser);
+VMMR3DECL(int)          VMR3AtStateDeregister(PUVM pUVM, PFNVMATSTATE pfnAtState, void *pvUser);
+VMMR3_INT_DECL(bool)    VMR3SetGuruMeditation(PVM pVM);
+VMMR3_INT_DECL(bool)    VMR3TeleportedAndNotFullyResumedYet(PVM pVM);
+VMMR3DECL(int)          VMR3AtErrorRegister(PUVM pUVM, PFNVMATERROR pfnAtError, void *pvUser);
+VMMR3DECL(int)          VMR3AtErrorDeregister(PUVM pUVM, PFNVMATERROR pfnAtError, void *pvUser);
+VMMR3DECL(int)          VMR3SetError(PUVM pUVM, int rc, RT_SRC_POS_DECL, const char *pszFormat, ...) RT_IPRT_FORMAT_ATTR(6, 7);
+VMMR3DECL(int)          VMR3SetErrorV(PUVM pUVM, int rc, RT_SRC_POS_DECL, const char *pszFormat, va_list va) RT_IPRT_FORMAT_ATTR(6, 0);
+VMMR3_INT_DECL(uint32_t) VMR3GetErrorCount(PUVM pUVM);
+VMMR3DECL(int)          VMR3AtRuntimeErrorRegister(PUVM pUVM, PFNVMATRUNTIMEERROR pfnAtRuntimeError, void *pvUser);
+VMMR3DECL(int)          VMR3AtRuntimeErrorDeregister(PUVM pUVM, PFNVMATRUNTIMEERROR pfnAtRuntimeError, void *pvUser);
+VMMR3_INT_DECL(uint32_t) VMR3GetRuntimeErrorCount(PUVM pUVM);
+
+VMMR3DECL(int) VMR3ReqCallU(PUVM pUVM, VMCPUID idDstCpu, PVMREQ *ppReq, RTMSINTERVAL cMillies, uint32_t fFlags, PFNRT pfnFunction, unsigned cArgs, ...);
+VMMR3DECL(int) VMR3ReqCallVU(PUVM pUVM, VMCPUID idDstCpu, PVMREQ *ppReq, RTMSINTERVAL cMillies, uint32_t fFlags, PFNRT pfnFunction, unsigned cArgs, va_list Args);
+VMMR3_INT_DECL(int) VMR3ReqCallWait(PVM pVM, VMCPUID idDstCpu, PFNRT pfnFunction, unsigned cArgs, ...);
+VMMR3DECL(int) VMR3ReqCallWaitU(PUVM pUVM, VMCPUID idDstCpu, PFNRT pfnFunction, unsigned cArgs, ...);
+VMMR3DECL(int) VMR3ReqCallNoWait(PVM pVM, VMCPUID idDstCpu, PFNRT pfnFunction, unsigned cArgs, ...);
+VMMR3DECL(int) VMR3ReqCallNoWaitU(PUVM pUVM, VMCPUID idDstCpu, PFNRT pfnFunction, unsigned cArgs, ...);
+VMMR3_INT_DECL(int) VMR3ReqCallVoidWait(PVM pVM, VMCPUID idDstCpu, PFNRT pfnFunction, unsigned cArgs, ...);
+VMMR3DECL(int) VMR3ReqCallVoidWaitU(PUVM pUVM, VMCPUID idDstCpu, PFNRT pfnFunction, unsigned cArgs, ...);
+VMMR3DECL(int) VMR3ReqCallVoidNoWait(PVM pVM, VMCPUID idDstCpu, PFNRT pfnFunction, unsigned cArgs, ...);
+VMMR3DECL(int) VMR3ReqPriorityCallWait(PVM pVM, VMCPUID idDstCpu, PFNRT pfnFunction, unsigned cArgs, ...);
+VMMR3DECL(int) VMR3ReqPriorityCallWaitU(PUVM pUVM, VMCPUID idDstCpu, PFNRT pfnFunction, unsigned cArgs, ...);
+VMMR3DECL(int) VMR3ReqPriorityCallVoidWaitU(PUVM pUVM, VMCPUID idDstCpu, PFNRT pfnFunction, unsigned cArgs, ...);
+VMMR3DECL(int) VMR3ReqAlloc(PUVM pUVM, PVMREQ *ppReq, VMREQTYPE enmType, VMCPUID idDstCpu);
+VMMR3DECL(int) VMR3ReqFree(PVMREQ pReq);
+VMMR3DECL(int) VMR3ReqQueue(PVMREQ pReq, RTMSINTERVAL cMillies);
+VMMR3DECL(int) VMR3ReqWait(PVMREQ pReq, RTMSINTERVAL cMillies);
+VMMR3_INT_DECL(int) VMR3ReqProcessU(PUVM pUVM, VMCPUID idDstCpu, bool fPriorityOnly);
+
+/** VMR3NotifyCpuFFU / VMR3NotifyGlobalFFU flags. */
+#define VMNOTIFYFF_FLAGS_DONE_REM  RT_BIT_32(0)
+#define VMNOTIFYFF_FLAGS_POKE      RT_BIT_32(1)
+
+VMMR3_INT_DECL(void)     VMR3NotifyGlobalFFU(PUVM pUVM, uint32_t fFlags);
+VMMR3_INT_DECL(void)     VMR3NotifyCpuFFU(PUVMCPU pUVMCpu, uint32_t fFlags);
+VMMR3DECL(int)           VMR3NotifyCpuDeviceReady(PVM pVM, VMCPUID idCpu);
+VMMR3_INT_DECL(int)      VMR3WaitHalted(PVM pVM, PVMCPU pVCpu, bool fIgnoreInterrupts);
+VMMR3_INT_DECL(int)      VMR3WaitU(PUVMCPU pUVMCpu);
+VMMR3DECL(int)           VMR3WaitForDeviceReady(PVM pVM, VMCPUID idCpu);
+VMMR3_INT_DECL(RTCPUID)  VMR3GetVMCPUId(PVM pVM);
+VMMR3_INT_DECL(bool)     VMR3IsLongModeAllowed(PVM pVM);
+VMMR3_INT_DECL(RTTHREAD) VMR3GetThreadHandle(PUVMCPU pUVCpu);
+VMMR3DECL(RTTHREAD)      VMR3GetVMCPUThread(PUVM pUVM);
+VMMR3DECL(RTNATIVETHREAD) VMR3GetVMCPUNativeThread(PVM pVM);
+VMMR3DECL(RTNATIVETHREAD) VMR3GetVMCPUNativeThreadU(PUVM pUVM);
+VMMR3DECL(int)           VMR3GetCpuCoreAndPackageIdFromCpuId(PUVM pUVM, VMCPUID idCpu, uint32_t *pidCpuCore, uint32_t *pidCpuPackage);
+VMMR3_INT_DECL(uint32_t) VMR3GetActiveEmts(PUVM pUVM);
+VMMR3DECL(int)           VMR3HotUnplugCpu(PUVM pUVM, VMCPUID idCpu);
+VMMR3DECL(int)           VMR3HotPlugCpu(PUVM pUVM, VMCPUID idCpu);
+VMMR3DECL(int)           VMR3SetCpuExecutionCap(PUVM pUVM, uint32_t uCpuExecutionCap);
+VMMR3DECL(int)           VMR3SetPowerOffInsteadOfReset(PUVM pUVM, bool fPowerOffInsteadOfReset);
+
+/** The engine that runs the guest: one of VM_EXEC_ENGINE_*. */
+VMMR3DECL(int) EMR3QueryMainExecutionEngine(PUVM pUVM, uint8_t *pbMainExecutionEngine);
+
+RT_C_DECLS_END
+
+#endif /* PETREL_VMM_VMAPI_H */

@@ -1,0 +1,67 @@
+/*
+ * The one interface between the VM core and an execution engine (KVM or the
+ * interpreter).  The core never includes kvm/ or interp/ headers; it picks an
+ * engine with engine_select() and calls through these operations.
+ *
+ * Threading: vcpu_* operations run on the vCPU's own EMT, except poke(),
+ * which any thread may call to make run() return promptly.
+ */
+#ifndef PETREL_CPU_ENGINE_H
+#define PETREL_CPU_ENGINE_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cpu_state.h"
+
+struct VM;
+struct VMCPU;
+
+struct engine_ops {
+    const char *name;          /* "kvm", "interp" */
+    uint8_t     exec_engine;   /* VM_EXEC_ENGINE_* reported to the API */
+
+    /* Machine-wide set-up after guest RAM and the I/O bus exist (EMT(0)).
+     * Returns a VBox status; on failure it has raised a VM error. */
+    int  (*vm_init)(struct VM *vm);
+    void (*vm_term)(struct VM *vm);
+
+    /* Per vCPU, on its EMT. */
+    int  (*vcpu_init)(struct VMCPU *vcpu);
+    void (*vcpu_term)(struct VMCPU *vcpu);
+
+    /*
+     * Run guest code until something needs the core.  Port I/O and MMIO are
+     * dispatched to the I/O bus inside the engine.  Returns:
+     *   VINF_SUCCESS       poked, or a force flag needs attention
+     *   VINF_EM_HALT       the guest executed HLT with nothing pending
+     *   VINF_EM_TRIPLE_FAULT
+     *   VINF_EM_OFF / VINF_EM_RESET / VINF_EM_SUSPEND  a device asked for it
+     *   VERR_*             unrecoverable: the caller enters guru meditation;
+     *                      the engine has put a message in vcpu->guru_message
+     */
+    int  (*run)(struct VMCPU *vcpu);
+
+    /* Make run() return soon; any thread, async-signal-safe where needed. */
+    void (*poke)(struct VMCPU *vcpu);
+
+    /* Architectural state transfer (EMT of the vCPU). */
+    int  (*get_state)(struct VMCPU *vcpu, struct cpu_state *st);
+    int  (*set_state)(struct VMCPU *vcpu, const struct cpu_state *st);
+
+    /* Interrupt line from the device models (any thread). */
+    void (*irq_set)(struct VM *vm, uint32_t gsi, int level);
+
+    /* Whether the guest's vCPU has an interrupt it could take now (used by
+     * the halt wait).  May be NULL: the engine then wakes itself. */
+    bool (*interrupt_pending)(struct VMCPU *vcpu);
+};
+
+/*
+ * Picks an engine by name: "kvm", "interp" or "auto".  Returns NULL and
+ * fills why (for the error message) when it is not available.
+ */
+const struct engine_ops *engine_select(const char *name, char *why, size_t why_size);
+
+#endif /* PETREL_CPU_ENGINE_H */
