@@ -227,6 +227,15 @@ VMMR3DECL(int)           VMR3HotPlugCpu(PUVM pUVM, VMCPUID idCpu);
 VMMR3DECL(int)           VMR3SetCpuExecutionCap(PUVM pUVM, uint32_t uCpuExecutionCap);
 VMMR3DECL(int)           VMR3SetPowerOffInsteadOfReset(PUVM pUVM, bool fPowerOffInsteadOfReset);
 
+/*
+ * Petrel extensions (not in VirtualBox's API).
+ */
+
+/** The exit code a test guest wrote to the debug-exit port (0xF4) before it
+ *  powered the VM off: VINF_SUCCESS and *puCode = (value << 1) | 1, or
+ *  VERR_NOT_FOUND when the guest never wrote one. */
+VMMR3DECL(int) VMR3GetGuestExitCode(PUVM pUVM, uint32_t *puCode);
+
 /** The engine that runs the guest: one of VM_EXEC_ENGINE_*. */
 VMMR3DECL(int) EMR3QueryMainExecutionEngine(PUVM pUVM, uint8_t *pbMainExecutionEngine);
 

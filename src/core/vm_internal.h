@@ -129,7 +129,9 @@ struct vm_rendezvous {
     uint32_t             left;               /* EMTs that have left */
     int                  rc;                 /* merged status */
     bool                 stopped;            /* stop-on-error hit */
+    bool                 once_done;          /* ORDER_ONCE: the worker has run */
     uint64_t             generation;
+    uint64_t             joined_gen[VMM_MAX_CPU_COUNT];
 };
 
 struct VM {
@@ -145,6 +147,7 @@ struct VM {
     struct io_bus  *io;
     struct device_instance *devices;
     PCFGMNODE       cfg_root;
+    struct vclock  *clock;                   /* virtual clock + device timers (src/time) */
 
     atomic_uint     exec_cap;                /* percent, 100 = none */
     atomic_uint     reset_count_soft, reset_count_hard;
@@ -157,6 +160,9 @@ struct VM {
     atomic_uint     guest_exit_code;
 
     struct vm_rendezvous rendezvous;
+    pthread_t       cap_thread;              /* pokes capped vCPUs out of guest code */
+    bool            cap_thread_started;
+    atomic_bool     cap_thread_stop;
     PVMCPU          apCpus[VMM_MAX_CPU_COUNT];
 };
 
@@ -165,6 +171,12 @@ bool uvm_is_valid(PUVM uvm);
 /* The VM if the handle is valid and the VM is usable from outside, else NULL. */
 PVM  uvm_vm(PUVM uvm);
 bool vm_is_valid_ext(PVM vm);
+/* The VM belongs to a live UVM (any state); never dereferences garbage. */
+bool vm_is_registered(PVM vm);
+int  uvm_registry_add(PUVM uvm);
+void uvm_registry_remove(PUVM uvm);
+/* Frees the UVM once its last reference is gone (vm_create.c). */
+void uvm_free(PUVM uvm);
 
 /* --- current thread (vm_emt.c) --- */
 /* The caller's UVMCPU if it is an EMT of uvm, else NULL. */
@@ -202,6 +214,11 @@ int  vm_state_try_set(PVM vm, const char *who, unsigned pairs, ...);
 void vm_state_set(PVM vm, VMSTATE new_state, VMSTATE expected_old);
 void vm_state_set_locked(PVM vm, VMSTATE new_state, VMSTATE old_state);
 
+/* Callback lists: append / remove first match (fn and user) / free. */
+int  vm_callback_add(pthread_mutex_t *lock, struct vm_callback **list, void (*fn)(void), void *user);
+int  vm_callback_remove(pthread_mutex_t *lock, struct vm_callback **list, void (*fn)(void), void *user);
+void vm_callback_free_all(struct vm_callback **list);
+
 /* --- rendezvous (vm_rendezvous.c) --- */
 int  vm_emt_rendezvous(PVM vm, uint32_t flags, vm_rendezvous_worker worker, void *user);
 /* Called by an EMT that sees VM_FF_EMT_RENDEZVOUS. */
@@ -219,11 +236,18 @@ void vm_guest_request_power_off(PVM vm, bool has_code, uint32_t code);
 void vm_guest_request_reset(PVM vm);
 
 /* --- machine set-up (vm_machine.c) --- */
-int  vm_machine_init(PVM vm);      /* RAM, I/O bus, engine, devices, loader */
-void vm_machine_term(PVM vm);
-int  vm_machine_reset(PVM vm);     /* hard reset of devices, RAM, CPUs, re-load */
+int  vm_machine_init(PVM vm);           /* EMT(0): RAM, I/O bus, engine, devices */
+int  vm_machine_vcpu_init(PVMCPU vcpu); /* each vCPU's EMT, after vm_machine_init */
+int  vm_machine_load(PVM vm);           /* EMT(0), after all vCPUs: guest image, BSP state */
+int  vm_machine_reset(PVM vm);          /* EMT(0), others parked: devices, RAM, CPUs, re-load */
+void vm_machine_vcpu_term(PVMCPU vcpu); /* each vCPU's EMT */
+void vm_machine_term(PVM vm);           /* EMT(0) */
+enum vm_machine_event { VM_MACHINE_POWER_ON, VM_MACHINE_SUSPEND, VM_MACHINE_RESUME, VM_MACHINE_POWER_OFF };
+void vm_machine_notify(PVM vm, enum vm_machine_event what);  /* EMT(0): device hooks */
 
-/* Exit codes of the debug-exit device as seen by front ends. */
-VMMR3DECL(int) VMR3GetGuestExitCode(PUVM pUVM, uint32_t *puCode);
+/* --- execution cap watchdog (vm_cpu.c) --- */
+void vm_exec_cap_start(PVM vm);
+void vm_exec_cap_stop(PVM vm);
+
 
 #endif /* PETREL_VM_INTERNAL_H */

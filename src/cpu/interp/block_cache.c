@@ -1,0 +1,179 @@
+/*
+ * The decoded-block cache: code is decoded once into blocks of up to
+ * BLOCK_MAX_INSNS instructions (ending at a control transfer, a page end or
+ * the CS limit), keyed by guest-physical address and code size.  Each RAM
+ * page holding decoded code is marked; the first write to a marked page
+ * bumps the page's generation, which invalidates every block decoded from
+ * it (self-modifying code) without searching for them.
+ */
+#include "interp_internal.h"
+
+int op_too_long(struct interp_cpu *cpu, const struct insn *in);
+
+static inline unsigned block_hash(uint64_t phys, enum code_mode mode)
+{
+    uint64_t h = (phys ^ (phys >> 13) ^ ((uint64_t)mode << 7)) * UINT64_C(0x9e3779b97f4a7c15);
+    return (unsigned)(h >> 40) & (BLOCK_CACHE_SIZE - 1);
+}
+
+void code_page_written(struct interp_cpu *cpu, uint64_t page)
+{
+    cpu->code_gen[page]++;
+    cpu->code_mark[page] = 0;
+    cpu->smc = true;
+}
+
+/* Marks a RAM page as holding code and drops fast write paths to it. */
+static void mark_code_page(struct interp_cpu *cpu, uint64_t page, uint64_t phys_page)
+{
+    if (cpu->code_mark[page])
+        return;
+    cpu->code_mark[page] = 1;
+    for (unsigned i = 0; i < TLB_SIZE; i++)
+        if (cpu->tlb[i].phys == phys_page)
+            cpu->tlb[i].tag_write = TLB_INVALID;
+}
+
+/* Linear address of an instruction byte -> guest-physical (#PF/#GP recorded). */
+static int fetch_translate(struct interp_cpu *cpu, uint64_t lin, uint64_t *phys)
+{
+    struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
+    if (e->tag_exec == (lin & ~UINT64_C(0xfff))) {
+        *phys = e->phys | (lin & 0xfff);
+        return X_NEXT;
+    }
+    if (cpu->long64 && (uint64_t)((int64_t)(lin << 16) >> 16) != lin)
+        return raise_gp(cpu, 0);
+    int r = mmu_translate(cpu, lin, ACC_EXEC, phys);
+    if (r)
+        return r;
+    uint8_t *h = phys_host(cpu, *phys);
+    if (h) {
+        uint64_t tag = lin & ~UINT64_C(0xfff);
+        if (e->tag_read != tag)
+            e->tag_read = TLB_INVALID;
+        if (e->tag_write != tag)
+            e->tag_write = TLB_INVALID;
+        e->tag_exec = tag;
+        e->addend = (intptr_t)(h - (*phys & 0xfff)) - (intptr_t)(lin & ~UINT64_C(0xfff));
+        e->phys = *phys & ~UINT64_C(0xfff);
+    }
+    return X_NEXT;
+}
+
+/* Copies up to n code bytes at guest-physical phys (MMIO byte by byte). */
+static void fetch_bytes(struct interp_cpu *cpu, uint64_t phys, uint8_t *buf, unsigned n)
+{
+    uint8_t *h = phys_host(cpu, phys);
+    if (h) {
+        memcpy(buf, h, n);
+        return;
+    }
+    for (unsigned i = 0; i < n; i++)
+        buf[i] = cpu->io.mmio_read ? (uint8_t)cpu->io.mmio_read(cpu->io.opaque, phys + i, 1) : 0xff;
+}
+
+static uint32_t page_of(const struct interp_cpu *cpu, uint64_t phys)
+{
+    uint8_t *h = phys_host(cpu, phys);
+    return h ? (uint32_t)((uint64_t)(h - cpu->ram->host) >> 12) : PAGE_NONE;
+}
+
+/* Decodes an instruction that runs into the next page. */
+static int decode_crossing(struct interp_cpu *cpu, uint64_t lin, uint64_t phys, unsigned avail,
+                           struct insn *in, struct block *b)
+{
+    uint8_t buf[16];
+    uint64_t phys2;
+    fetch_bytes(cpu, phys, buf, avail);
+    int r = fetch_translate(cpu, (lin + avail) & cpu->lin_mask, &phys2);
+    if (r)
+        return r;
+    fetch_bytes(cpu, phys2, buf + avail, 15 - avail);
+    b->page2 = page_of(cpu, phys2);
+    if (b->page2 != PAGE_NONE) {
+        mark_code_page(cpu, b->page2, phys2 & ~UINT64_C(0xfff));
+        b->gen2 = cpu->code_gen[b->page2];
+    }
+    r = decode_insn(cpu->mode, buf, 15, in);
+    if (r == DEC_TOO_LONG || r == DEC_MORE)
+        in->fn = op_too_long;
+    in->ends = 1;
+    return X_NEXT;
+}
+
+static int decode_block(struct interp_cpu *cpu, struct block *b, uint64_t phys)
+{
+    const struct seg_reg *cs = &cpu->st->seg[SEG_CS];
+    uint64_t rip = cpu->st->rip;
+    unsigned off = 0, n = 0;
+    b->phys = phys;
+    b->mode = (uint8_t)cpu->mode;
+    b->page = page_of(cpu, phys);
+    b->page2 = PAGE_NONE;
+    if (b->page != PAGE_NONE) {
+        mark_code_page(cpu, b->page, phys & ~UINT64_C(0xfff));
+        b->gen = cpu->code_gen[b->page];
+    }
+    while (n < BLOCK_MAX_INSNS) {
+        uint64_t cur = (rip + off) & cpu->ip_mask;
+        unsigned avail = (unsigned)(4096 - ((phys + off) & 0xfff));
+        struct insn *in = &b->insn[n];
+        if (off && avail == 4096)
+            break;                                           /* the next page starts a new block */
+        if (!cpu->long64 && cur > cs->limit) {
+            if (n == 0)
+                return raise_gp(cpu, 0);
+            break;
+        }
+        uint8_t buf[16];
+        unsigned take = avail < 15 ? avail : 15;
+        fetch_bytes(cpu, phys + off, buf, take);
+        int r = decode_insn(cpu->mode, buf, take, in);
+        if (r == DEC_MORE) {
+            if (n)
+                break;
+            if ((r = decode_crossing(cpu, (cpu->seg[SEG_CS].base + cur) & cpu->lin_mask, phys + off, avail, in, b)))
+                return r;
+        } else if (r == DEC_TOO_LONG) {
+            in->fn = op_too_long;
+            in->ends = 1;
+            in->len = 15;
+        }
+        if (!cpu->long64 && cur + in->len - 1 > cs->limit) {
+            in->fn = op_too_long;                              /* runs past the CS limit: #GP(0) */
+            in->ends = 1;
+        }
+        off += in->len;
+        n++;
+        if (in->ends)
+            break;
+    }
+    b->n = (uint16_t)n;
+    b->bytes = (uint16_t)off;
+    return X_NEXT;
+}
+
+struct block *block_fetch(struct interp_cpu *cpu)
+{
+    uint64_t rip = cpu->st->rip, phys;
+    uint64_t lin = (cpu->seg[SEG_CS].base + rip) & cpu->lin_mask;
+    if (!cpu->long64 && rip > cpu->st->seg[SEG_CS].limit) {
+        raise_gp(cpu, 0);
+        return NULL;
+    }
+    if (fetch_translate(cpu, lin, &phys))
+        return NULL;
+    uint32_t page = page_of(cpu, phys);
+    struct block *b = page == PAGE_NONE ? &cpu->scratch : &cpu->blocks[block_hash(phys, cpu->mode)];
+    if (page != PAGE_NONE && b->phys == phys && b->mode == cpu->mode && b->gen == cpu->code_gen[b->page] &&
+        (b->page2 == PAGE_NONE || b->gen2 == cpu->code_gen[b->page2]) && cpu->code_mark[b->page] &&
+        (cpu->long64 || rip + b->bytes - 1 <= cpu->st->seg[SEG_CS].limit))
+        return b;
+    b->mode = 0xff;
+    if (decode_block(cpu, b, phys)) {
+        b->mode = 0xff;
+        return NULL;
+    }
+    return b;
+}

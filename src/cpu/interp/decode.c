@@ -1,0 +1,311 @@
+/*
+ * The instruction decoder: prefixes, REX, opcode maps, ModRM/SIB/displacement
+ * and immediates into a struct insn whose handler and operands are final, so
+ * that executing a cached instruction does no decoding work at all.
+ */
+#include "interp_internal.h"
+
+#define MAX_INSN_LEN 15
+
+struct dstate {
+    const uint8_t *b;
+    unsigned avail, pos;
+};
+
+/* Makes sure n more bytes are there. */
+static int need(const struct dstate *d, unsigned n)
+{
+    if (d->pos + n > MAX_INSN_LEN)
+        return DEC_TOO_LONG;
+    if (d->pos + n > d->avail)
+        return DEC_MORE;
+    return DEC_OK;
+}
+
+static uint64_t take(struct dstate *d, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v |= (uint64_t)d->b[d->pos + i] << (8 * i);
+    d->pos += n;
+    return v;
+}
+
+static uint8_t byte_reg(unsigned r, uint8_t rex)
+{
+    return (uint8_t)((rex || r < 4 || r > 7) ? r : 16 + (r - 4));
+}
+
+/* 16-bit addressing: base/index pairs of ModRM.rm. */
+static const uint8_t rm16_base[8]  = { GPR_RBX, GPR_RBX, GPR_RBP, GPR_RBP, REG_NONE, REG_NONE, GPR_RBP, GPR_RBX };
+static const uint8_t rm16_index[8] = { GPR_RSI, GPR_RDI, GPR_RSI, GPR_RDI, GPR_RSI, GPR_RDI, REG_NONE, REG_NONE };
+
+static int decode_modrm16(struct dstate *d, struct insn *in, unsigned mod, unsigned rm)
+{
+    int r;
+    in->base = rm16_base[rm];
+    in->index = rm16_index[rm];
+    if (rm == 4 || rm == 5) {          /* SI / DI alone */
+        in->base = in->index;
+        in->index = REG_NONE;
+    }
+    if (mod == 0 && rm == 6) {
+        in->base = REG_NONE;
+        if ((r = need(d, 2)))
+            return r;
+        in->disp = (int16_t)take(d, 2);
+    } else if (mod == 1) {
+        if ((r = need(d, 1)))
+            return r;
+        in->disp = (int8_t)take(d, 1);
+    } else if (mod == 2) {
+        if ((r = need(d, 2)))
+            return r;
+        in->disp = (int16_t)take(d, 2);
+    }
+    in->seg = in->base == GPR_RBP ? SEG_SS : SEG_DS;
+    return DEC_OK;
+}
+
+static int decode_modrm32(struct dstate *d, struct insn *in, enum code_mode mode,
+                          unsigned mod, unsigned rm, uint8_t rex)
+{
+    int r;
+    in->index = REG_NONE;
+    if (rm == 4) {
+        if ((r = need(d, 1)))
+            return r;
+        uint8_t sib = (uint8_t)take(d, 1);
+        unsigned idx = ((sib >> 3) & 7) | ((rex & 2u) << 2);
+        in->scale = sib >> 6;
+        in->index = idx == 4 ? REG_NONE : (uint8_t)idx;
+        in->base = (uint8_t)((sib & 7) | ((rex & 1u) << 3));
+        if ((sib & 7) == 5 && mod == 0) {
+            in->base = REG_NONE;
+            mod = 2;                    /* disp32 follows */
+        }
+    } else if (rm == 5 && mod == 0) {
+        in->base = REG_NONE;
+        in->rip_rel = mode == MODE_64;
+        mod = 2;
+    } else {
+        in->base = (uint8_t)(rm | ((rex & 1u) << 3));
+    }
+    if (mod == 1) {
+        if ((r = need(d, 1)))
+            return r;
+        in->disp = (int8_t)take(d, 1);
+    } else if (mod == 2) {
+        if ((r = need(d, 4)))
+            return r;
+        in->disp = (int32_t)take(d, 4);
+    }
+    in->seg = (in->base == GPR_RSP || in->base == GPR_RBP) ? SEG_SS : SEG_DS;
+    return DEC_OK;
+}
+
+static int decode_modrm(struct dstate *d, struct insn *in, enum code_mode mode, uint8_t rex)
+{
+    int r;
+    if ((r = need(d, 1)))
+        return r;
+    uint8_t m = (uint8_t)take(d, 1);
+    unsigned mod = m >> 6, reg = (m >> 3) & 7, rm = m & 7;
+    in->ext = (uint8_t)reg;
+    in->reg = (uint8_t)(reg | ((rex & 4u) << 1));
+    in->reg8 = byte_reg(in->reg, rex);
+    if (mod == 3) {
+        in->mod3 = 1;
+        in->rm = (uint8_t)(rm | ((rex & 1u) << 3));
+        in->rm8 = byte_reg(in->rm, rex);
+        return DEC_OK;
+    }
+    if (in->asz == 2)
+        return decode_modrm16(d, in, mod, rm);
+    return decode_modrm32(d, in, mode, mod, rm, rex);
+}
+
+static unsigned imm_bytes(uint32_t f, const struct insn *in, uint8_t opc)
+{
+    if (f & (F_IMM8 | F_BYTE)) {
+        if (f & F_IMM8)
+            return 1;
+    }
+    if (f & F_IMMZ)
+        return in->osz == 2 ? 2 : 4;
+    if (f & F_IMMV)
+        return in->osz;
+    if (f & F_IMM16)
+        return 2;
+    (void)opc;
+    return 0;
+}
+
+static int decode_imm(struct dstate *d, struct insn *in, uint32_t f)
+{
+    int r;
+    unsigned n = imm_bytes(f, in, (uint8_t)in->opc);
+    if (f & F_MOFFS)
+        n = in->asz;
+    if (f & F_FAR)
+        n = in->osz == 2 ? 2 : 4;
+    if (f & F_ENTER)
+        n = 2;
+    if (n) {
+        if ((r = need(d, n)))
+            return r;
+        uint64_t v = take(d, n);
+        if ((f & F_IMMZ) || (f & F_SX) || ((f & F_IMMV) && n < 8))
+            v = (uint64_t)sign_extend(v, n);
+        in->imm = v;
+    }
+    if (f & (F_FAR | F_ENTER)) {
+        unsigned n2 = (f & F_FAR) ? 2 : 1;
+        if ((r = need(d, n2)))
+            return r;
+        in->imm2 = (uint16_t)take(d, n2);
+    }
+    return DEC_OK;
+}
+
+static unsigned operand_size(enum code_mode mode, uint32_t f, bool opsize, uint8_t rex)
+{
+    if (f & F_BYTE)
+        return 1;
+    if (mode == MODE_64) {
+        if (f & F_FORCE64)
+            return 8;
+        if (rex & 8u)
+            return 8;
+        if (opsize)
+            return 2;
+        return (f & F_DEF64) ? 8 : 4;
+    }
+    return (mode == MODE_32) != opsize ? 4 : 2;
+}
+
+static unsigned address_size(enum code_mode mode, bool adsize)
+{
+    if (mode == MODE_64)
+        return adsize ? 4 : 8;
+    return (mode == MODE_32) != adsize ? 4 : 2;
+}
+
+/* Legacy prefixes and REX; leaves d->pos at the opcode. */
+static int decode_prefixes(struct dstate *d, struct insn *in, enum code_mode mode,
+                           bool *opsize, bool *adsize, int *seg, uint8_t *rex)
+{
+    int r;
+    for (;;) {
+        if ((r = need(d, 1)))
+            return r;
+        uint8_t c = d->b[d->pos];
+        switch (c) {
+        case 0x66: *opsize = true; break;
+        case 0x67: *adsize = true; break;
+        case 0xf2: case 0xf3: in->rep = c; break;
+        case 0xf0: in->lock = 1; break;
+        case 0x26: *seg = SEG_ES; break;
+        case 0x2e: *seg = SEG_CS; break;
+        case 0x36: *seg = SEG_SS; break;
+        case 0x3e: *seg = SEG_DS; break;
+        case 0x64: *seg = SEG_FS; break;
+        case 0x65: *seg = SEG_GS; break;
+        default:
+            if (mode == MODE_64 && (c & 0xf0) == 0x40) {
+                *rex = c;              /* only effective right before the opcode */
+                d->pos++;
+                continue;
+            }
+            return DEC_OK;
+        }
+        *rex = 0;
+        d->pos++;
+    }
+}
+
+/* The opcode-map entry, with the special cases that depend on the mode. */
+static const struct opinfo *lookup_opcode(struct dstate *d, struct insn *in, enum code_mode mode,
+                                          struct opinfo *tmp)
+{
+    uint8_t c = (uint8_t)take(d, 1);
+    if (c != 0x0f) {
+        in->opc = c;
+        if (c == 0x63 && mode == MODE_64) {
+            extern int op_movsxd(struct interp_cpu *, const struct insn *);
+            *tmp = (struct opinfo){ op_movsxd, F_MODRM, 0 };
+            return tmp;
+        }
+        return &opmap_one[c];
+    }
+    if (need(d, 1))
+        return NULL;
+    c = (uint8_t)take(d, 1);
+    in->opc = (uint16_t)(0x100 | c);
+    return &opmap_0f[c];
+}
+
+int decode_insn(enum code_mode mode, const uint8_t *bytes, unsigned avail, struct insn *in)
+{
+    struct dstate d = { bytes, avail, 0 };
+    bool opsize = false, adsize = false;
+    int seg = -1, r;
+    uint8_t rex = 0;
+    struct opinfo tmp;
+
+    memset(in, 0, sizeof(*in));
+    in->base = in->index = REG_NONE;
+    if ((r = decode_prefixes(&d, in, mode, &opsize, &adsize, &seg, &rex)))
+        return r;
+    in->rex = rex;
+    if ((r = need(&d, 1)))
+        return r;
+    if (d.b[d.pos] == 0x0f && (r = need(&d, 2)))
+        return r;
+    const struct opinfo *oi = lookup_opcode(&d, in, mode, &tmp);
+    uint32_t f = oi->flags;
+    in->fn = oi->fn;
+    in->osz = (uint8_t)operand_size(mode, f, opsize, rex);
+    in->asz = (uint8_t)address_size(mode, adsize);
+    in->seg = SEG_DS;
+    in->ends = (f & F_END) != 0;
+    if (f & F_REGOP) {
+        in->reg = (uint8_t)((in->opc & 7) | ((rex & 1u) << 3));
+        in->reg8 = byte_reg(in->reg, rex);
+    }
+    if (f & F_MODRM) {
+        if ((r = decode_modrm(&d, in, mode, rex)))
+            return r;
+        if (f & F_GROUP) {
+            in->fn = group_table[oi->group][in->ext];
+            in->ends = (group_end[oi->group] >> in->ext) & 1;
+            if (in->lock && !((group_lock[oi->group] >> in->ext) & 1))
+                in->fn = NULL;
+            if ((in->opc == 0xf6 || in->opc == 0xf7) && in->ext < 2)
+                f |= in->opc == 0xf6 ? F_IMM8 : F_IMMZ;
+            if (in->opc == 0xff && (in->ext == 2 || in->ext == 4) && mode == MODE_64)
+                in->osz = 8;           /* near indirect CALL/JMP */
+            if (in->opc == 0xff && in->ext == 6 && mode == MODE_64)
+                in->osz = opsize ? 2 : 8;
+        } else if (in->lock && !(f & F_LOCK)) {
+            in->fn = NULL;
+        }
+        if (in->lock && in->mod3)
+            in->fn = NULL;
+        if ((f & F_MEMONLY) && in->mod3)
+            in->fn = NULL;
+    } else if (in->lock) {
+        in->fn = NULL;
+    }
+    if (seg >= 0)
+        in->seg = (uint8_t)seg;
+    if ((r = decode_imm(&d, in, f)))
+        return r;
+    in->len = (uint8_t)d.pos;
+    if (!in->fn || ((f & F_INV64) && mode == MODE_64)) {
+        in->fn = op_ud;
+        in->ends = 1;
+        return DEC_UD;
+    }
+    return DEC_OK;
+}

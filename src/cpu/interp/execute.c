@@ -1,0 +1,123 @@
+/*
+ * The execution loop: fetch a decoded block for RIP, run its instructions
+ * through their handlers, deliver exceptions, and stop on HLT, a poke, the
+ * instruction budget or a triple fault.  No allocation and no locks here.
+ */
+#include <stdio.h>
+
+#include <vmm/err.h>
+
+#include "interp_internal.h"
+
+uint64_t guest_tsc(const struct interp_cpu *cpu);
+
+/* Runs at most max instructions of block b; returns the exec_result that
+ * stopped it (X_NEXT if it ran to its end) and counts retired ones. */
+static int run_block(struct interp_cpu *cpu, const struct block *b, unsigned max, unsigned *retired)
+{
+    struct cpu_state *st = cpu->st;
+    uint64_t rip = st->rip, mask = cpu->ip_mask;
+    unsigned i;
+    int r = X_NEXT;
+    cpu->smc = false;
+    for (i = 0; i < max; i++) {
+        const struct insn *in = &b->insn[i];
+        cpu->next_rip = (rip + in->len) & mask;
+        r = in->fn(cpu, in);
+        if (likely(r == X_NEXT)) {
+            st->rip = rip = cpu->next_rip;
+            if (unlikely(cpu->smc)) {
+                i++;
+                break;
+            }
+            continue;
+        }
+        if (r == X_END || r == X_HALT) {
+            st->rip = cpu->next_rip;
+            i++;
+        } else if (r == X_DELIVERED) {
+            i++;                                  /* INT n retired; RIP is the handler's */
+        }
+        break;
+    }
+    *retired = i;
+    return r;
+}
+
+static void finish(struct interp_cpu *cpu)
+{
+    struct cpu_state *st = cpu->st;
+    st->rflags = flags_get(cpu) | RFLAGS_FIXED;
+    cpu->lf.op = LF_NONE;
+    st->msr.tsc = guest_tsc(cpu);
+    st->events.interrupt_shadow = cpu->sti_shadow;
+}
+
+int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
+{
+    struct cpu_state *st = cpu->st;
+    uint64_t budget = max_instructions ? max_instructions : UINT64_MAX;
+    int rc = VINF_SUCCESS;
+
+    if (st->run_state == CPU_HALTED)
+        return VINF_EM_HALT;
+    while (budget) {
+        if (atomic_load_explicit(&cpu->poked, memory_order_relaxed)) {
+            atomic_store(&cpu->poked, false);
+            break;
+        }
+        struct block *b = block_fetch(cpu);
+        int r;
+        unsigned done = 0;
+        bool shadow = cpu->sti_shadow;
+        if (!b) {
+            r = X_FAULT;
+        } else {
+            unsigned max = b->n < budget ? b->n : (unsigned)budget;
+            r = run_block(cpu, b, max, &done);
+        }
+        budget -= done;
+        cpu->retired += done;
+        if (shadow && done)
+            cpu->sti_shadow = false;
+        if (r == X_FAULT)
+            r = deliver_pending_exception(cpu);
+        if (r == X_TRIPLE) {
+            rc = VINF_EM_TRIPLE_FAULT;
+            break;
+        }
+        if (r == X_HALT) {
+            st->run_state = CPU_HALTED;
+            rc = VINF_EM_HALT;
+            break;
+        }
+    }
+    finish(cpu);
+    return rc;
+}
+
+void interp_poke(struct interp_cpu *cpu)
+{
+    atomic_store(&cpu->poked, true);
+}
+
+bool interp_inject_interrupt(struct interp_cpu *cpu, uint8_t vector)
+{
+    struct cpu_state *st = cpu->st;
+    if (!(st->rflags & RFLAGS_IF) || cpu->sti_shadow)
+        return false;
+    int r = deliver_event(cpu, vector, EV_EXT_INT, false, 0, st->rip);
+    st->run_state = CPU_RUNNABLE;
+    finish(cpu);
+    return r == X_DELIVERED;
+}
+
+const char *interp_last_error(const struct interp_cpu *cpu)
+{
+    return cpu->error[0] ? cpu->error : "no error";
+}
+
+uint64_t interp_instructions_retired(const struct interp_cpu *cpu)
+{
+    return cpu->retired;
+}

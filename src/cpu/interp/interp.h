@@ -1,0 +1,73 @@
+/*
+ * Petrel's x86 interpreter: the public surface.
+ *
+ * The interpreter runs guest code on a struct cpu_state over a struct
+ * guest_ram and an I/O callback table.  It knows nothing of struct VM, so it
+ * serves both as the main engine (interp_engine.c) and as KVM's fallback for
+ * instructions KVM cannot emulate, and it can be unit-tested on its own.
+ *
+ * Threading: one interp_cpu belongs to one thread (the vCPU's EMT); only
+ * interp_poke() may be called from elsewhere.
+ */
+#ifndef PETREL_CPU_INTERP_H
+#define PETREL_CPU_INTERP_H
+
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "../cpu_state.h"
+#include "../../memory/guest_ram.h"
+
+/* Port I/O and MMIO as the interpreter sees them (the engine wires these to
+ * the I/O bus; tests supply their own).  Any member may be NULL: unclaimed
+ * ports and MMIO read as all ones and ignore writes. */
+struct interp_io {
+    void     *opaque;
+    uint32_t (*port_read)(void *opaque, uint16_t port, unsigned size);
+    void     (*port_write)(void *opaque, uint16_t port, unsigned size, uint32_t value);
+    uint64_t (*mmio_read)(void *opaque, uint64_t gpa, unsigned size);
+    void     (*mmio_write)(void *opaque, uint64_t gpa, unsigned size, uint64_t value);
+};
+
+struct interp_cpu;
+
+/* Creates an interpreter for the state *st over ram (both stay owned by the
+ * caller and must outlive it).  Returns NULL when out of memory. */
+struct interp_cpu *interp_cpu_create(struct cpu_state *st, struct guest_ram *ram,
+                                     const struct interp_io *io);
+void interp_cpu_destroy(struct interp_cpu *cpu);
+
+/*
+ * Executes up to max_instructions guest instructions (0 = no limit other than
+ * a poke).  Returns:
+ *   VINF_SUCCESS          the budget ran out or the CPU was poked
+ *   VINF_EM_HALT          HLT (st->run_state is CPU_HALTED, RIP past HLT)
+ *   VINF_EM_TRIPLE_FAULT  an exception could not be delivered
+ *   VERR_*                an interpreter limitation; interp_last_error() says which
+ * The state is fully written back to *st on return (RFLAGS included).
+ */
+int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions);
+
+/* Makes a running interp_execute() return VINF_SUCCESS at the next block end
+ * (any thread, async-signal-safe). */
+void interp_poke(struct interp_cpu *cpu);
+
+/* Call after changing *st from outside (KVM hand-over, set_state): drops the
+ * TLB and re-reads the mode. */
+void interp_state_changed(struct interp_cpu *cpu);
+
+/* Guest RAM [gpa, gpa+len) was written behind the interpreter's back (DMA,
+ * loader): forget decoded code there. */
+void interp_invalidate_code(struct interp_cpu *cpu, uint64_t gpa, uint64_t len);
+
+/* Delivers an external interrupt now if RFLAGS.IF allows it and there is no
+ * interrupt shadow; returns true if it was delivered. */
+bool interp_inject_interrupt(struct interp_cpu *cpu, uint8_t vector);
+
+/* Why the last VERR_* was returned (a readable sentence). */
+const char *interp_last_error(const struct interp_cpu *cpu);
+
+/* Instructions retired since creation. */
+uint64_t interp_instructions_retired(const struct interp_cpu *cpu);
+
+#endif /* PETREL_CPU_INTERP_H */

@@ -1,0 +1,63 @@
+/*
+ * Creating and destroying an interpreter instance, and resynchronising it
+ * with its cpu_state after outside changes.
+ */
+#include <stdlib.h>
+#include <x86intrin.h>
+
+#include "interp_internal.h"
+
+struct interp_cpu *interp_cpu_create(struct cpu_state *st, struct guest_ram *ram, const struct interp_io *io)
+{
+    struct interp_cpu *cpu = calloc(1, sizeof(*cpu));
+    if (!cpu)
+        return NULL;
+    cpu->st = st;
+    cpu->gpr = st->gpr;
+    cpu->ram = ram;
+    if (io)
+        cpu->io = *io;
+    cpu->ram_pages = (ram->low_size + ram->high_size + 4095) / 4096;
+    cpu->code_mark = calloc(cpu->ram_pages + 1, 1);
+    cpu->code_gen = calloc(cpu->ram_pages + 1, sizeof(uint32_t));
+    cpu->blocks = calloc(BLOCK_CACHE_SIZE, sizeof(struct block));
+    if (!cpu->code_mark || !cpu->code_gen || !cpu->blocks) {
+        interp_cpu_destroy(cpu);
+        return NULL;
+    }
+    for (unsigned i = 0; i < BLOCK_CACHE_SIZE; i++)
+        cpu->blocks[i].mode = 0xff;
+    cpu->scratch.mode = 0xff;
+    interp_state_changed(cpu);
+    return cpu;
+}
+
+void interp_cpu_destroy(struct interp_cpu *cpu)
+{
+    if (!cpu)
+        return;
+    free(cpu->code_mark);
+    free(cpu->code_gen);
+    free(cpu->blocks);
+    free(cpu);
+}
+
+void interp_state_changed(struct interp_cpu *cpu)
+{
+    cpu->lf.op = LF_NONE;
+    cpu->sti_shadow = cpu->st->events.interrupt_shadow;
+    cpu->tsc_offset = cpu->st->msr.tsc - __rdtsc();
+    cpu->paging = PG_NONE;
+    mode_refresh(cpu);
+    tlb_flush(cpu);
+}
+
+void interp_invalidate_code(struct interp_cpu *cpu, uint64_t gpa, uint64_t len)
+{
+    for (uint64_t a = gpa & ~UINT64_C(0xfff); a < gpa + len; a += 4096) {
+        uint8_t *h = phys_host(cpu, a);
+        if (h)
+            code_page_written(cpu, (uint64_t)(h - cpu->ram->host) >> 12);
+    }
+    tlb_flush(cpu);
+}

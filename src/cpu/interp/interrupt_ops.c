@@ -1,0 +1,106 @@
+/*
+ * INT n, INT3, INTO and IRET/IRETD/IRETQ.  IRET handles real mode, same- and
+ * outer-privilege returns in protected and long mode; task returns (NT)
+ * and returns to VM86 are reported as not implemented.
+ */
+#include <stdio.h>
+
+#include "interp_internal.h"
+
+static int soft_int(struct interp_cpu *cpu, uint8_t vec)
+{
+    if ((cpu->st->rflags & RFLAGS_VM) && ((cpu->st->rflags >> 12) & 3) != 3)
+        return raise_gp(cpu, 0);
+    int r = deliver_event(cpu, vec, EV_SOFT_INT, false, 0, cpu->next_rip);
+    return r;
+}
+
+int op_int(struct interp_cpu *cpu, const struct insn *in) { return soft_int(cpu, (uint8_t)in->imm); }
+int op_int3(struct interp_cpu *cpu, const struct insn *in) { (void)in; return soft_int(cpu, EXC_BP); }
+
+int op_into(struct interp_cpu *cpu, const struct insn *in)
+{
+    (void)in;
+    return cond_eval(cpu, 0) ? soft_int(cpu, EXC_OF) : X_NEXT;
+}
+
+static int iret_real(struct interp_cpu *cpu, const struct insn *in)
+{
+    unsigned sz = in->osz;
+    uint64_t ip, cs, fl;
+    int r;
+    if ((r = stack_peek(cpu, sz, 0, &ip)) || (r = stack_peek(cpu, sz, sz, &cs)) ||
+        (r = stack_peek(cpu, sz, 2 * sz, &fl)))
+        return r;
+    if ((r = load_cs_far(cpu, (uint16_t)cs, ip)))
+        return r;
+    stack_adjust(cpu, 3 * sz);
+    uint64_t mask = FLAGS_ARITH | RFLAGS_TF | RFLAGS_IF | RFLAGS_DF | RFLAGS_NT | RFLAGS_IOPL | RFLAGS_AC | RFLAGS_ID;
+    flags_write(cpu, fl, sz == 2 ? mask & 0xffff : mask);
+    return X_END;
+}
+
+/* Protected/long mode IRET: pops RIP, CS, RFLAGS (and RSP, SS when
+ * returning outward or from 64-bit mode). */
+static int iret_protected(struct interp_cpu *cpu, const struct insn *in)
+{
+    struct cpu_state *st = cpu->st;
+    unsigned sz = in->osz;
+    uint64_t ip, cs, fl, sp = 0, ss = 0;
+    int r;
+    if (st->rflags & (RFLAGS_NT | RFLAGS_VM)) {
+        snprintf(cpu->error, sizeof(cpu->error), "IRET with NT (task return) or in VM86 mode is not implemented");
+        return raise_gp(cpu, 0);
+    }
+    if ((r = stack_peek(cpu, sz, 0, &ip)) || (r = stack_peek(cpu, sz, sz, &cs)) ||
+        (r = stack_peek(cpu, sz, 2 * sz, &fl)))
+        return r;
+    unsigned old_cpl = cpu->cpl, new_cpl = cs & 3;
+    bool pop_stack = cpu->long64 || new_cpl > old_cpl;
+    if (pop_stack && ((r = stack_peek(cpu, sz, 3 * sz, &sp)) || (r = stack_peek(cpu, sz, 4 * sz, &ss))))
+        return r;
+    if (new_cpl < old_cpl)
+        return raise_gp(cpu, cs & 0xfffc);
+    if ((fl & RFLAGS_VM) && old_cpl == 0 && !cpu->long64) {
+        snprintf(cpu->error, sizeof(cpu->error), "IRET to VM86 mode is not implemented");
+        return raise_gp(cpu, 0);
+    }
+    struct seg_reg saved_cs = st->seg[SEG_CS], saved_ss = st->seg[SEG_SS];
+    uint64_t saved_rsp = st->gpr[GPR_RSP];
+    /* Loading CS at the outer level: present it as a same-level load. */
+    if (new_cpl != old_cpl) {
+        st->seg[SEG_SS].attr = (st->seg[SEG_SS].attr & ~SEG_ATTR_DPL_MASK) | (new_cpl << SEG_ATTR_DPL_SHIFT);
+        mode_refresh(cpu);
+    }
+    if ((r = load_cs_far(cpu, (uint16_t)cs, ip)))
+        goto undo;
+    uint64_t mask = FLAGS_ARITH | RFLAGS_TF | RFLAGS_DF | RFLAGS_NT | RFLAGS_AC | RFLAGS_ID | RFLAGS_RF;
+    if (old_cpl == 0)
+        mask |= RFLAGS_IOPL;
+    if (old_cpl <= ((st->rflags >> 12) & 3))
+        mask |= RFLAGS_IF;
+    if (pop_stack) {
+        st->seg[SEG_SS] = saved_ss;
+        if ((r = seg_load(cpu, SEG_SS, (uint16_t)ss)))
+            goto undo;
+        set_reg(cpu, GPR_RSP, sz == 2 ? 2 : cpu->long64 || sz == 8 ? 8 : 4, sp);
+    } else {
+        stack_adjust(cpu, 3 * sz);
+    }
+    flags_write(cpu, fl, sz == 2 ? mask & 0xffff : mask);
+    mode_refresh(cpu);
+    return X_END;
+undo:
+    st->seg[SEG_CS] = saved_cs;
+    st->seg[SEG_SS] = saved_ss;
+    st->gpr[GPR_RSP] = saved_rsp;
+    mode_refresh(cpu);
+    return r;
+}
+
+int op_iret(struct interp_cpu *cpu, const struct insn *in)
+{
+    if (!(cpu->st->cr0 & CR0_PE))
+        return iret_real(cpu, in);
+    return iret_protected(cpu, in);
+}

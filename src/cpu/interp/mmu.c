@@ -1,0 +1,127 @@
+/*
+ * Paging: 32-bit (with PSE), PAE and 4-level page walks with permission
+ * checks, A/D bit updates and #PF (CR2 + error code); and the software TLB
+ * that caches linear -> host translations for the access fast paths.
+ */
+#include "interp_internal.h"
+
+#define PTE_P   (1u << 0)
+#define PTE_RW  (1u << 1)
+#define PTE_US  (1u << 2)
+#define PTE_A   (1u << 5)
+#define PTE_D   (1u << 6)
+#define PTE_PS  (1u << 7)
+#define PTE_NX  (UINT64_C(1) << 63)
+#define ADDR_MASK_64 UINT64_C(0x000ffffffffff000)
+
+#define PF_P    1u
+#define PF_W    2u
+#define PF_U    4u
+#define PF_RSVD 8u
+#define PF_I    16u
+
+void tlb_flush(struct interp_cpu *cpu)
+{
+    for (unsigned i = 0; i < TLB_SIZE; i++)
+        cpu->tlb[i].tag_read = cpu->tlb[i].tag_write = cpu->tlb[i].tag_exec = TLB_INVALID;
+}
+
+void tlb_flush_page(struct interp_cpu *cpu, uint64_t lin)
+{
+    /* Large pages may cover many TLB slots: a full flush is simpler and INVLPG is rare. */
+    (void)lin;
+    tlb_flush(cpu);
+}
+
+static uint64_t pt_read(const struct interp_cpu *cpu, uint64_t gpa, unsigned size)
+{
+    uint8_t *h = phys_host(cpu, gpa);
+    return h ? load_le(h, size) : 0;       /* page tables outside RAM read as not present */
+}
+
+static void pt_set_bits(struct interp_cpu *cpu, uint64_t gpa, uint64_t entry, uint64_t bits, unsigned size)
+{
+    uint8_t *h = phys_host(cpu, gpa);
+    if (h && (entry & bits) != bits)
+        store_le(h, size, entry | bits);
+}
+
+static int page_fault(struct interp_cpu *cpu, uint64_t lin, uint32_t err)
+{
+    cpu->st->cr2 = lin;
+    return raise_exc(cpu, EXC_PF, true, err);
+}
+
+struct walk_shape {
+    unsigned levels, esize, idx_bits;
+    unsigned shift[4];
+    uint64_t root;
+};
+
+static void walk_shape(const struct interp_cpu *cpu, uint64_t lin, struct walk_shape *w)
+{
+    const struct cpu_state *st = cpu->st;
+    if (cpu->paging == PG_LONG) {
+        *w = (struct walk_shape){ 4, 8, 9, { 39, 30, 21, 12 }, st->cr3 & ADDR_MASK_64 };
+    } else if (cpu->paging == PG_PAE) {
+        uint64_t pdpte = pt_read(cpu, (st->cr3 & 0xffffffe0u) + ((lin >> 30) & 3) * 8, 8);
+        *w = (struct walk_shape){ 2, 8, 9, { 21, 12 }, pdpte };
+    } else {
+        *w = (struct walk_shape){ 2, 4, 10, { 22, 12 }, st->cr3 & 0xfffff000u };
+    }
+}
+
+int mmu_translate(struct interp_cpu *cpu, uint64_t lin, enum access_kind kind, uint64_t *phys)
+{
+    const struct cpu_state *st = cpu->st;
+    if (cpu->paging == PG_NONE) {
+        *phys = lin & cpu->lin_mask;
+        return X_NEXT;
+    }
+    bool write = kind == ACC_WRITE || kind == ACC_RMW, user = cpu->cpl == 3, exec = kind == ACC_EXEC;
+    bool nxe = (st->efer & EFER_NXE) && cpu->paging != PG_32;
+    uint32_t err = (write ? PF_W : 0) | (user ? PF_U : 0) | (exec && nxe ? PF_I : 0);
+    struct walk_shape w;
+    walk_shape(cpu, lin, &w);
+
+    uint64_t table, entry = 0, eaddr = 0;
+    unsigned rw = 1, us = 1, nx = 0, level, page_shift = 12;
+    if (cpu->paging == PG_PAE) {
+        if (!(w.root & PTE_P))
+            return page_fault(cpu, lin, err);
+        table = w.root & ADDR_MASK_64;
+    } else {
+        table = w.root;
+    }
+    for (level = 0; level < w.levels; level++) {
+        unsigned shift = w.shift[level];
+        eaddr = table + ((lin >> shift) & ((1u << w.idx_bits) - 1)) * w.esize;
+        entry = pt_read(cpu, eaddr, w.esize);
+        if (!(entry & PTE_P))
+            return page_fault(cpu, lin, err);
+        rw &= (entry >> 1) & 1;
+        us &= (entry >> 2) & 1;
+        if (w.esize == 8)
+            nx |= (unsigned)(entry >> 63);
+        bool leaf = level == w.levels - 1;
+        bool large = (entry & PTE_PS) && !leaf && shift <= 30 &&
+                     (w.esize == 8 || (st->cr4 & CR4_PSE));
+        if (leaf || large) {
+            page_shift = shift;
+            break;
+        }
+        pt_set_bits(cpu, eaddr, entry, PTE_A, w.esize);
+        table = w.esize == 8 ? entry & ADDR_MASK_64 : entry & 0xfffff000u;
+    }
+    if ((user && !us) || (write && !rw && (user || (st->cr0 & CR0_WP))) || (exec && nx && nxe))
+        return page_fault(cpu, lin, err | PF_P);
+    pt_set_bits(cpu, eaddr, entry, write ? PTE_A | PTE_D : PTE_A, w.esize);
+
+    uint64_t frame;
+    if (page_shift > 12 && w.esize == 4)        /* PSE 4 MiB page, PSE-36 high bits */
+        frame = (entry & 0xffc00000u) | ((entry & 0x1fe000u) << 19);
+    else
+        frame = entry & ADDR_MASK_64 & ~((UINT64_C(1) << page_shift) - 1);
+    *phys = frame | (lin & ((UINT64_C(1) << page_shift) - 1));
+    return X_NEXT;
+}

@@ -1,0 +1,147 @@
+/*
+ * Shifts and rotates (group 2: ROL ROR RCL RCR SHL SHR SAL SAR) and
+ * SHLD/SHRD.  Flags are computed eagerly: shifts are rarely followed by a
+ * flag-free instruction sequence long enough for laziness to pay.  OF for
+ * counts above 1 and AF are undefined; we use the count-1 formula and 0.
+ */
+#include "interp_internal.h"
+
+static uint64_t szp_flags(uint64_t r, unsigned size)
+{
+    uint64_t f = parity_flag(r);
+    if ((r & size_mask(size)) == 0)
+        f |= RFLAGS_ZF;
+    if (r & sign_bit(size))
+        f |= RFLAGS_SF;
+    return f;
+}
+
+static uint64_t do_shift(struct interp_cpu *cpu, unsigned op, unsigned size, uint64_t d, unsigned c)
+{
+    unsigned bits = size * 8;
+    uint64_t m = size_mask(size), sb = sign_bit(size), r, f;
+    bool cf;
+    d &= m;
+    switch (op) {
+    case 4: case 6:                                   /* SHL/SAL */
+        r = c >= 64 ? 0 : (d << c) & m;
+        cf = c <= bits ? (d >> (bits - c)) & 1 : 0;
+        f = szp_flags(r, size) | (cf ? RFLAGS_CF : 0);
+        if (((r & sb) != 0) != cf)
+            f |= RFLAGS_OF;
+        break;
+    case 5:                                           /* SHR */
+        r = c >= 64 ? 0 : d >> c;
+        cf = c <= 64 ? (d >> (c - 1)) & 1 : 0;
+        f = szp_flags(r, size) | (cf ? RFLAGS_CF : 0) | ((d & sb) ? RFLAGS_OF : 0);
+        break;
+    default: {                                        /* SAR */
+        int64_t sd = sign_extend(d, size);
+        r = (uint64_t)(sd >> (c > 63 ? 63 : c)) & m;
+        cf = (sd >> (c - 1 > 63 ? 63 : c - 1)) & 1;
+        f = szp_flags(r, size) | (cf ? RFLAGS_CF : 0);
+        break;
+    }
+    }
+    flags_set_arith(cpu, FLAGS_ARITH, f);
+    return r;
+}
+
+static uint64_t do_rotate(struct interp_cpu *cpu, unsigned op, unsigned size, uint64_t d, unsigned c)
+{
+    unsigned bits = size * 8;
+    uint64_t m = size_mask(size), sb = sign_bit(size), r = d & m;
+    flags_materialize(cpu);
+    bool cf = cpu->st->rflags & RFLAGS_CF, of;
+    switch (op) {
+    case 0:                                           /* ROL */
+        c %= bits;
+        r = c ? ((r << c) | (r >> (bits - c))) & m : r;
+        cf = r & 1;
+        of = ((r & sb) != 0) != cf;
+        break;
+    case 1:                                           /* ROR */
+        c %= bits;
+        r = c ? ((r >> c) | (r << (bits - c))) & m : r;
+        cf = (r & sb) != 0;
+        of = cf != ((r & (sb >> 1)) != 0);
+        break;
+    case 2:                                           /* RCL: rotate through CF */
+        c %= bits + 1;
+        for (unsigned i = 0; i < c; i++) {
+            bool out = (r & sb) != 0;
+            r = ((r << 1) | cf) & m;
+            cf = out;
+        }
+        of = ((r & sb) != 0) != cf;
+        break;
+    default:                                          /* RCR */
+        c %= bits + 1;
+        for (unsigned i = 0; i < c; i++) {
+            bool out = r & 1;
+            r = (r >> 1) | (cf ? sb : 0);
+            cf = out;
+        }
+        of = ((r & sb) != 0) != ((r & (sb >> 1)) != 0);
+        break;
+    }
+    uint64_t f = (cf ? RFLAGS_CF : 0) | (of ? RFLAGS_OF : 0);
+    flags_set_arith(cpu, RFLAGS_CF | RFLAGS_OF, f);
+    return r;
+}
+
+/* Group 2 with the count from imm8 (C0 C1), 1 (D0 D1) or CL (D2 D3). */
+int op_grp2(struct interp_cpu *cpu, const struct insn *in)
+{
+    unsigned size = in->osz;
+    unsigned c = (in->opc <= 0xc1) ? (unsigned)in->imm : (in->opc <= 0xd1) ? 1 : (unsigned)cpu->gpr[GPR_RCX];
+    c &= size == 8 ? 63 : 31;
+    uint64_t d;
+    int r = op_rm_get(cpu, in, size, &d, true);
+    if (r)
+        return r;
+    if (c == 0)                                       /* no flags change; a 32-bit register still zero-extends */
+        return op_rm_set(cpu, in, size, d);
+    uint64_t saved = flags_get(cpu);
+    uint64_t res = in->ext >= 4 ? do_shift(cpu, in->ext, size, d, c) : do_rotate(cpu, in->ext, size, d, c);
+    if ((r = op_rm_set(cpu, in, size, res))) {
+        cpu->st->rflags = saved;
+        cpu->lf.op = LF_NONE;
+    }
+    return r;
+}
+
+/* SHLD/SHRD Ev,Gv,Ib|CL (0F A4 A5 AC AD). */
+int op_shxd(struct interp_cpu *cpu, const struct insn *in)
+{
+    unsigned size = in->osz, bits = size * 8;
+    bool left = in->opc < 0x1a8;
+    unsigned c = ((in->opc & 1) ? (unsigned)cpu->gpr[GPR_RCX] : (unsigned)in->imm) & (size == 8 ? 63 : 31);
+    uint64_t m = size_mask(size), d, s = cpu->gpr[in->reg] & m;
+    int r = op_rm_get(cpu, in, size, &d, true);
+    if (r)
+        return r;
+    if (c == 0)
+        return op_rm_set(cpu, in, size, d);
+    /* Concatenate into 128 bits so counts up to the operand width work. */
+    unsigned __int128 cat, res;
+    bool cf;
+    if (left) {
+        cat = ((unsigned __int128)d << bits) | s;
+        res = (cat << c) >> bits;
+        cf = (d >> (bits - c)) & 1;
+    } else {
+        cat = ((unsigned __int128)s << bits) | d;
+        res = cat >> c;
+        cf = (d >> (c - 1)) & 1;
+    }
+    uint64_t v = (uint64_t)res & m;
+    uint64_t f = szp_flags(v, size) | (cf ? RFLAGS_CF : 0);
+    if (((v ^ d) & sign_bit(size)) != 0)
+        f |= RFLAGS_OF;
+    uint64_t saved = flags_get(cpu);
+    flags_set_arith(cpu, FLAGS_ARITH, f);
+    if ((r = op_rm_set(cpu, in, size, v)))
+        cpu->st->rflags = saved;
+    return r;
+}

@@ -1,0 +1,134 @@
+/*
+ * Guest RAM: one anonymous private mapping split around the hole below
+ * 4 GiB (see guest_ram.h for the layout).  Every helper checks bounds with
+ * subtractions only, so a huge gpa or len can never wrap around.
+ */
+#include "guest_ram.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+#include <vmm/err.h>
+
+int guest_ram_init(struct guest_ram *ram, uint64_t size, uint64_t hole_size)
+{
+    memset(ram, 0, sizeof(*ram));
+    if (size % GUEST_PAGE_SIZE || hole_size % GUEST_PAGE_SIZE || hole_size > GUEST_4G)
+        return VERR_INVALID_PARAMETER;
+    if (size > (UINT64_C(1) << 46))       /* more than any x86-64 host can map */
+        return VERR_OUT_OF_RANGE;
+    uint64_t low_max = GUEST_4G - hole_size;
+    ram->low_size  = size < low_max ? size : low_max;
+    ram->high_size = size - ram->low_size;
+    ram->hole_size = hole_size;
+    ram->size      = size;
+    if (size == 0)
+        return VINF_SUCCESS;
+    /* NORESERVE: guests rarely touch all their RAM; pages are committed lazily. */
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        memset(ram, 0, sizeof(*ram));
+        return VERR_NO_MEMORY;
+    }
+    ram->host = p;
+    return VINF_SUCCESS;
+}
+
+void guest_ram_term(struct guest_ram *ram)
+{
+    if (ram->host)
+        munmap(ram->host, ram->size);
+    memset(ram, 0, sizeof(*ram));
+}
+
+void guest_ram_clear(struct guest_ram *ram)
+{
+    if (!ram->host)
+        return;
+    /* Dropping the pages zeroes them and gives the memory back to the host;
+     * KVM sees the change through its MMU notifiers. */
+    if (madvise(ram->host, ram->size, MADV_DONTNEED) != 0)
+        memset(ram->host, 0, ram->size);
+}
+
+/*
+ * Offset into the mapping of gpa and the bytes left in its region, or false
+ * when gpa is not RAM.
+ */
+static bool ram_locate(const struct guest_ram *ram, uint64_t gpa, uint64_t *off, uint64_t *left)
+{
+    if (gpa < ram->low_size) {
+        *off = gpa;
+        *left = ram->low_size - gpa;
+        return true;
+    }
+    if (gpa >= GUEST_4G && gpa - GUEST_4G < ram->high_size) {
+        *off = ram->low_size + (gpa - GUEST_4G);
+        *left = ram->high_size - (gpa - GUEST_4G);
+        return true;
+    }
+    return false;
+}
+
+void *guest_ram_ptr(const struct guest_ram *ram, uint64_t gpa, uint64_t len)
+{
+    uint64_t off, left;
+    if (!ram->host || !ram_locate(ram, gpa, &off, &left) || len > left)
+        return NULL;
+    return ram->host + off;
+}
+
+bool guest_ram_contains(const struct guest_ram *ram, uint64_t gpa, uint64_t len)
+{
+    /* Walk region by region: with no hole, low and high RAM are contiguous. */
+    while (len > 0) {
+        uint64_t off, left;
+        if (!ram->host || !ram_locate(ram, gpa, &off, &left))
+            return false;
+        if (len <= left)
+            return true;
+        len -= left;
+        gpa += left;
+    }
+    return ram->host != NULL;
+}
+
+static void ram_mark_dirty(struct guest_ram *ram, uint64_t off, uint64_t len)
+{
+    if (!ram->dirty_bitmap || len == 0)
+        return;
+    for (uint64_t pg = off / GUEST_PAGE_SIZE; pg <= (off + len - 1) / GUEST_PAGE_SIZE; pg++)
+        ram->dirty_bitmap[pg / 8] |= (uint8_t)(1u << (pg % 8));
+}
+
+int guest_ram_read(const struct guest_ram *ram, uint64_t gpa, void *buf, size_t len)
+{
+    if (!guest_ram_contains(ram, gpa, len))
+        return VERR_OUT_OF_RANGE;
+    uint8_t *dst = buf;
+    while (len > 0) {
+        uint64_t off, left;
+        ram_locate(ram, gpa, &off, &left);
+        size_t chunk = len < left ? len : (size_t)left;
+        memcpy(dst, ram->host + off, chunk);
+        dst += chunk; gpa += chunk; len -= chunk;
+    }
+    return VINF_SUCCESS;
+}
+
+int guest_ram_write(struct guest_ram *ram, uint64_t gpa, const void *buf, size_t len)
+{
+    if (!guest_ram_contains(ram, gpa, len))
+        return VERR_OUT_OF_RANGE;
+    const uint8_t *src = buf;
+    while (len > 0) {
+        uint64_t off, left;
+        ram_locate(ram, gpa, &off, &left);
+        size_t chunk = len < left ? len : (size_t)left;
+        memcpy(ram->host + off, src, chunk);
+        ram_mark_dirty(ram, off, chunk);
+        src += chunk; gpa += chunk; len -= chunk;
+    }
+    return VINF_SUCCESS;
+}
