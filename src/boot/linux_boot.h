@@ -85,6 +85,12 @@ struct linux_boot_info {
 int linux_load(struct guest_ram *ram, const struct linux_boot_params *p, struct cpu_state *bsp,
                struct linux_boot_info *info, char *err, size_t err_size);
 
+/* The same with the kernel file already in memory (kernel, kernel_size);
+ * p->kernel_path is then not used and may be NULL. */
+int linux_load_buffer(struct guest_ram *ram, const struct linux_boot_params *p, const uint8_t *kernel,
+                      size_t kernel_size, struct cpu_state *bsp, struct linux_boot_info *info,
+                      char *err, size_t err_size);
+
 /* "64", "32", "bzimage64" -> entry mode; -1 for anything else. */
 int linux_entry_from_name(const char *name);
 

@@ -56,6 +56,16 @@ struct __attribute__((packed)) linux_setup_header {
 };
 
 #define LINUX_HDR_OFFSET       0x1f1
+#define LINUX_HDR_AT(field, off) \
+    _Static_assert(offsetof(struct linux_setup_header, field) == (off) - LINUX_HDR_OFFSET, #field)
+LINUX_HDR_AT(boot_flag, 0x1fe);
+LINUX_HDR_AT(version, 0x206);
+LINUX_HDR_AT(code32_start, 0x214);
+LINUX_HDR_AT(cmd_line_ptr, 0x228);
+LINUX_HDR_AT(xloadflags, 0x236);
+LINUX_HDR_AT(payload_offset, 0x248);
+LINUX_HDR_AT(pref_address, 0x258);
+LINUX_HDR_AT(kernel_info_offset, 0x268);
 #define LINUX_HDR_END_MAX      0x290        /* edd_mbr_sig_buffer follows */
 #define LINUX_BOOT_FLAG        0xaa55
 #define LINUX_HDRS_MAGIC       0x53726448u  /* "HdrS" */

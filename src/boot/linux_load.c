@@ -49,9 +49,14 @@ static int vmlinux_get(const struct guest_ram *ram, const struct linux_image *im
     if (h->version >= 0x020c && !(h->xloadflags & LINUX_XLF_KERNEL_64))
         return linux_err(err, err_size, VERR_NOT_SUPPORTED,
                          "kernel is not a 64-bit kernel (XLF_KERNEL_64 not set); use the 32-bit entry");
-    uint64_t limit = ram->size < LINUX_MAX_DECOMPRESSED ? ram->size : LINUX_MAX_DECOMPRESSED;
+    /* Cheap early answer for a too small VM, before decompressing anything. */
+    if (h->version >= 0x020a) {
+        int rc = ram_fits(ram, h->pref_address, h->pref_address + h->init_size, err, err_size);
+        if (RT_FAILURE(rc))
+            return rc;
+    }
     size_t size;
-    int rc = linux_decompress(img->payload, img->payload_size, (size_t)limit, buf, &size,
+    int rc = linux_decompress(img->payload, img->payload_size, LINUX_MAX_DECOMPRESSED, buf, &size,
                               &r->compression, err, err_size);
     if (RT_SUCCESS(rc)) {
         *elf = *buf;
@@ -126,8 +131,8 @@ static uint64_t initrd_addr_max(const struct linux_image *img)
 static int params_check(const struct guest_ram *ram, const struct linux_boot_params *p,
                         const struct cpu_state *bsp, char *err, size_t err_size)
 {
-    if (!ram || !p || !bsp || !p->kernel_path || !*p->kernel_path)
-        return linux_err(err, err_size, VERR_INVALID_PARAMETER, "no kernel file given");
+    if (!ram || !p || !bsp)
+        return linux_err(err, err_size, VERR_INVALID_PARAMETER, "linux_load: missing argument");
     if (p->entry != LINUX_ENTRY_64 && p->entry != LINUX_ENTRY_32 && p->entry != LINUX_ENTRY_64_BZIMAGE)
         return linux_err(err, err_size, VERR_INVALID_PARAMETER, "unknown Linux entry mode %d", (int)p->entry);
     if (!ram->host || ram->low_size < LINUX_PROT_LOAD_ADDR)
@@ -177,22 +182,18 @@ static void info_fill(struct linux_boot_info *info, const struct linux_image *im
     info->decompressed_size = r->decompressed_size;
 }
 
-int linux_load(struct guest_ram *ram, const struct linux_boot_params *p, struct cpu_state *bsp,
-               struct linux_boot_info *info, char *err, size_t err_size)
+int linux_load_buffer(struct guest_ram *ram, const struct linux_boot_params *p, const uint8_t *kernel,
+                      size_t kernel_size, struct cpu_state *bsp, struct linux_boot_info *info,
+                      char *err, size_t err_size)
 {
     if (info)
         memset(info, 0, sizeof(*info));
     int rc = params_check(ram, p, bsp, err, err_size);
     if (RT_FAILURE(rc))
         return rc;
-    const uint8_t *file;
-    size_t size;
-    rc = linux_file_map(p->kernel_path, "kernel", &file, &size, err, err_size);
-    if (RT_FAILURE(rc))
-        return rc;
     struct linux_image img;
     struct load_result r = { 0 };
-    rc = linux_image_parse(file, size, &img, err, err_size);
+    rc = linux_image_parse(kernel, kernel_size, &img, err, err_size);
     if (RT_SUCCESS(rc))
         rc = p->entry == LINUX_ENTRY_64
            ? load_vmlinux(ram, &img, &r, err, err_size)
@@ -201,6 +202,20 @@ int linux_load(struct guest_ram *ram, const struct linux_boot_params *p, struct 
         info_fill(info, &img, &r);
         rc = boot_data_write(ram, p, &img, &r, bsp, info, err, err_size);
     }
+    return rc;
+}
+
+int linux_load(struct guest_ram *ram, const struct linux_boot_params *p, struct cpu_state *bsp,
+               struct linux_boot_info *info, char *err, size_t err_size)
+{
+    if (!p || !p->kernel_path || !*p->kernel_path)
+        return linux_err(err, err_size, VERR_INVALID_PARAMETER, "no kernel file given");
+    const uint8_t *file;
+    size_t size;
+    int rc = linux_file_map(p->kernel_path, "kernel", &file, &size, err, err_size);
+    if (RT_FAILURE(rc))
+        return rc;
+    rc = linux_load_buffer(ram, p, file, size, bsp, info, err, err_size);
     linux_file_unmap(file, size);
     return rc;
 }

@@ -64,8 +64,8 @@ struct vm_callback {
 
 struct UVMCPU {
     PUVM         pUVM;
-    PVM          pVM;        /* NULL until the VM exists */
-    PVMCPU       pVCpu;
+    PVM _Atomic  pVM;        /* NULL until the VM exists */
+    PVMCPU _Atomic pVCpu;
     VMCPUID      idCpu;
     pthread_t    thread;
     pid_t        tid;

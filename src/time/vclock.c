@@ -30,6 +30,7 @@ struct vtimer {
     uint64_t deadline;
     bool armed;                     /* on the clock's sorted list */
     struct vtimer *prev, *next;
+    struct vtimer *all_prev, *all_next;     /* every timer of the clock */
 };
 
 struct vclock {
@@ -41,6 +42,7 @@ struct vclock {
     uint64_t host_base;             /* host monotonic ns when last resumed/set */
     struct vtimer *head;            /* armed timers, earliest deadline first */
     struct vtimer *current;         /* timer whose callback is running */
+    struct vtimer *all;             /* every timer, for vclock_destroy */
     pthread_t thread;
     bool stop;
 };
@@ -192,7 +194,7 @@ struct vclock *vclock_create(void)
     return c;
 }
 
-/* Timers should be destroyed first; any left over are freed with the clock. */
+/* Devices destroy their timers first; any left over are freed here. */
 void vclock_destroy(struct vclock *c)
 {
     if (!c)
@@ -202,9 +204,9 @@ void vclock_destroy(struct vclock *c)
     pthread_cond_signal(&c->wake);
     pthread_mutex_unlock(&c->lock);
     pthread_join(c->thread, NULL);
-    while (c->head) {
-        struct vtimer *t = c->head;
-        list_remove(c, t);
+    while (c->all) {
+        struct vtimer *t = c->all;
+        c->all = t->all_next;
         free(t);
     }
     pthread_cond_destroy(&c->wake);
@@ -278,6 +280,12 @@ struct vtimer *vtimer_create(struct vclock *c, vtimer_fn *fn, void *opaque)
     t->clock = c;
     t->fn = fn;
     t->opaque = opaque;
+    pthread_mutex_lock(&c->lock);
+    t->all_next = c->all;
+    if (c->all)
+        c->all->all_prev = t;
+    c->all = t;
+    pthread_mutex_unlock(&c->lock);
     return t;
 }
 
@@ -301,6 +309,12 @@ void vtimer_destroy(struct vtimer *t)
     pthread_mutex_lock(&c->lock);
     if (t->armed)
         list_remove(c, t);
+    if (t->all_prev)
+        t->all_prev->all_next = t->all_next;
+    else
+        c->all = t->all_next;
+    if (t->all_next)
+        t->all_next->all_prev = t->all_prev;
     wait_not_current(c, t);
     pthread_mutex_unlock(&c->lock);
     free(t);

@@ -1,0 +1,39 @@
+/*
+ * CMOS RTC and NVRAM (Motorola MC146818A as in the PC): ports 0x70 (index;
+ * bit 7 = NMI disable) and 0x71 (data), IRQ 8.
+ *
+ * The time is the host's CLOCK_REALTIME (UTC) plus a delta: a guest that
+ * sets the clock changes the delta, never the host.  Interrupts (periodic,
+ * alarm, update-ended) are timed by vtimers on the VM's virtual clock, so
+ * none fire while the VM is paused.
+ */
+#ifndef PETREL_CMOS_RTC_H
+#define PETREL_CMOS_RTC_H
+
+#include <stdint.h>
+
+#include "device.h"
+
+struct io_bus;
+struct vclock;
+struct cmos_rtc;
+
+#define CMOS_RTC_IRQ 8
+
+typedef void cmos_rtc_irq_fn(void *opaque, int level);
+
+/*
+ * Registers ports 0x70-0x71.  ram_low is the RAM below 4 GiB and ram_high
+ * the RAM above (bytes), for the memory-size bytes.  NULL on failure.
+ */
+struct cmos_rtc *cmos_rtc_create(struct io_bus *bus, struct vclock *clock,
+                                 uint64_t ram_low, uint64_t ram_high,
+                                 cmos_rtc_irq_fn *irq, void *irq_opaque);
+void cmos_rtc_destroy(struct cmos_rtc *rtc);
+/* The RESET pin: clears PIE/AIE/UIE/SQWE and the flags; time and NVRAM stay. */
+void cmos_rtc_reset(struct cmos_rtc *rtc);
+
+/* /Devices/rtc/0/Config: IRQ (8). */
+extern const struct device_ops cmos_rtc_device_ops;
+
+#endif /* PETREL_CMOS_RTC_H */

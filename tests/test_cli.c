@@ -1,0 +1,152 @@
+/*
+ * The `petrel` command as a user meets it: guests print and exit with their
+ * code; bad arguments and unreadable files give one line on stderr and exit
+ * status 2.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct run_result {
+    int status;
+    char out[4096];
+    char err[4096];
+    int err_lines;
+};
+
+static void read_all(int fd, char *buf, size_t size)
+{
+    size_t len = 0;
+    ssize_t n;
+    while (len + 1 < size && (n = read(fd, buf + len, size - 1 - len)) > 0)
+        len += (size_t)n;
+    buf[len] = 0;
+}
+
+/* Runs PETREL_BIN with argv (NULL-terminated), capturing stdout and stderr. */
+static struct run_result run_petrel(const char *const *args)
+{
+    struct run_result r = { 0 };
+    char out_path[] = "/tmp/petrel-cli-out-XXXXXX", err_path[] = "/tmp/petrel-cli-err-XXXXXX";
+    int out = mkstemp(out_path), err = mkstemp(err_path);
+    assert_true(out >= 0 && err >= 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        const char *argv[32] = { PETREL_BIN };
+        for (int i = 0; args[i] && i < 30; i++)
+            argv[i + 1] = args[i];
+        dup2(out, 1);
+        dup2(err, 2);
+        execv(PETREL_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    int wstatus = 0;
+    waitpid(pid, &wstatus, 0);
+    r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+    lseek(out, 0, SEEK_SET);
+    lseek(err, 0, SEEK_SET);
+    read_all(out, r.out, sizeof(r.out));
+    read_all(err, r.err, sizeof(r.err));
+    for (const char *p = r.err; *p; p++)
+        r.err_lines += *p == '\n';
+    close(out);
+    close(err);
+    unlink(out_path);
+    unlink(err_path);
+    return r;
+}
+
+#define GUEST(name) PETREL_GUEST_DIR "/" name
+
+static void test_guests_print_and_exit(void **s)
+{
+    (void)s;
+    if (access("/dev/kvm", R_OK | W_OK) != 0)
+        skip();
+    struct run_result r = run_petrel((const char *[]){ "run", "--image", GUEST("hello_real.bin"), NULL });
+    assert_string_equal(r.out, "Hello from real mode\n");
+    assert_int_equal(r.status, 33);
+    r = run_petrel((const char *[]){ "run", "--image", GUEST("hello_prot.bin"), "--mode", "protected", NULL });
+    assert_string_equal(r.out, "Hello from protected mode\n");
+    assert_int_equal(r.status, 65);
+    r = run_petrel((const char *[]){ "run", "--image", GUEST("hello_long.bin"), "--mode", "long", "--memory", "32", NULL });
+    assert_string_equal(r.out, "Hello from long mode\n");
+    assert_int_equal(r.status, 97);
+    assert_string_equal(r.err, "");
+}
+
+/* Each bad command line: exit status 2 and exactly one line on stderr. */
+static void expect_usage_error(const char *const *args, const char *needle)
+{
+    struct run_result r = run_petrel(args);
+    if (r.status != 2 || r.err_lines != 1 || !strstr(r.err, needle))
+        fail_msg("args starting '%s %s': status %d, stderr '%s' (want 2, one line containing '%s')",
+                 args[0], args[1] ? args[1] : "", r.status, r.err, needle);
+}
+
+static void test_bad_arguments(void **s)
+{
+    (void)s;
+    expect_usage_error((const char *[]){ "frobnicate", NULL }, "unknown command");
+    expect_usage_error((const char *[]){ "run", NULL }, "--image");
+    expect_usage_error((const char *[]){ "run", "--image", "/nonexistent/guest.bin", NULL }, "/nonexistent/guest.bin");
+    expect_usage_error((const char *[]){ "run", "--image", GUEST("hello_real.bin"), "--mode", "weird", NULL }, "--mode");
+    expect_usage_error((const char *[]){ "run", "--image", GUEST("hello_real.bin"), "--cpus", "0", NULL }, "--cpus");
+    expect_usage_error((const char *[]){ "run", "--image", GUEST("hello_real.bin"), "--cpus", "65", NULL }, "--cpus");
+    expect_usage_error((const char *[]){ "run", "--image", GUEST("hello_real.bin"), "--cpus", "2x", NULL }, "--cpus");
+    expect_usage_error((const char *[]){ "run", "--image", GUEST("hello_real.bin"), "--memory", "-5", NULL }, "--memory");
+    expect_usage_error((const char *[]){ "run", "--image", GUEST("hello_real.bin"), "--load-addr", "0x1ffffffff", NULL }, "--load-addr");
+    expect_usage_error((const char *[]){ "run", "--image", GUEST("hello_real.bin"), "--engine", "qemu", NULL }, "--engine");
+    expect_usage_error((const char *[]){ "run", "--image", GUEST("hello_real.bin"), "--bogus", NULL }, "--bogus");
+    expect_usage_error((const char *[]){ "run", "--image", GUEST("hello_real.bin"), "extra", NULL }, "extra");
+    expect_usage_error((const char *[]){ "run", "--image", NULL }, "--image");
+    /* A directory is not a readable image. */
+    expect_usage_error((const char *[]){ "run", "--image", "/", NULL }, "/");
+}
+
+/* A guest image that does not fit in guest RAM: one clear line, status 2. */
+static void test_image_too_big(void **s)
+{
+    (void)s;
+    if (access("/dev/kvm", R_OK | W_OK) != 0)
+        skip();
+    char path[] = "/tmp/petrel-big-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, 8 << 20), 0);
+    close(fd);
+    expect_usage_error((const char *[]){ "run", "--image", path, "--memory", "4", NULL }, path);
+    unlink(path);
+}
+
+static void test_help_and_version(void **s)
+{
+    (void)s;
+    struct run_result r = run_petrel((const char *[]){ "version", NULL });
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "petrel "));
+    r = run_petrel((const char *[]){ "help", "run", NULL });
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "--image"));
+    r = run_petrel((const char *[]){ NULL });
+    assert_int_equal(r.status, 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_guests_print_and_exit),
+        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_image_too_big),
+        cmocka_unit_test(test_help_and_version),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
