@@ -9,6 +9,8 @@ set -eu
 
 cache=${1:-.cache/kernel}
 meta=linux-image-cloud-amd64
+mkdir -p "$cache"
+cache=$(cd "$cache" && pwd)          # print absolute paths
 
 find_vmlinuz() {
     ls "$cache"/root/boot/vmlinuz-* 2>/dev/null | sort | tail -n 1
@@ -35,7 +37,7 @@ fi
 [ -n "$pkg" ] || { echo "fetch-kernel: cannot resolve the package $meta depends on" >&2; exit 1; }
 
 mkdir -p "$cache/debs"
-cache_abs=$(cd "$cache" && pwd)
+cache_abs=$cache
 (
     cd "$cache_abs/debs"
     # apt-get download writes into the current directory; _apt must be able
@@ -53,6 +55,7 @@ deb=$(ls "$cache_abs"/debs/"$pkg"_*.deb | sort | tail -n 1)
 rm -rf "$cache_abs/root.tmp"
 mkdir -p "$cache_abs/root.tmp"
 dpkg-deb -x "$deb" "$cache_abs/root.tmp"
+rm -f "$deb"                          # the unpacked tree is all we keep
 rm -rf "$cache_abs/root"
 mv "$cache_abs/root.tmp" "$cache_abs/root"
 

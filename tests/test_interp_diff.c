@@ -12,7 +12,7 @@
  * generator: later instructions never consume them and the final compare
  * masks them (see `undef` in the table).
  *
- * INTERP_DIFF_SEQUENCES=<n> runs n sequences (default 20,000, fixed seeds);
+ * INTERP_DIFF_SEQUENCES=<n> runs n sequences (default 100,000, fixed seeds);
  * INTERP_DIFF_SEED=<s> picks the first seed (`make fuzz-interp` uses both).
  * A mismatch prints the seed, the sequence bytes and both states.
  */
@@ -29,10 +29,12 @@
 #include <vmm/err.h>
 #include "cpu/interp/interp.h"
 
-#define DATA_ADDR   UINT64_C(0x100000000000)   /* host and guest linear address of the memory operand page */
+#define DATA_ADDR   UINT64_C(0x300000000000)   /* host and guest linear address of the memory page (outside ASan's shadow) */
 #define DATA_GPA    0x20000u
 #define CODE_GPA    0x10000u
 #define RAM_SIZE    (4u << 20)
+#define DATA32_ADDR UINT32_C(0x50000000)        /* the same for 32-bit code */
+#define EXEC_SIZE   0x4000u
 #define MEM         0xffu                       /* "rm is [rbp+disp8]" */
 
 #define CF 0x001u
@@ -127,6 +129,63 @@ static void emit_epilogue(struct enc *e)
         emit(e, restore[i]);
 }
 
+/* ---- the 32-bit trampoline (compatibility mode through the 0x23 code segment) ---- */
+
+#define LOW_FARPTR  0x100u     /* m16:32 of the 32-bit entry */
+#define LOW_SAVESP  0x110u
+#define LOW_REGS    0x200u     /* 8 x uint32 + EFLAGS */
+#define LOW_CODE32  0x400u
+#define LOW_STACK   EXEC_SIZE
+
+static void emit_abs32(struct enc *e, uint8_t opcode, unsigned reg, uint32_t addr)
+{
+    emit(e, opcode);
+    emit(e, (uint8_t)(0x05 | (reg << 3)));                 /* [disp32] in 32-bit code */
+    emit_imm(e, 4, addr);
+}
+
+/* 64-bit stub: save callee-saved registers and RSP, switch to the low
+ * stack, far-call the 32-bit code, come back. */
+static void emit_stub64(struct enc *e, uint64_t low)
+{
+    static const uint8_t save[] = { 0x53, 0x55, 0x41, 0x54, 0x41, 0x55, 0x41, 0x56, 0x41, 0x57 };
+    static const uint8_t restore[] = { 0x41, 0x5f, 0x41, 0x5e, 0x41, 0x5d, 0x41, 0x5c, 0x5d, 0x5b, 0xc3 };
+    for (unsigned i = 0; i < sizeof(save); i++)
+        emit(e, save[i]);
+    emit(e, 0x48); emit(e, 0xb8); emit_imm(e, 8, low + LOW_SAVESP);       /* mov rax, &save */
+    emit(e, 0x48); emit(e, 0x89); emit(e, 0x20);                          /* mov [rax], rsp */
+    emit(e, 0x48); emit(e, 0xbc); emit_imm(e, 8, low + LOW_STACK);        /* mov rsp, low stack */
+    emit(e, 0xff); emit(e, 0x1c); emit(e, 0x25); emit_imm(e, 4, low + LOW_FARPTR); /* call far [m16:32] */
+    emit(e, 0x48); emit(e, 0xb8); emit_imm(e, 8, low + LOW_SAVESP);
+    emit(e, 0x48); emit(e, 0x8b); emit(e, 0x20);                          /* mov rsp, [rax] */
+    for (unsigned i = 0; i < sizeof(restore); i++)
+        emit(e, restore[i]);
+}
+
+static void emit_prologue32(struct enc *e, uint32_t regs)
+{
+    static const uint8_t ds[] = { 0x66, 0xb8, 0x2b, 0x00, 0x8e, 0xd8, 0x8e, 0xc0 };  /* DS = ES = user data */
+    for (unsigned i = 0; i < sizeof(ds); i++)
+        emit(e, ds[i]);
+    emit_abs32(e, 0x8b, 0, regs + 32);                   /* mov eax, [eflags]; push eax; popfd */
+    emit(e, 0x50);
+    emit(e, 0x9d);
+    for (unsigned r = 0; r < 8; r++)
+        if (r != 4)
+            emit_abs32(e, 0x8b, r, regs + r * 4);
+}
+
+static void emit_epilogue32(struct enc *e, uint32_t regs)
+{
+    for (unsigned r = 0; r < 8; r++)
+        if (r != 4)
+            emit_abs32(e, 0x89, r, regs + r * 4);
+    emit(e, 0x9c);                                       /* pushfd; pop eax; mov [eflags], eax */
+    emit(e, 0x58);
+    emit_abs32(e, 0x89, 0, regs + 32);
+    emit(e, 0xcb);                                       /* retf */
+}
+
 /* ---- the random generator ---- */
 
 static uint64_t rng_state;
@@ -155,14 +214,17 @@ static uint64_t rnd_value(void)
     }
 }
 
+/* Generating for 32-bit code: no REX, no 64-bit operands, eight registers. */
+static bool mode32;
+
 static const uint8_t gp_regs[] = { 0, 1, 2, 3, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
 
-static unsigned pick_reg(void) { return gp_regs[rn(sizeof(gp_regs))]; }
+static unsigned pick_reg(void) { return gp_regs[rn(mode32 ? 6 : sizeof(gp_regs))]; }
 
 /* Byte registers: without REX 0-7 (4-7 = AH..BH); with REX never SPL/BPL. */
 static unsigned pick_reg8(bool rex)
 {
-    if (!rex)
+    if (!rex || mode32)
         return rn(8);
     return gp_regs[rn(sizeof(gp_regs))];
 }
@@ -170,7 +232,13 @@ static unsigned pick_reg8(bool rex)
 static unsigned pick_size(void)
 {
     static const unsigned sizes[] = { 1, 2, 4, 8 };
-    return sizes[rn(4)];
+    return sizes[rn(mode32 ? 3 : 4)];
+}
+
+/* 2, 4 or 8 (2 or 4 in 32-bit code). */
+static unsigned pick_wide(void)
+{
+    return 2u << rn(mode32 ? 2 : 3);
 }
 
 /* Generator context: flags currently undefined. */
@@ -190,7 +258,7 @@ struct operands {
 
 static void pick_operands(struct operands *o, unsigned size, bool allow_mem, unsigned mem_size)
 {
-    o->rex = size == 1 ? rn(2) : false;
+    o->rex = size == 1 && !mode32 ? rn(2) : false;
     o->reg = size == 1 ? pick_reg8(o->rex) : pick_reg();
     if (size == 1 && !o->rex && o->reg >= 8)
         o->reg &= 7;
@@ -241,6 +309,13 @@ static bool gen_unary(struct gen *g)
     uint8_t opc;
     switch (kind) {
     case 0: case 1:                                           /* INC DEC: CF preserved */
+        if (mode32 && size != 1 && o.rm != MEM && rn(2)) {     /* the 40-4F forms */
+            if (size == 2)
+                emit(g->e, 0x66);
+            emit(g->e, (uint8_t)(0x40 + kind * 8 + o.rm));
+            g->undef &= CF;
+            break;
+        }
         opc = size == 1 ? 0xfe : 0xff;
         emit_modrm_insn(g->e, size, 0, &opc, 1, kind, o.rm, o.disp, o.rex, 0, 0);
         g->undef &= CF;
@@ -300,9 +375,7 @@ static bool gen_shift(struct gen *g)
 
 static bool gen_shxd(struct gen *g)
 {
-    unsigned size = 2 + 2 * rn(2) + (rn(3) == 0 ? 4 : 0), form = rn(2), left = rn(2);
-    if (size > 8)
-        size = 8;
+    unsigned size = pick_wide(), form = rn(2), left = rn(2);
     unsigned count = rn(size == 2 ? 17 : 40);
     struct operands o = { 0 };
     pick_operands(&o, size, true, size);
@@ -346,7 +419,7 @@ static bool gen_mul(struct gen *g)
 static bool gen_div(struct gen *g)
 {
     unsigned size = pick_size(), sgn = rn(2);
-    bool rex = size == 1 ? rn(2) : false;
+    bool rex = size == 1 && !mode32 ? rn(2) : false;
     unsigned d = size == 1 ? pick_reg8(rex) : pick_reg();
     if (d == 0 || d == 2 || (size == 1 && !rex && d == 4))
         return false;
@@ -381,7 +454,7 @@ static bool gen_div(struct gen *g)
 
 static bool gen_bit(struct gen *g)
 {
-    unsigned size = 2 << rn(3), kind = rn(6);
+    unsigned size = pick_wide(), kind = rn(6);
     struct operands o = { 0 };
     pick_operands(&o, size, kind == 1, size);
     uint8_t opc[2] = { 0x0f, 0 };
@@ -431,7 +504,7 @@ static bool gen_cond(struct gen *g)
         uint8_t opc[2] = { 0x0f, (uint8_t)(0x90 + cc) };
         emit_modrm_insn(g->e, 1, 0, opc, 2, 0, o.rm, o.disp, o.rex, 0, 0);
     } else {                                                  /* CMOVcc r, r/m */
-        unsigned size = 2 << rn(3);
+        unsigned size = pick_wide();
         pick_operands(&o, size, true, size);
         uint8_t opc[2] = { 0x0f, (uint8_t)(0x40 + cc) };
         emit_modrm_insn(g->e, size, 0, opc, 2, o.reg, o.rm, o.disp, false, 0, 0);
@@ -455,7 +528,7 @@ static bool gen_mov(struct gen *g)
             size = 4;
         {
             unsigned src = rn(2) ? 1 : 2;
-            bool rex = src == 1 ? rn(2) : false;
+            bool rex = src == 1 && !mode32 ? rn(2) : false;
             o.reg = pick_reg();
             o.rm = src == 1 ? pick_reg8(rex || (o.reg & 8) || size == 8) : pick_reg();
             if (rn(4) == 0) { o.rm = MEM; o.disp = (int)rn(120); }
@@ -466,12 +539,14 @@ static bool gen_mov(struct gen *g)
         }
         break;
     case 2:                                                   /* MOVSXD r64, r/m32 */
+        if (mode32)
+            return false;
         pick_operands(&o, 8, true, 4);
         opc[0] = 0x63;
         emit_modrm_insn(g->e, 8, 0, opc, 1, o.reg, o.rm, o.disp, false, 0, 0);
         break;
     case 3:                                                   /* MOV r, imm */
-        o.rex = size == 1 ? rn(2) : false;
+        o.rex = size == 1 && !mode32 ? rn(2) : false;
         o.reg = size == 1 ? pick_reg8(o.rex) : pick_reg();
         if (size == 1 && !o.rex && o.reg >= 8)
             o.reg &= 7;
@@ -497,16 +572,17 @@ static bool gen_mov(struct gen *g)
         }
         break;
     case 5: {                                                 /* LEA with a random SIB */
-        unsigned asz = rn(4) == 0 ? 4 : 8, reg = pick_reg(), base = rn(16), index = rn(16), scale = rn(4);
+        unsigned asz = rn(4) == 0 ? 4 : 8, reg = pick_reg(), base = rn(mode32 ? 8 : 16), index = rn(mode32 ? 8 : 16), scale = rn(4);
         if (base == 4)
             base = 3;                                         /* RSP differs between the two runs */
         if (size == 1)
             size = 4;
-        if (asz == 4)
+        if (asz == 4 && !mode32)
             emit(g->e, 0x67);
         if (size == 2)
             emit(g->e, 0x66);
-        emit(g->e, (uint8_t)(0x40 | (size == 8 ? 8 : 0) | ((reg & 8) ? 4 : 0) | ((index & 8) ? 2 : 0) | ((base & 8) ? 1 : 0)));
+        if (!mode32)
+            emit(g->e, (uint8_t)(0x40 | (size == 8 ? 8 : 0) | ((reg & 8) ? 4 : 0) | ((index & 8) ? 2 : 0) | ((base & 8) ? 1 : 0)));
         emit(g->e, 0x8d);
         emit(g->e, (uint8_t)(0x84 | ((reg & 7) << 3)));       /* mod=10 rm=100: SIB + disp32 */
         emit(g->e, (uint8_t)((scale << 6) | ((index & 7) << 3) | (base & 7)));
@@ -553,14 +629,33 @@ static bool gen_one(struct gen *g)
 /* ---- running ---- */
 
 struct harness {
-    uint8_t *exec;             /* RWX: trampoline + sequence */
-    uint8_t *data;             /* DATA_ADDR */
+    bool m32;                  /* 32-bit protected mode (native: compatibility mode) */
+    uint8_t *exec;             /* RWX: trampoline + sequence (below 4 GiB for m32) */
+    uint8_t *data;             /* data_addr() */
     struct guest_ram ram;
     struct cpu_state st;
     struct interp_cpu *cpu;
 };
 
 static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+
+static uint64_t data_addr(const struct harness *h)
+{
+    return h->m32 ? DATA32_ADDR : DATA_ADDR;
+}
+
+/* 32-bit paging: 0-4 MiB identity (PSE), the data page through a page table. */
+static void setup_prot32(struct harness *h)
+{
+    uint8_t *m = h->ram.host;
+    memset(m, 0, 0x8000);
+    uint32_t e = 0x83;
+    memcpy(m + 0x1000, &e, 4);
+    e = 0x2000 | 3;
+    memcpy(m + 0x1000 + (DATA32_ADDR >> 22) * 4, &e, 4);
+    e = DATA_GPA | 3;
+    memcpy(m + 0x2000 + ((DATA32_ADDR >> 12) & 0x3ff) * 4, &e, 4);
+}
 
 static void setup_long_mode(struct harness *h)
 {
@@ -581,6 +676,19 @@ static void reset_state(struct harness *h)
 {
     struct cpu_state *st = &h->st;
     memset(st, 0, offsetof(struct cpu_state, xsave));
+    if (h->m32) {
+        st->cr0 = CR0_PE | CR0_PG | CR0_ET;
+        st->cr3 = 0x1000;
+        st->cr4 = CR4_PSE;
+        for (unsigned s = 0; s < 6; s++)
+            st->seg[s] = (struct seg_reg){ 0x2b, 0, 0xffffffff, 0x3 | SEG_ATTR_S | SEG_ATTR_P | SEG_ATTR_DB | SEG_ATTR_G };
+        st->seg[SEG_CS] = (struct seg_reg){ 0x23, 0, 0xffffffff, 0xb | SEG_ATTR_S | SEG_ATTR_P | SEG_ATTR_DB | SEG_ATTR_G };
+        st->seg[SEG_TR] = (struct seg_reg){ 0x18, 0, 0x67, 0xb | SEG_ATTR_P };
+        st->seg[SEG_LDTR].attr = SEG_ATTR_UNUSABLE;
+        st->rip = CODE_GPA;
+        st->gpr[GPR_RSP] = 0x8000;
+        return;
+    }
     st->cr0 = CR0_PE | CR0_PG | CR0_ET;
     st->cr3 = 0x1000;
     st->cr4 = CR4_PAE;
@@ -595,17 +703,23 @@ static void reset_state(struct harness *h)
     st->gpr[GPR_RSP] = 0x8000;
 }
 
-static struct harness *harness_new(void)
+static struct harness *harness_new(bool m32)
 {
     struct harness *h = calloc(1, sizeof(*h));
-    h->exec = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    h->data = mmap((void *)DATA_ADDR, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    h->m32 = m32;
+    h->exec = mmap(NULL, EXEC_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
+                   MAP_PRIVATE | MAP_ANONYMOUS | (m32 ? MAP_32BIT : 0), -1, 0);
+    h->data = mmap((void *)data_addr(h), 4096, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     assert_true(h->exec != MAP_FAILED);
-    assert_ptr_equal(h->data, (void *)DATA_ADDR);
+    assert_ptr_equal(h->data, (void *)data_addr(h));
     h->ram.host = calloc(1, RAM_SIZE);
     h->ram.size = h->ram.low_size = RAM_SIZE;
     h->ram.hole_size = GUEST_4G - RAM_SIZE;
-    setup_long_mode(h);
+    if (m32)
+        setup_prot32(h);
+    else
+        setup_long_mode(h);
     reset_state(h);
     h->cpu = interp_cpu_create(&h->st, &h->ram, NULL);
     assert_non_null(h->cpu);
@@ -616,7 +730,7 @@ static void harness_free(struct harness *h)
 {
     interp_cpu_destroy(h->cpu);
     free(h->ram.host);
-    munmap(h->exec, 4096);
+    munmap(h->exec, EXEC_SIZE);
     munmap(h->data, 4096);
     free(h);
 }
@@ -636,10 +750,50 @@ static void dump_mismatch(uint64_t seed, const struct enc *seq, const struct reg
             (unsigned long long)hw->rflags, (unsigned long long)st->rflags);
 }
 
+static void run_native64(struct harness *h, const struct enc *seq, struct regs *r)
+{
+    struct enc t = { .n = 0 };
+    emit_prologue(&t);
+    memcpy(t.b + t.n, seq->b, seq->n);
+    t.n += seq->n;
+    emit_epilogue(&t);
+    memcpy(h->exec, t.b, t.n);
+    __builtin___clear_cache((char *)h->exec, (char *)h->exec + t.n);
+    ((void (*)(struct regs *))h->exec)(r);
+}
+
+static void run_native32(struct harness *h, const struct enc *seq, struct regs *r)
+{
+    uint64_t low = (uint64_t)(uintptr_t)h->exec;
+    uint32_t regs = (uint32_t)(low + LOW_REGS);
+    struct enc stub = { .n = 0 }, t = { .n = 0 };
+    emit_stub64(&stub, low);
+    emit_prologue32(&t, regs);
+    memcpy(t.b + t.n, seq->b, seq->n);
+    t.n += seq->n;
+    emit_epilogue32(&t, regs);
+    memcpy(h->exec, stub.b, stub.n);
+    memcpy(h->exec + LOW_CODE32, t.b, t.n);
+    uint32_t entry = (uint32_t)(low + LOW_CODE32);
+    uint16_t sel = 0x23;
+    memcpy(h->exec + LOW_FARPTR, &entry, 4);
+    memcpy(h->exec + LOW_FARPTR + 4, &sel, 2);
+    uint32_t *r32 = (uint32_t *)(h->exec + LOW_REGS);
+    for (unsigned i = 0; i < 8; i++)
+        r32[i] = (uint32_t)r->gpr[i];
+    r32[8] = (uint32_t)r->rflags;
+    __builtin___clear_cache((char *)h->exec, (char *)h->exec + EXEC_SIZE);
+    ((void (*)(void))h->exec)();
+    for (unsigned i = 0; i < 8; i++)
+        r->gpr[i] = r32[i];
+    r->rflags = r32[8];
+}
+
 /* Runs one random sequence; returns false on a mismatch. */
 static bool run_one(struct harness *h, uint64_t seed)
 {
     rng_state = seed * UINT64_C(0x9e3779b97f4a7c15) + 1;
+    mode32 = h->m32;
     struct enc seq = { .n = 0 };
     struct gen g = { &seq, 0 };
     unsigned count = 1 + rn(8);
@@ -649,25 +803,20 @@ static bool run_one(struct harness *h, uint64_t seed)
 
     struct regs init, hw;
     for (unsigned r = 0; r < 16; r++)
-        init.gpr[r] = rnd_value();
-    init.gpr[GPR_RBP] = DATA_ADDR;
+        init.gpr[r] = h->m32 ? (uint32_t)rnd_value() : rnd_value();
+    init.gpr[GPR_RBP] = data_addr(h);
     init.gpr[GPR_RSP] = 0;
     init.rflags = 0x202 | (rnd() & ARITH);
     uint8_t data0[4096];
     for (unsigned i = 0; i < 256; i++)
         data0[i] = (uint8_t)rnd();
 
-    /* native */
-    struct enc t = { .n = 0 };
-    emit_prologue(&t);
-    memcpy(t.b + t.n, seq.b, seq.n);
-    t.n += seq.n;
-    emit_epilogue(&t);
-    memcpy(h->exec, t.b, t.n);
-    __builtin___clear_cache((char *)h->exec, (char *)h->exec + t.n);
     memcpy(h->data, data0, 256);
     hw = init;
-    ((void (*)(struct regs *))h->exec)(&hw);
+    if (h->m32)
+        run_native32(h, &seq, &hw);
+    else
+        run_native64(h, &seq, &hw);
 
     /* interpreter */
     reset_state(h);
@@ -683,7 +832,7 @@ static bool run_one(struct harness *h, uint64_t seed)
 
     unsigned fmask = ARITH & ~g.undef;
     bool ok = rc == VINF_EM_HALT && h->st.rip == CODE_GPA + seq.n + 1;
-    for (unsigned r = 0; r < 16; r++)
+    for (unsigned r = 0; r < (h->m32 ? 8u : 16u); r++)
         if (r != GPR_RSP && hw.gpr[r] != h->st.gpr[r])
             ok = false;
     if ((hw.rflags & fmask) != (h->st.rflags & fmask))
@@ -692,7 +841,7 @@ static bool run_one(struct harness *h, uint64_t seed)
         fprintf(stderr, "memory differs\n");
         ok = false;
     }
-    if (!ok) {
+    if (!ok || getenv("INTERP_DIFF_DUMP")) {
         fprintf(stderr, "rc=%d rip=%#llx (%s)\n", rc, (unsigned long long)h->st.rip, interp_last_error(h->cpu));
         dump_mismatch(seed, &seq, &init, &hw, &h->st, fmask);
     }
@@ -705,25 +854,37 @@ static uint64_t env_u64(const char *name, uint64_t def)
     return v && *v ? strtoull(v, NULL, 0) : def;
 }
 
-static void test_diff_64(void **state)
+static void run_diff(bool m32)
 {
-    (void)state;
-    struct harness *h = harness_new();
-    uint64_t n = env_u64("INTERP_DIFF_SEQUENCES", 20000), seed0 = env_u64("INTERP_DIFF_SEED", 1);
+    struct harness *h = harness_new(m32);
+    uint64_t n = env_u64("INTERP_DIFF_SEQUENCES", 100000), seed0 = env_u64("INTERP_DIFF_SEED", 1);
     unsigned failures = 0;
     for (uint64_t i = 0; i < n && failures < 5; i++)
         if (!run_one(h, seed0 + i))
             failures++;
-    printf("interp diff (64-bit): %llu sequences from seed %llu, %u mismatches\n",
+    printf("interp diff (%s): %llu sequences from seed %llu, %u mismatches\n", m32 ? "32-bit" : "64-bit",
            (unsigned long long)n, (unsigned long long)seed0, failures);
     harness_free(h);
     assert_int_equal(failures, 0);
+}
+
+static void test_diff_64(void **state)
+{
+    (void)state;
+    run_diff(false);
+}
+
+static void test_diff_32(void **state)
+{
+    (void)state;
+    run_diff(true);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_diff_64),
+        cmocka_unit_test(test_diff_32),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

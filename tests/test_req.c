@@ -798,6 +798,50 @@ static void test_em_status_stops_processing(void **state)
     log_expect((const int[]){ 9 }, 1);            /* which the main loop ran later */
 }
 
+/* What VMR3Destroy does to requests nobody will serve any more. */
+struct wait_job {
+    pthread_t thread;
+    PVMREQ req;
+    int rc;
+};
+
+static void *wait_thread(void *arg)
+{
+    struct wait_job *job = arg;
+    job->rc = VMR3ReqWait(job->req, RT_INDEFINITE_WAIT);
+    return NULL;
+}
+
+static void test_kill_all_wakes_waiters(void **state)
+{
+    PUVM uvm = *state;
+    struct gate gate = GATE_INIT;
+    log_reset();
+    block_cpu(uvm, 1, &gate);
+
+    struct wait_job job = { .rc = -1 };
+    assert_int_equal(VMR3ReqCallU(uvm, 1, &job.req, 0, VMREQFLAGS_VBOX_STATUS, (PFNRT)log_tag_fn, 1, (uintptr_t)5),
+                     VERR_TIMEOUT);
+    assert_int_equal(VMR3ReqCallNoWaitU(uvm, 1, (PFNRT)log_tag_fn, 1, (uintptr_t)6), VINF_SUCCESS);
+    assert_int_equal(pthread_create(&job.thread, NULL, wait_thread, &job), 0);
+
+    vm_req_kill_all(uvm);                     /* as VMR3Destroy does */
+    assert_int_equal(pthread_join(job.thread, NULL), 0);
+    assert_int_equal(job.rc, VINF_SUCCESS);   /* the wait ends... */
+    assert_int_equal(job.req->iStatus, VERR_VM_REQUEST_KILLED);   /* ...with this status */
+    assert_int_equal(job.req->enmState, VMREQSTATE_INVALID);
+    assert_int_equal(VMR3ReqWait(job.req, 0), VERR_VM_REQUEST_STATE);
+    assert_int_equal(VMR3ReqFree(job.req), VERR_VM_REQUEST_STATE);
+
+    gate_open(&gate);
+    assert_int_equal(VMR3ReqCallWaitU(uvm, 1, (PFNRT)noop_fn, 0), VINF_SUCCESS);
+    log_expect(NULL, 0);                      /* neither killed request ran */
+
+    /* As in VirtualBox the API cannot free a killed packet; don't leak it here. */
+    job.req->enmState = VMREQSTATE_COMPLETED;
+    assert_int_equal(VMR3ReqFree(job.req), VINF_SUCCESS);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Stress: many threads, many requests, nothing lost.                        */
 /* ------------------------------------------------------------------------ */
@@ -911,6 +955,7 @@ int main(void)
         cmocka_unit_test(test_emt_to_self_is_synchronous),
         cmocka_unit_test(test_process_u),
         cmocka_unit_test(test_em_status_stops_processing),
+        cmocka_unit_test(test_kill_all_wakes_waiters),
         cmocka_unit_test(test_stress_many_threads),
         cmocka_unit_test(test_single_cpu_vm),
     };

@@ -17,6 +17,7 @@
  * what it needs before reusing it):
  *
  *   0x01000  GDT: 0x10 = __BOOT_CS (flat code), 0x18 = __BOOT_DS (flat data)
+ *   0x06000  PVH entry only: struct hvm_start_info, module list, memory map
  *   0x07000  zero page (struct boot_params, 4 KiB)
  *   0x08ff0  initial stack pointer (stack grows down to 0x8000)
  *   0x09000  PML4, 0x0A000 PDPT, 0x0B000-0x0EFFF four page directories:
@@ -36,12 +37,13 @@
 #include "../memory/guest_ram.h"
 
 #define LINUX_GDT_ADDR        UINT64_C(0x1000)
+#define LINUX_PVH_INFO_ADDR   UINT64_C(0x6000)
 #define LINUX_ZERO_PAGE_ADDR  UINT64_C(0x7000)
 #define LINUX_STACK_TOP       UINT64_C(0x8ff0)
 #define LINUX_PML4_ADDR       UINT64_C(0x9000)
 #define LINUX_PDPT_ADDR       UINT64_C(0xa000)
 #define LINUX_PD_ADDR         UINT64_C(0xb000)
-#define LINUX_PD_COUNT        4                    /* 4 x 1 GiB */
+#define LINUX_PD_COUNT        UINT64_C(4)          /* 4 x 1 GiB */
 #define LINUX_CMDLINE_ADDR    UINT64_C(0x20000)
 #define LINUX_CMDLINE_MAX     UINT64_C(0x10000)    /* bytes reserved for it, NUL included */
 #define LINUX_PROT_LOAD_ADDR  UINT64_C(0x100000)
@@ -56,6 +58,7 @@ enum linux_entry {
     LINUX_ENTRY_64 = 0,      /* host decompression, vmlinux startup_64 (default) */
     LINUX_ENTRY_32,          /* classic 32-bit protocol: bzImage code32_start, paging off */
     LINUX_ENTRY_64_BZIMAGE,  /* bzImage's own 64-bit entry (decompressor runs in the guest) */
+    LINUX_ENTRY_PVH,         /* host decompression, 32-bit PVH entry (ELF note), EBX = hvm_start_info */
 };
 
 struct linux_boot_params {
@@ -91,7 +94,7 @@ int linux_load_buffer(struct guest_ram *ram, const struct linux_boot_params *p, 
                       size_t kernel_size, struct cpu_state *bsp, struct linux_boot_info *info,
                       char *err, size_t err_size);
 
-/* "64", "32", "bzimage64" -> entry mode; -1 for anything else. */
+/* "64", "32", "bzimage64", "pvh" -> entry mode; -1 for anything else. */
 int linux_entry_from_name(const char *name);
 
 #endif /* PETREL_LINUX_BOOT_H */

@@ -144,6 +144,11 @@ int  linux_elf_check(const uint8_t *elf, size_t size, struct linux_elf_info *inf
 int  linux_elf_load(struct guest_ram *ram, const uint8_t *elf, size_t size,
                     char *err, size_t err_size);
 
+/* linux_pvh.c: the PVH entry note and struct hvm_start_info. */
+int linux_pvh_entry_find(const uint8_t *elf, size_t size, uint64_t *entry, char *err, size_t err_size);
+int linux_pvh_start_info_write(struct guest_ram *ram, uint64_t initrd_addr, uint64_t initrd_size,
+                               uint64_t acpi_rsdp);
+
 /* linux_initrd.c: reads the initrd into the top of low RAM. */
 int linux_initrd_load(struct guest_ram *ram, const char *path, uint64_t lowest, uint64_t addr_max,
                       uint64_t *addr, uint64_t *size, char *err, size_t err_size);

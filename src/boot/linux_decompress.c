@@ -63,8 +63,9 @@ static int payload_decode(const struct payload_format *f, const uint8_t *in, siz
     memcpy(&expect, in + in_size - 4, 4);     /* the size trailer (x86 is little-endian) */
     if (expect == 0 || expect > limit)
         return linux_err(err, err_size, VERR_IMAGE_TOO_BIG,
-                         "%s kernel payload claims to decompress to %u bytes, more than the limit of %zu: "
-                         "corrupt kernel", f->name, expect, limit);
+                         "%s kernel payload claims to decompress to %u bytes, more than the limit of %zu "
+                         "(guest RAM, at most %llu MiB): corrupt kernel or too little guest RAM",
+                         f->name, expect, limit, (unsigned long long)(LINUX_MAX_DECOMPRESSED >> 20));
     uint8_t *buf = malloc(expect);
     if (!buf)
         return linux_err(err, err_size, VERR_NO_MEMORY, "out of memory for a %u-byte kernel", expect);

@@ -18,20 +18,13 @@ static int lzma_run(lzma_stream *s, const char *name, const uint8_t *in, size_t 
     s->avail_in = in_size;
     s->next_out = out;
     s->avail_out = out_size;
+    /* Once the output is full, liblzma reports LZMA_BUF_ERROR (no progress) if
+     * the stream holds more, LZMA_STREAM_END if it ends exactly there. */
     lzma_ret ret;
     do
         ret = lzma_code(s, LZMA_FINISH);
-    while (ret == LZMA_OK && s->avail_out > 0);
+    while (ret == LZMA_OK);
     size_t produced = out_size - s->avail_out;
-    if (ret == LZMA_OK && s->avail_out == 0) {
-        /* Output full: a valid stream must now be at its end. */
-        uint8_t extra;
-        s->next_out = &extra;
-        s->avail_out = 1;
-        ret = lzma_code(s, LZMA_FINISH);
-        if (ret == LZMA_OK && s->avail_out == 0)
-            ret = LZMA_BUF_ERROR;
-    }
     lzma_end(s);
     if (ret != LZMA_STREAM_END || produced != out_size)
         return linux_err(err, err_size, VERR_ZIP_CORRUPTED,

@@ -118,7 +118,7 @@ int linux_elf_load(struct guest_ram *ram, const uint8_t *elf, size_t size,
             return linux_err(err, err_size, VERR_OUT_OF_RANGE,
                              "too little guest RAM: the kernel needs [0x%llx, 0x%llx), RAM below 4 GiB ends "
                              "at 0x%llx; give the VM more memory", (unsigned long long)pa,
-                             (unsigned long long)(pa + ph.p_memsz), (unsigned long long)ram->low_size);
+                             (unsigned long long)pa + ph.p_memsz, (unsigned long long)ram->low_size);
         memcpy(dst, elf + ph.p_offset, ph.p_filesz);
         memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);   /* .bss */
     }

@@ -1,7 +1,7 @@
 /*
  * linux_load(): the steps of a direct Linux boot (see linux_boot.h and
  * docs/linux-boot.md): map and parse the kernel file, put the kernel into
- * RAM (decompressed on the host for the 64-bit entry), then the initrd,
+ * RAM (decompressed on the host for the 64-bit and PVH entries), then the initrd,
  * zero page, command line, GDT and page tables, and the BSP's entry state.
  */
 #include "linux_boot_internal.h"
@@ -55,8 +55,10 @@ static int vmlinux_get(const struct guest_ram *ram, const struct linux_image *im
         if (RT_FAILURE(rc))
             return rc;
     }
+    /* A vmlinux larger than the guest's RAM cannot be loaded: never allocate more. */
+    uint64_t limit = ram->size < LINUX_MAX_DECOMPRESSED ? ram->size : LINUX_MAX_DECOMPRESSED;
     size_t size;
-    int rc = linux_decompress(img->payload, img->payload_size, LINUX_MAX_DECOMPRESSED, buf, &size,
+    int rc = linux_decompress(img->payload, img->payload_size, (size_t)limit, buf, &size,
                               &r->compression, err, err_size);
     if (RT_SUCCESS(rc)) {
         *elf = *buf;
@@ -66,14 +68,25 @@ static int vmlinux_get(const struct guest_ram *ram, const struct linux_image *im
     return rc;
 }
 
-static int load_vmlinux(struct guest_ram *ram, const struct linux_image *img, struct load_result *r,
-                        char *err, size_t err_size)
+/* The PVH entry replaces startup_64; it must lie inside the kernel. */
+static int pvh_entry_get(const uint8_t *elf, size_t elf_size, const struct linux_elf_info *ei,
+                         struct load_result *r, char *err, size_t err_size)
 {
-    uint8_t *buf;
-    const uint8_t *elf;
-    size_t elf_size;
+    int rc = linux_pvh_entry_find(elf, elf_size, &r->entry, err, err_size);
+    if (RT_SUCCESS(rc) && (r->entry < ei->start || r->entry >= ei->end))
+        rc = linux_err(err, err_size, VERR_BAD_EXE_FORMAT, "kernel's PVH entry 0x%llx is outside the kernel",
+                       (unsigned long long)r->entry);
+    return rc;
+}
+
+static int load_vmlinux(struct guest_ram *ram, const struct linux_image *img, bool pvh,
+                        struct load_result *r, char *err, size_t err_size)
+{
+    uint8_t *buf = NULL;
+    const uint8_t *elf = NULL;
+    size_t elf_size = 0;
     int rc = vmlinux_get(ram, img, &buf, &elf, &elf_size, r, err, err_size);
-    struct linux_elf_info ei;
+    struct linux_elf_info ei = { 0 };
     if (RT_SUCCESS(rc))
         rc = linux_elf_check(elf, elf_size, &ei, err, err_size);
     if (RT_SUCCESS(rc)) {
@@ -86,6 +99,8 @@ static int load_vmlinux(struct guest_ram *ram, const struct linux_image *img, st
         r->entry = ei.entry;
         rc = ram_fits(ram, ei.start, end, err, err_size);
     }
+    if (RT_SUCCESS(rc) && pvh)
+        rc = pvh_entry_get(elf, elf_size, &ei, r, err, err_size);
     if (RT_SUCCESS(rc))
         rc = linux_elf_load(ram, elf, elf_size, err, err_size);
     free(buf);
@@ -133,7 +148,8 @@ static int params_check(const struct guest_ram *ram, const struct linux_boot_par
 {
     if (!ram || !p || !bsp)
         return linux_err(err, err_size, VERR_INVALID_PARAMETER, "linux_load: missing argument");
-    if (p->entry != LINUX_ENTRY_64 && p->entry != LINUX_ENTRY_32 && p->entry != LINUX_ENTRY_64_BZIMAGE)
+    if (p->entry != LINUX_ENTRY_64 && p->entry != LINUX_ENTRY_32 && p->entry != LINUX_ENTRY_64_BZIMAGE &&
+        p->entry != LINUX_ENTRY_PVH)
         return linux_err(err, err_size, VERR_INVALID_PARAMETER, "unknown Linux entry mode %d", (int)p->entry);
     if (!ram->host || ram->low_size < LINUX_PROT_LOAD_ADDR)
         return linux_err(err, err_size, VERR_OUT_OF_RANGE,
@@ -158,11 +174,15 @@ static int boot_data_write(struct guest_ram *ram, const struct linux_boot_params
     rc = linux_zero_page_write(ram, &za, err, err_size);
     if (RT_FAILURE(rc))
         return rc;
-    bool long_mode = p->entry != LINUX_ENTRY_32;
+    bool long_mode = p->entry == LINUX_ENTRY_64 || p->entry == LINUX_ENTRY_64_BZIMAGE;
     rc = linux_boot_tables_write(ram, long_mode);
+    if (RT_SUCCESS(rc) && p->entry == LINUX_ENTRY_PVH)
+        rc = linux_pvh_start_info_write(ram, za.initrd_addr, za.initrd_size, p->acpi_rsdp);
     if (RT_FAILURE(rc))
-        return linux_err(err, err_size, rc, "too little guest RAM for the boot page tables");
+        return linux_err(err, err_size, rc, "too little guest RAM for the boot tables");
     linux_entry_state(bsp, long_mode, r->entry);
+    if (p->entry == LINUX_ENTRY_PVH)
+        bsp->gpr[GPR_RBX] = LINUX_PVH_INFO_ADDR;
     if (info) {
         info->initrd_addr = za.initrd_addr;
         info->initrd_size = za.initrd_size;
@@ -195,8 +215,8 @@ int linux_load_buffer(struct guest_ram *ram, const struct linux_boot_params *p, 
     struct load_result r = { 0 };
     rc = linux_image_parse(kernel, kernel_size, &img, err, err_size);
     if (RT_SUCCESS(rc))
-        rc = p->entry == LINUX_ENTRY_64
-           ? load_vmlinux(ram, &img, &r, err, err_size)
+        rc = p->entry == LINUX_ENTRY_64 || p->entry == LINUX_ENTRY_PVH
+           ? load_vmlinux(ram, &img, p->entry == LINUX_ENTRY_PVH, &r, err, err_size)
            : load_protected(ram, &img, p->entry == LINUX_ENTRY_64_BZIMAGE, &r, err, err_size);
     if (RT_SUCCESS(rc)) {
         info_fill(info, &img, &r);
@@ -228,5 +248,7 @@ int linux_entry_from_name(const char *name)
         return LINUX_ENTRY_32;
     if (!strcmp(name, "bzimage64"))
         return LINUX_ENTRY_64_BZIMAGE;
+    if (!strcmp(name, "pvh"))
+        return LINUX_ENTRY_PVH;
     return -1;
 }

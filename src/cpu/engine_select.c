@@ -10,6 +10,8 @@
 
 #include "kvm/kvm_engine.h"
 
+extern const struct engine_ops interp_engine_ops;   /* interp/interp_engine.c */
+
 const struct engine_ops *engine_select(const char *name, char *why, size_t why_size)
 {
     if (!name || !strcmp(name, "auto") || !strcmp(name, "kvm")) {
@@ -17,10 +19,8 @@ const struct engine_ops *engine_select(const char *name, char *why, size_t why_s
             return &kvm_engine_ops;
         return NULL;
     }
-    if (!strcmp(name, "interp")) {
-        snprintf(why, why_size, "the interpreter engine is not built yet (see the interpreter issue)");
-        return NULL;
-    }
+    if (!strcmp(name, "interp"))
+        return &interp_engine_ops;
     snprintf(why, why_size, "unknown execution engine '%s' (use kvm, interp or auto)", name);
     return NULL;
 }

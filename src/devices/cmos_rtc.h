@@ -11,6 +11,7 @@
 #define PETREL_CMOS_RTC_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include "device.h"
 
@@ -32,6 +33,16 @@ struct cmos_rtc *cmos_rtc_create(struct io_bus *bus, struct vclock *clock,
 void cmos_rtc_destroy(struct cmos_rtc *rtc);
 /* The RESET pin: clears PIE/AIE/UIE/SQWE and the flags; time and NVRAM stay. */
 void cmos_rtc_reset(struct cmos_rtc *rtc);
+
+/*
+ * Periodic interrupts produced up to now while PIE was on (statistics;
+ * the flag PF coalesces them when the guest is slow to read register C).
+ */
+uint64_t cmos_rtc_periodic_ticks(struct cmos_rtc *rtc);
+
+/* Where host wall-clock time comes from (NULL: CLOCK_REALTIME); for tests. */
+typedef void cmos_rtc_time_fn(struct timespec *now);
+void cmos_rtc_set_time_source(struct cmos_rtc *rtc, cmos_rtc_time_fn *fn);
 
 /* /Devices/rtc/0/Config: IRQ (8). */
 extern const struct device_ops cmos_rtc_device_ops;

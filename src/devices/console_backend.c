@@ -38,6 +38,7 @@ struct console_backend {
     int out_fd;                      /* stdio / file; -1 otherwise */
     int listen_fd, client_fd;        /* unix */
     atomic_bool client_dead;         /* a write failed: the I/O thread closes it */
+    bool client_stalled;             /* stopped reading: drop output without waiting */
     char *path;                      /* unix: the socket file we created */
 
     int in_fd;                       /* stdio: 0, -1 after EOF */
@@ -77,22 +78,29 @@ static void write_fd_all(int fd, const uint8_t *buf, size_t len)
     }
 }
 
-/* Non-blocking send; waits a little for a slow client, then drops.  out_lock held. */
+/*
+ * Non-blocking send.  A slow client gets a short wait; one that stopped
+ * reading is marked stalled and loses output at once (the guest must never
+ * crawl because nobody reads its console) until it reads again.  out_lock held.
+ */
 static void write_client(struct console_backend *be, const uint8_t *buf, size_t len)
 {
-    while (len && !be->client_dead) {
+    while (len && !atomic_load(&be->client_dead)) {
         ssize_t n = send(be->client_fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             buf += n;
             len -= (size_t)n;
+            be->client_stalled = false;
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             struct pollfd p = { .fd = be->client_fd, .events = POLLOUT };
-            if (poll(&p, 1, SOCKET_WRITE_WAIT_MS) <= 0)
+            if (be->client_stalled || poll(&p, 1, SOCKET_WRITE_WAIT_MS) <= 0) {
+                be->client_stalled = true;
                 return;
+            }
         } else {
-            be->client_dead = true;
+            atomic_store(&be->client_dead, true);
             console_backend_input_room(be);
         }
     }
@@ -136,7 +144,8 @@ static void close_client(struct console_backend *be)
     if (be->client_fd >= 0)
         close(be->client_fd);
     be->client_fd = -1;
-    be->client_dead = false;
+    be->client_stalled = false;
+    atomic_store(&be->client_dead, false);
     pthread_mutex_unlock(&be->out_lock);
 }
 
@@ -187,7 +196,7 @@ static void handle_input(struct console_backend *be, int fd)
 
 static void io_iteration(struct console_backend *be)
 {
-    if (be->client_dead)
+    if (atomic_load(&be->client_dead))
         close_client(be);
     bool held = deliver_pending(be);
     struct pollfd p[3] = { { .fd = be->wake_fd, .events = POLLIN } };

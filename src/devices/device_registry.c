@@ -8,10 +8,16 @@
 
 extern const struct device_ops debug_console_device;
 extern const struct device_ops debug_exit_device;
+extern const struct device_ops uart16550_device_ops;
+extern const struct device_ops i8042_device_ops;
+extern const struct device_ops cmos_rtc_device_ops;
 
 static const struct device_ops *const builtin_devices[] = {
     &debug_console_device,
     &debug_exit_device,
+    &uart16550_device_ops,             /* "serial" */
+    &i8042_device_ops,                 /* "i8042" */
+    &cmos_rtc_device_ops,              /* "rtc" */
 };
 
 const struct device_ops *device_find(const char *name)

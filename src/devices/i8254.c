@@ -2,8 +2,9 @@
  * 8254 PIT (see i8254.h).
  *
  * A counter is described by when its counting element (CE) last held a known
- * value: `start` at virtual time `t0`; its count and OUT at any later time
- * follow from the mode and the ticks elapsed since.  A counter that does
+ * value: `start` at absolute clock tick `k0` (ticks since virtual time 0,
+ * so tick boundaries never drift with rounding); its count and OUT at any
+ * later time follow from the mode and the ticks elapsed since.  A counter that does
  * not count (no count yet, gate low in modes 0/2/3/4, waiting for a trigger
  * in modes 1/5) holds `held`.  In modes 2/3 a count written while counting
  * takes effect at the end of the current period (`pending`, applied lazily
@@ -41,11 +42,11 @@ struct pit_counter {
     uint32_t reload;                /* count register: 1..modulus, 0 = none */
     bool null_count;                /* written but not yet in the CE */
     bool running;
-    uint64_t t0;                    /* virtual ns at which the CE held start */
+    uint64_t k0;                    /* absolute tick at which the CE held start */
     uint32_t start;
-    bool tc_before;                 /* modes 0/1/4/5: TC passed before t0 */
+    bool tc_before;                 /* modes 0/1/4/5: TC passed before k0 */
     uint32_t held;                  /* CE while not running */
-    bool pending;                   /* modes 2/3: reload at pending_at */
+    bool pending;                   /* modes 2/3: reload at tick pending_at */
     uint32_t pending_n;
     uint64_t pending_at;
     bool write_msb_next;
@@ -76,7 +77,7 @@ static uint64_t ticks_in(uint64_t ns)
     return (uint64_t)((unsigned __int128)ns * I8254_HZ / NS_PER_SEC);
 }
 
-/* The smallest ns span that holds `ticks` clock ticks. */
+/* The virtual time at which absolute tick `ticks` begins. */
 static uint64_t ns_for(uint64_t ticks)
 {
     unsigned __int128 n = (unsigned __int128)ticks * NS_PER_SEC + I8254_HZ - 1;
@@ -91,14 +92,15 @@ static uint32_t modulus(const struct pit_counter *c)
 
 static uint64_t elapsed(const struct pit_counter *c, uint64_t now)
 {
-    return now > c->t0 ? ticks_in(now - c->t0) : 0;
+    uint64_t k = ticks_in(now);
+    return k > c->k0 ? k - c->k0 : 0;
 }
 
 /* Modes 2/3: a count written during a period replaces it at its end. */
 static void sync(struct pit_counter *c, uint64_t now)
 {
-    if (c->pending && c->running && now >= c->pending_at) {
-        c->t0 = c->pending_at;
+    if (c->pending && c->running && ticks_in(now) >= c->pending_at) {
+        c->k0 = c->pending_at;
         c->start = c->pending_n;
         c->pending = false;
         c->null_count = false;
@@ -196,7 +198,8 @@ static uint64_t next_event(const struct pit_counter *c, uint64_t now)
     switch (c->mode) {
     case 2: case 3: {
         /* The next period boundary at least MIN_PERIODIC_NS away. */
-        uint64_t dmin = ticks_in(now + MIN_PERIODIC_NS - c->t0);
+        uint64_t dmin = ticks_in(now + MIN_PERIODIC_NS);
+        dmin = dmin > c->k0 ? dmin - c->k0 : 0;
         if (dmin < d)
             dmin = d;
         k = (dmin / c->start + 1) * c->start;
@@ -213,7 +216,7 @@ static uint64_t next_event(const struct pit_counter *c, uint64_t now)
         k = c->start;
         break;
     }
-    return c->t0 + ns_for(k);
+    return ns_for(c->k0 + k);
 }
 
 /* Re-plans counter 0's timer.  A stale firing is harmless (see timer_fired),
@@ -221,8 +224,9 @@ static uint64_t next_event(const struct pit_counter *c, uint64_t now)
 static void schedule(struct i8254 *pit, uint64_t now)
 {
     struct pit_counter *c = &pit->ctr[0];
-    if (c->pending && c->running && c->pending_at > now) {
-        pit->event_at = c->pending_at;     /* a boundary of the current period */
+    sync(c, now);
+    if (c->pending && c->running && ns_for(c->pending_at) > now) {
+        pit->event_at = ns_for(c->pending_at);  /* a boundary of the current period */
     } else {
         pit->event_at = next_event(c, now);
     }
@@ -263,7 +267,7 @@ static void counter_changed(struct i8254 *pit, unsigned idx, uint64_t now)
 static void start_counting(struct pit_counter *c, uint64_t now, uint32_t from, bool tc_before)
 {
     c->running = true;
-    c->t0 = now;
+    c->k0 = ticks_in(now);
     c->start = from;
     c->tc_before = tc_before;
     c->pending = false;
@@ -305,7 +309,7 @@ static void load_count(struct pit_counter *c, uint32_t n, uint64_t now)
         /* Takes effect when the current period ends. */
         c->pending = true;
         c->pending_n = n;
-        c->pending_at = c->t0 + ns_for((elapsed(c, now) / c->start + 1) * c->start);
+        c->pending_at = c->k0 + (elapsed(c, now) / c->start + 1) * c->start;
         break;
     default:                        /* 1, 5: loaded by the next trigger */
         break;

@@ -77,7 +77,6 @@ enum { R_RBR_THR = 0, R_IER = 1, R_IIR_FCR = 2, R_LCR = 3, R_MCR = 4, R_LSR = 5,
 
 struct uart16550 {
     pthread_mutex_t lock;
-    struct io_bus *bus;
     uint16_t base;
     uart16550_irq_fn *irq;
     void *irq_opaque;
@@ -433,7 +432,6 @@ struct uart16550 *uart16550_create(struct io_bus *bus, uint16_t base,
     if (!u)
         return NULL;
     pthread_mutex_init(&u->lock, NULL);
-    u->bus = bus;
     u->base = base;
     u->irq = irq;
     u->irq_opaque = irq_opaque;

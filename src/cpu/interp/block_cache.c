@@ -5,6 +5,9 @@
  * page holding decoded code is marked; the first write to a marked page
  * bumps the page's generation, which invalidates every block decoded from
  * it (self-modifying code) without searching for them.
+ *
+ * In front of it, a jump cache maps the linear address of a block to the
+ * block, skipping the code-fetch translation; it is flushed with the TLB.
  */
 #include "interp_internal.h"
 
@@ -154,10 +157,25 @@ static int decode_block(struct interp_cpu *cpu, struct block *b, uint64_t phys)
     return X_NEXT;
 }
 
+static inline unsigned jcache_hash(uint64_t lin)
+{
+    return (unsigned)(lin ^ (lin >> 10)) & (JCACHE_SIZE - 1);
+}
+
+static inline bool block_valid(const struct interp_cpu *cpu, const struct block *b, uint64_t rip)
+{
+    return b->mode == cpu->mode && b->gen == cpu->code_gen[b->page] &&
+           (b->page2 == PAGE_NONE || b->gen2 == cpu->code_gen[b->page2]) && cpu->code_mark[b->page] &&
+           (cpu->long64 || rip + b->bytes - 1 <= cpu->st->seg[SEG_CS].limit);
+}
+
 struct block *block_fetch(struct interp_cpu *cpu)
 {
     uint64_t rip = cpu->st->rip, phys;
     uint64_t lin = (cpu->seg[SEG_CS].base + rip) & cpu->lin_mask;
+    struct block **jc = &cpu->jcache[jcache_hash(lin)];
+    if (likely(*jc && (*jc)->lin == lin && block_valid(cpu, *jc, rip)))
+        return *jc;
     if (!cpu->long64 && rip > cpu->st->seg[SEG_CS].limit) {
         raise_gp(cpu, 0);
         return NULL;
@@ -166,14 +184,18 @@ struct block *block_fetch(struct interp_cpu *cpu)
         return NULL;
     uint32_t page = page_of(cpu, phys);
     struct block *b = page == PAGE_NONE ? &cpu->scratch : &cpu->blocks[block_hash(phys, cpu->mode)];
-    if (page != PAGE_NONE && b->phys == phys && b->mode == cpu->mode && b->gen == cpu->code_gen[b->page] &&
-        (b->page2 == PAGE_NONE || b->gen2 == cpu->code_gen[b->page2]) && cpu->code_mark[b->page] &&
-        (cpu->long64 || rip + b->bytes - 1 <= cpu->st->seg[SEG_CS].limit))
+    if (page != PAGE_NONE && b->phys == phys && block_valid(cpu, b, rip)) {
+        b->lin = lin;
+        *jc = b;
         return b;
+    }
     b->mode = 0xff;
     if (decode_block(cpu, b, phys)) {
         b->mode = 0xff;
         return NULL;
     }
+    b->lin = lin;
+    if (page != PAGE_NONE)
+        *jc = b;
     return b;
 }

@@ -267,6 +267,7 @@ int decode_insn(enum code_mode mode, const uint8_t *bytes, unsigned avail, struc
     in->fn = oi->fn;
     in->osz = (uint8_t)operand_size(mode, f, opsize, rex);
     in->asz = (uint8_t)address_size(mode, adsize);
+    in->amask = size_mask(in->asz);
     in->seg = SEG_DS;
     in->ends = (f & F_END) != 0;
     if (f & F_REGOP) {
@@ -280,6 +281,8 @@ int decode_insn(enum code_mode mode, const uint8_t *bytes, unsigned avail, struc
             in->fn = group_table[oi->group][in->ext];
             in->ends = (group_end[oi->group] >> in->ext) & 1;
             if (in->lock && !((group_lock[oi->group] >> in->ext) & 1))
+                in->fn = NULL;
+            if (in->mod3 && ((group_memonly[oi->group] >> in->ext) & 1))
                 in->fn = NULL;
             if ((in->opc == 0xf6 || in->opc == 0xf7) && in->ext < 2)
                 f |= in->opc == 0xf6 ? F_IMM8 : F_IMMZ;
@@ -307,5 +310,6 @@ int decode_insn(enum code_mode mode, const uint8_t *bytes, unsigned avail, struc
         in->ends = 1;
         return DEC_UD;
     }
+    insn_specialize(in);
     return DEC_OK;
 }

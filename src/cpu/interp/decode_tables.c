@@ -21,7 +21,7 @@
 #define JCC32  { op_jcc, F_IMMZ | F_FORCE64 | F_END, 0 }
 #define STR(b) { op_string, (b) ? F_BYTE : 0, 0 }
 
-enum { G1, G2, G3, G4, G5, G1A, G11, G7, G8, G9, G_COUNT };
+enum { G1, G2, G3, G4, G5, G1A, G11, G6, G7, G8, G9, G_COUNT };
 
 const struct opinfo opmap_one[256] = {
     ALU_ROW(0x00), ALU_ROW(0x08), ALU_ROW(0x10), ALU_ROW(0x18),
@@ -100,6 +100,7 @@ const struct opinfo opmap_one[256] = {
 };
 
 const struct opinfo opmap_0f[256] = {
+    [0x00] = { 0, F_MODRM | F_GROUP, G6 },
     [0x01] = { 0, F_MODRM | F_GROUP, G7 },
     [0x06] = { op_clts, 0, 0 },
     [0x08] = { op_wbinvd, 0, 0 }, [0x09] = { op_wbinvd, 0, 0 },
@@ -143,6 +144,7 @@ const insn_fn group_table[G_COUNT][8] = {
              op_calljmp_indirect, op_far_indirect, op_push_rm, 0 },
     [G1A] = { op_pop_rm },
     [G11] = { op_mov_rm_imm },
+    [G6] = { op_grp6, op_grp6, op_grp6, op_grp6 },
     [G7] = { op_grp7, op_grp7, op_grp7, op_grp7, op_grp7, 0, op_grp7, op_grp7 },
     [G8] = { 0, 0, 0, 0, op_bt_imm, op_bt_imm, op_bt_imm, op_bt_imm },
     [G9] = { 0, op_cmpxchg8b },
@@ -154,4 +156,8 @@ const uint8_t group_lock[G_COUNT] = {
 
 const uint8_t group_end[G_COUNT] = {
     [G5] = 0x3c, [G7] = 0xcc,
+};
+
+const uint8_t group_memonly[G_COUNT] = {
+    [G5] = 0x28, [G9] = 0x02,
 };

@@ -80,8 +80,11 @@ int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
         cpu->retired += done;
         if (shadow && done)
             cpu->sti_shadow = false;
-        if (r == X_FAULT)
+        if (r == X_FAULT) {
             r = deliver_pending_exception(cpu);
+            if (budget)
+                budget--;              /* exception storms must not outlive the budget */
+        }
         if (r == X_TRIPLE) {
             rc = VINF_EM_TRIPLE_FAULT;
             break;

@@ -6,7 +6,7 @@
  */
 #include "interp_internal.h"
 
-bool flags_cf(const struct interp_cpu *cpu)
+bool flags_cf_slow(const struct interp_cpu *cpu)
 {
     const struct lazy_flags *lf = &cpu->lf;
     uint64_t m = size_mask(lf->size);
@@ -19,6 +19,9 @@ bool flags_cf(const struct interp_cpu *cpu)
     case LF_LOGIC: return false;
     case LF_INC:
     case LF_DEC:   return lf->cin;
+    case LF_SHL:   return lf->src <= lf->size * 8u ? (d >> (lf->size * 8u - lf->src)) & 1 : 0;
+    case LF_SHR:   return (d >> (lf->src - 1)) & 1;
+    case LF_SAR:   return ((uint64_t)sign_extend(d, lf->size) >> (lf->src - 1 > 63 ? 63 : lf->src - 1)) & 1;
     default:       return cpu->st->rflags & RFLAGS_CF;
     }
 }
@@ -32,8 +35,12 @@ static bool flags_of(const struct interp_cpu *cpu)
         return ((lf->dst ^ lf->res) & (lf->src ^ lf->res) & sb) != 0;
     case LF_SUB: case LF_SBB: case LF_DEC:
         return ((lf->dst ^ lf->src) & (lf->dst ^ lf->res) & sb) != 0;
-    case LF_LOGIC:
+    case LF_LOGIC: case LF_SAR:
         return false;
+    case LF_SHL:
+        return ((lf->res & sb) != 0) != flags_cf(cpu);
+    case LF_SHR:
+        return (lf->dst & sb) != 0;
     default:
         return cpu->st->rflags & RFLAGS_OF;
     }
@@ -55,7 +62,7 @@ uint64_t flags_arith(const struct interp_cpu *cpu)
         f |= RFLAGS_ZF;
     if (r & sign_bit(lf->size))
         f |= RFLAGS_SF;
-    if (lf->op != LF_LOGIC && ((lf->dst ^ lf->src ^ lf->res) & 0x10))
+    if ((lf->op < LF_LOGIC || lf->op == LF_INC || lf->op == LF_DEC) && ((lf->dst ^ lf->src ^ lf->res) & 0x10))
         f |= RFLAGS_AF;
     return f;
 }

@@ -52,12 +52,28 @@ void interp_state_changed(struct interp_cpu *cpu)
     tlb_flush(cpu);
 }
 
+/* Guest-physical address of RAM page index i. */
+static uint64_t ram_page_gpa(const struct interp_cpu *cpu, uint64_t i)
+{
+    uint64_t off = i << 12;
+    return off < cpu->ram->low_size ? off : GUEST_4G + (off - cpu->ram->low_size);
+}
+
 void interp_invalidate_code(struct interp_cpu *cpu, uint64_t gpa, uint64_t len)
 {
-    for (uint64_t a = gpa & ~UINT64_C(0xfff); a < gpa + len; a += 4096) {
-        uint8_t *h = phys_host(cpu, a);
-        if (h)
-            code_page_written(cpu, (uint64_t)(h - cpu->ram->host) >> 12);
+    uint64_t end = gpa + len < gpa ? UINT64_MAX : gpa + len;
+    if (len <= 64 * 4096) {
+        for (uint64_t a = gpa & ~UINT64_C(0xfff); a < end; a += 4096) {
+            uint8_t *h = phys_host(cpu, a);
+            if (h && cpu->code_mark[(uint64_t)(h - cpu->ram->host) >> 12])
+                code_page_written(cpu, (uint64_t)(h - cpu->ram->host) >> 12);
+        }
+    } else {
+        for (uint64_t i = 0; i < cpu->ram_pages; i++) {
+            uint64_t a = ram_page_gpa(cpu, i);
+            if (cpu->code_mark[i] && a + 4096 > gpa && a < end)
+                code_page_written(cpu, i);
+        }
     }
     tlb_flush(cpu);
 }

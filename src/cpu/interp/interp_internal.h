@@ -13,6 +13,7 @@
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 
 /* What an instruction handler tells the executor. */
 enum exec_result {
@@ -49,6 +50,7 @@ struct insn {
     uint8_t  ends;       /* control flow or mode change: last of its block */
     uint16_t opc;        /* 0x000-0x0ff one-byte map, 0x100-0x1ff 0F map */
     int32_t  disp;
+    uint64_t amask;      /* address-size mask */
     uint64_t imm;
     uint16_t imm2;       /* ENTER level / far pointer selector */
 };
@@ -65,7 +67,8 @@ int decode_insn(enum code_mode mode, const uint8_t *bytes, unsigned avail, struc
 
 /* ---- lazy flags ---- */
 
-enum lazy_op { LF_NONE = 0, LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_LOGIC, LF_INC, LF_DEC };
+enum lazy_op { LF_NONE = 0, LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_LOGIC, LF_INC, LF_DEC,
+               LF_SHL, LF_SHR, LF_SAR };   /* shifts: src = count (1..63), dst = operand */
 
 struct lazy_flags {
     uint64_t res, dst, src;
@@ -101,10 +104,12 @@ enum access_kind { ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2, ACC_RMW = 3 };
 
 #define BLOCK_MAX_INSNS 32
 #define BLOCK_CACHE_SIZE 2048      /* power of two */
+#define JCACHE_SIZE 1024           /* power of two */
 #define PAGE_NONE UINT32_MAX
 
 struct block {
     uint64_t phys;            /* guest-physical address of the first byte */
+    uint64_t lin;             /* linear address it was decoded at (jump cache key) */
     uint32_t page, page2;     /* RAM page indexes the code lies in (page2 may be PAGE_NONE) */
     uint32_t gen, gen2;       /* code generations of those pages when decoded */
     uint16_t n, bytes;
@@ -145,6 +150,7 @@ struct interp_cpu {
     bool      smc;            /* a write hit code: leave the current block */
 
     struct block *blocks;     /* BLOCK_CACHE_SIZE */
+    struct block *jcache[JCACHE_SIZE];   /* linear RIP -> block, flushed with the TLB */
     struct block scratch;     /* uncached decode (MMIO code, page-crossing at limits) */
 
     struct pending_exc exc;
@@ -173,12 +179,12 @@ static inline int64_t sign_extend(uint64_t v, unsigned size)
     return (int64_t)(v << sh) >> sh;
 }
 
-static inline uint64_t get_reg8(struct interp_cpu *cpu, unsigned r8)
+static ALWAYS_INLINE uint64_t get_reg8(struct interp_cpu *cpu, unsigned r8)
 {
     return r8 < 16 ? (cpu->gpr[r8] & 0xff) : ((cpu->gpr[r8 - 16] >> 8) & 0xff);
 }
 
-static inline void set_reg8(struct interp_cpu *cpu, unsigned r8, uint64_t v)
+static ALWAYS_INLINE void set_reg8(struct interp_cpu *cpu, unsigned r8, uint64_t v)
 {
     if (r8 < 16)
         cpu->gpr[r8] = (cpu->gpr[r8] & ~UINT64_C(0xff)) | (v & 0xff);
@@ -188,7 +194,7 @@ static inline void set_reg8(struct interp_cpu *cpu, unsigned r8, uint64_t v)
 
 /* Writes a full register with x86 width semantics: 8/16-bit writes merge,
  * 32-bit writes zero-extend, 64-bit writes replace. */
-static inline void set_reg(struct interp_cpu *cpu, unsigned r, unsigned size, uint64_t v)
+static ALWAYS_INLINE void set_reg(struct interp_cpu *cpu, unsigned r, unsigned size, uint64_t v)
 {
     switch (size) {
     case 2: cpu->gpr[r] = (cpu->gpr[r] & ~UINT64_C(0xffff)) | (v & 0xffff); break;
@@ -198,12 +204,12 @@ static inline void set_reg(struct interp_cpu *cpu, unsigned r, unsigned size, ui
     }
 }
 
-static inline uint64_t op_reg_get(struct interp_cpu *cpu, const struct insn *in, unsigned size)
+static ALWAYS_INLINE uint64_t op_reg_get(struct interp_cpu *cpu, const struct insn *in, unsigned size)
 {
     return size == 1 ? get_reg8(cpu, in->reg8) : cpu->gpr[in->reg] & size_mask(size);
 }
 
-static inline void op_reg_set(struct interp_cpu *cpu, const struct insn *in, unsigned size, uint64_t v)
+static ALWAYS_INLINE void op_reg_set(struct interp_cpu *cpu, const struct insn *in, unsigned size, uint64_t v)
 {
     if (size == 1)
         set_reg8(cpu, in->reg8, v);
@@ -212,7 +218,7 @@ static inline void op_reg_set(struct interp_cpu *cpu, const struct insn *in, uns
 }
 
 /* The effective address (offset in the segment) of the memory operand. */
-static inline uint64_t insn_ea(struct interp_cpu *cpu, const struct insn *in)
+static ALWAYS_INLINE uint64_t insn_ea(struct interp_cpu *cpu, const struct insn *in)
 {
     uint64_t ea = (uint64_t)(int64_t)in->disp;
     if (in->base != REG_NONE)
@@ -221,7 +227,7 @@ static inline uint64_t insn_ea(struct interp_cpu *cpu, const struct insn *in)
         ea += cpu->gpr[in->index] << in->scale;
     if (in->rip_rel)
         ea += cpu->next_rip;
-    return ea & size_mask(in->asz);
+    return ea & in->amask;
 }
 
 /* ---- exceptions (exceptions.c) ---- */
@@ -255,7 +261,27 @@ int deliver_pending_exception(struct interp_cpu *cpu);
 /* ---- flags (flags.c) ---- */
 
 uint64_t flags_arith(const struct interp_cpu *cpu);   /* OSZAPC from the lazy state */
-bool     flags_cf(const struct interp_cpu *cpu);
+bool     flags_cf_slow(const struct interp_cpu *cpu);
+
+/* CF, with the frequent cases inline (INC/DEC read it to preserve it). */
+static ALWAYS_INLINE bool flags_cf(const struct interp_cpu *cpu)
+{
+    const struct lazy_flags *lf = &cpu->lf;
+    switch (lf->op) {
+    case LF_NONE:  return cpu->st->rflags & RFLAGS_CF;
+    case LF_LOGIC: return false;
+    case LF_INC: case LF_DEC: return lf->cin;
+    case LF_SUB: {
+        uint64_t m = lf->size == 8 ? ~UINT64_C(0) : (UINT64_C(1) << (lf->size * 8)) - 1;
+        return (lf->dst & m) < (lf->src & m);
+    }
+    case LF_ADD: {
+        uint64_t m = lf->size == 8 ? ~UINT64_C(0) : (UINT64_C(1) << (lf->size * 8)) - 1;
+        return (lf->res & m) < (lf->dst & m);
+    }
+    default:       return flags_cf_slow(cpu);
+    }
+}
 
 /* Full RFLAGS with the arithmetic bits computed. */
 static inline uint64_t flags_get(struct interp_cpu *cpu)
@@ -320,7 +346,7 @@ static inline uint8_t *phys_host(const struct interp_cpu *cpu, uint64_t gpa)
 }
 
 /* Offset -> linear with the segment checks (#GP/#SS(0) on failure). */
-static inline int seg_linear(struct interp_cpu *cpu, unsigned seg, uint64_t ea, unsigned size,
+static ALWAYS_INLINE int seg_linear(struct interp_cpu *cpu, unsigned seg, uint64_t ea, unsigned size,
                              enum access_kind kind, uint64_t *lin)
 {
     const struct seg_cache *s = &cpu->seg[seg];
@@ -333,7 +359,7 @@ static inline int seg_linear(struct interp_cpu *cpu, unsigned seg, uint64_t ea, 
     return X_NEXT;
 }
 
-static inline uint64_t load_le(const uint8_t *p, unsigned size)
+static ALWAYS_INLINE uint64_t load_le(const uint8_t *p, unsigned size)
 {
     switch (size) {
     case 1: return *p;
@@ -343,7 +369,7 @@ static inline uint64_t load_le(const uint8_t *p, unsigned size)
     }
 }
 
-static inline void store_le(uint8_t *p, unsigned size, uint64_t v)
+static ALWAYS_INLINE void store_le(uint8_t *p, unsigned size, uint64_t v)
 {
     switch (size) {
     case 1: *p = (uint8_t)v; break;
@@ -353,7 +379,7 @@ static inline void store_le(uint8_t *p, unsigned size, uint64_t v)
     }
 }
 
-static inline int lin_read(struct interp_cpu *cpu, uint64_t lin, unsigned size, uint64_t *val,
+static ALWAYS_INLINE int lin_read(struct interp_cpu *cpu, uint64_t lin, unsigned size, uint64_t *val,
                            enum access_kind kind)
 {
     struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
@@ -368,7 +394,7 @@ static inline int lin_read(struct interp_cpu *cpu, uint64_t lin, unsigned size, 
     return r;
 }
 
-static inline int lin_write(struct interp_cpu *cpu, uint64_t lin, unsigned size, uint64_t val)
+static ALWAYS_INLINE int lin_write(struct interp_cpu *cpu, uint64_t lin, unsigned size, uint64_t val)
 {
     struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
     if (likely(e->tag_write == (lin & ~UINT64_C(0xfff)) && (lin & 0xfff) + size <= 4096)) {
@@ -380,7 +406,7 @@ static inline int lin_write(struct interp_cpu *cpu, uint64_t lin, unsigned size,
 
 /* Reads size bytes at seg:ea.  write_intent: the operand is read-modify-write
  * (permission and fault error code are those of the write). */
-static inline int mem_read(struct interp_cpu *cpu, unsigned seg, uint64_t ea, unsigned size,
+static ALWAYS_INLINE int mem_read(struct interp_cpu *cpu, unsigned seg, uint64_t ea, unsigned size,
                            uint64_t *val)
 {
     uint64_t lin;
@@ -389,7 +415,7 @@ static inline int mem_read(struct interp_cpu *cpu, unsigned seg, uint64_t ea, un
     return lin_read(cpu, lin, size, val, ACC_READ);
 }
 
-static inline int mem_read_rmw(struct interp_cpu *cpu, unsigned seg, uint64_t ea, unsigned size,
+static ALWAYS_INLINE int mem_read_rmw(struct interp_cpu *cpu, unsigned seg, uint64_t ea, unsigned size,
                                uint64_t *val)
 {
     uint64_t lin;
@@ -398,7 +424,7 @@ static inline int mem_read_rmw(struct interp_cpu *cpu, unsigned seg, uint64_t ea
     return lin_read(cpu, lin, size, val, ACC_RMW);
 }
 
-static inline int mem_write(struct interp_cpu *cpu, unsigned seg, uint64_t ea, unsigned size,
+static ALWAYS_INLINE int mem_write(struct interp_cpu *cpu, unsigned seg, uint64_t ea, unsigned size,
                             uint64_t val)
 {
     uint64_t lin;
@@ -408,7 +434,7 @@ static inline int mem_write(struct interp_cpu *cpu, unsigned seg, uint64_t ea, u
 }
 
 /* The r/m operand: register or memory (rmw: it will be written back). */
-static inline int op_rm_get(struct interp_cpu *cpu, const struct insn *in, unsigned size,
+static ALWAYS_INLINE int op_rm_get(struct interp_cpu *cpu, const struct insn *in, unsigned size,
                             uint64_t *val, bool rmw)
 {
     if (in->mod3) {
@@ -419,7 +445,7 @@ static inline int op_rm_get(struct interp_cpu *cpu, const struct insn *in, unsig
     return rmw ? mem_read_rmw(cpu, in->seg, ea, size, val) : mem_read(cpu, in->seg, ea, size, val);
 }
 
-static inline int op_rm_set(struct interp_cpu *cpu, const struct insn *in, unsigned size, uint64_t v)
+static ALWAYS_INLINE int op_rm_set(struct interp_cpu *cpu, const struct insn *in, unsigned size, uint64_t v)
 {
     if (in->mod3) {
         if (size == 1)
@@ -493,6 +519,10 @@ extern const struct opinfo opmap_0f[256];
 extern const insn_fn group_table[][8];
 extern const uint8_t group_lock[];   /* per group: ModRM.reg values that accept LOCK */
 extern const uint8_t group_end[];    /* per group: ModRM.reg values that end a block */
+extern const uint8_t group_memonly[];  /* per group: ModRM.reg values that need a memory operand */
+
+/* Swaps in a specialised handler for common operand shapes (fastpath.c). */
+void insn_specialize(struct insn *in);
 
 /* Handler used for every undefined or unimplemented encoding. */
 int op_ud(struct interp_cpu *cpu, const struct insn *in);

@@ -40,6 +40,21 @@ static int iret_real(struct interp_cpu *cpu, const struct insn *in)
     return X_END;
 }
 
+/* Returning outward, data segments the new level may not use become null. */
+static void null_inaccessible_segs(struct interp_cpu *cpu, unsigned cpl)
+{
+    static const uint8_t segs[4] = { SEG_ES, SEG_DS, SEG_FS, SEG_GS };
+    for (unsigned i = 0; i < 4; i++) {
+        struct seg_reg *s = &cpu->st->seg[segs[i]];
+        unsigned type = s->attr & SEG_ATTR_TYPE_MASK, dpl = (s->attr & SEG_ATTR_DPL_MASK) >> SEG_ATTR_DPL_SHIFT;
+        bool conforming_code = (type & 8) && (type & 4);
+        if (!(s->attr & SEG_ATTR_UNUSABLE) && !conforming_code && dpl < cpl) {
+            s->selector = 0;
+            s->attr = SEG_ATTR_UNUSABLE;
+        }
+    }
+}
+
 /* Protected/long mode IRET: pops RIP, CS, RFLAGS (and RSP, SS when
  * returning outward or from 64-bit mode). */
 static int iret_protected(struct interp_cpu *cpu, const struct insn *in)
@@ -88,6 +103,8 @@ static int iret_protected(struct interp_cpu *cpu, const struct insn *in)
         stack_adjust(cpu, 3 * sz);
     }
     flags_write(cpu, fl, sz == 2 ? mask & 0xffff : mask);
+    if (new_cpl > old_cpl)
+        null_inaccessible_segs(cpu, new_cpl);
     mode_refresh(cpu);
     return X_END;
 undo:

@@ -24,6 +24,7 @@ void tlb_flush(struct interp_cpu *cpu)
 {
     for (unsigned i = 0; i < TLB_SIZE; i++)
         cpu->tlb[i].tag_read = cpu->tlb[i].tag_write = cpu->tlb[i].tag_exec = TLB_INVALID;
+    memset(cpu->jcache, 0, sizeof(cpu->jcache));     /* it caches linear -> code translations too */
 }
 
 void tlb_flush_page(struct interp_cpu *cpu, uint64_t lin)

@@ -1,8 +1,8 @@
 /*
  * Shifts and rotates (group 2: ROL ROR RCL RCR SHL SHR SAL SAR) and
- * SHLD/SHRD.  Flags are computed eagerly: shifts are rarely followed by a
- * flag-free instruction sequence long enough for laziness to pay.  OF for
- * counts above 1 and AF are undefined; we use the count-1 formula and 0.
+ * SHLD/SHRD.  SHL/SHR/SAR record their flags lazily (they are hot);
+ * rotates and double shifts compute them eagerly.  OF for counts above 1
+ * and AF are undefined; we use the count-1 formula and 0.
  */
 #include "interp_internal.h"
 
@@ -16,36 +16,19 @@ static uint64_t szp_flags(uint64_t r, unsigned size)
     return f;
 }
 
-static uint64_t do_shift(struct interp_cpu *cpu, unsigned op, unsigned size, uint64_t d, unsigned c)
+/* SHL/SAL, SHR, SAR result; the flags are recorded lazily by the caller. */
+static uint64_t do_shift(unsigned op, unsigned size, uint64_t d, unsigned c)
 {
-    unsigned bits = size * 8;
-    uint64_t m = size_mask(size), sb = sign_bit(size), r, f;
-    bool cf;
+    uint64_t m = size_mask(size);
     d &= m;
-    switch (op) {
-    case 4: case 6:                                   /* SHL/SAL */
-        r = c >= 64 ? 0 : (d << c) & m;
-        cf = c <= bits ? (d >> (bits - c)) & 1 : 0;
-        f = szp_flags(r, size) | (cf ? RFLAGS_CF : 0);
-        if (((r & sb) != 0) != cf)
-            f |= RFLAGS_OF;
-        break;
-    case 5:                                           /* SHR */
-        r = c >= 64 ? 0 : d >> c;
-        cf = c <= 64 ? (d >> (c - 1)) & 1 : 0;
-        f = szp_flags(r, size) | (cf ? RFLAGS_CF : 0) | ((d & sb) ? RFLAGS_OF : 0);
-        break;
-    default: {                                        /* SAR */
-        int64_t sd = sign_extend(d, size);
-        r = (uint64_t)(sd >> (c > 63 ? 63 : c)) & m;
-        cf = (sd >> (c - 1 > 63 ? 63 : c - 1)) & 1;
-        f = szp_flags(r, size) | (cf ? RFLAGS_CF : 0);
-        break;
-    }
-    }
-    flags_set_arith(cpu, FLAGS_ARITH, f);
-    return r;
+    if (op == 5)
+        return c >= 64 ? 0 : d >> c;
+    if (op == 7)
+        return (uint64_t)(sign_extend(d, size) >> (c > 63 ? 63 : c)) & m;
+    return c >= 64 ? 0 : (d << c) & m;
 }
+
+static const uint8_t shift_lazy_op[8] = { [4] = LF_SHL, [5] = LF_SHR, [6] = LF_SHL, [7] = LF_SAR };
 
 static uint64_t do_rotate(struct interp_cpu *cpu, unsigned op, unsigned size, uint64_t d, unsigned c)
 {
@@ -102,8 +85,14 @@ int op_grp2(struct interp_cpu *cpu, const struct insn *in)
         return r;
     if (c == 0)                                       /* no flags change; a 32-bit register still zero-extends */
         return op_rm_set(cpu, in, size, d);
+    if (in->ext >= 4) {
+        uint64_t res = do_shift(in->ext, size, d, c);
+        if (!(r = op_rm_set(cpu, in, size, res)))
+            lazy_set(cpu, (enum lazy_op)shift_lazy_op[in->ext], size, d & size_mask(size), c, res);
+        return r;
+    }
     uint64_t saved = flags_get(cpu);
-    uint64_t res = in->ext >= 4 ? do_shift(cpu, in->ext, size, d, c) : do_rotate(cpu, in->ext, size, d, c);
+    uint64_t res = do_rotate(cpu, in->ext, size, d, c);
     if ((r = op_rm_set(cpu, in, size, res))) {
         cpu->st->rflags = saved;
         cpu->lf.op = LF_NONE;

@@ -39,11 +39,9 @@ int kvm_guru(PVMCPU vcpu, int rc, const char *fmt, ...)
 {
     char *msg = vcpu->guru_message;
     size_t size = sizeof(vcpu->guru_message);
-    size_t len = (size_t)snprintf(msg, size, "vCPU %u: ", vcpu->idCpu);
     va_list va;
     va_start(va, fmt);
-    if (len < size)
-        len += (size_t)vsnprintf(msg + len, size - len, fmt, va);
+    size_t len = (size_t)vsnprintf(msg, size, fmt, va);   /* the core names the vCPU */
     va_end(va);
     struct cpu_state *st = aligned_alloc(64, sizeof(*st));
     if (st && len < size && RT_SUCCESS(kvm_get_state(vcpu, st))) {

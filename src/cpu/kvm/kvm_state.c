@@ -146,10 +146,39 @@ static int debugregs_set(PVMCPU vcpu, struct kvm_vm *kvm, int fd, const struct c
     return VINF_SUCCESS;
 }
 
-static void run_state_from_engine(struct cpu_state *st, const struct kvm_vcpu *kv)
+/*
+ * HLT and wait-for-SIPI: with an in-kernel irqchip KVM keeps them (MP state);
+ * without one KVM only accepts RUNNABLE, so the engine keeps them itself:
+ * run() resumes after a HLT and does not enter the guest while parked.
+ */
+static int run_state_get(PVMCPU vcpu, struct kvm_vm *kvm, struct kvm_vcpu *kv, struct cpu_state *st)
 {
     st->run_state = kv->parked ? CPU_WAIT_FOR_SIPI : kv->halted ? CPU_HALTED : CPU_RUNNABLE;
     st->sipi_vector = kv->sipi_vector;
+    if (!kvm->has_irqchip)
+        return VINF_SUCCESS;
+    struct kvm_mp_state mp;
+    if (ioctl(kv->fd, KVM_GET_MP_STATE, &mp) < 0)
+        return kvm_ioctl_error(vcpu, "KVM_GET_MP_STATE");
+    st->run_state = mp.mp_state == KVM_MP_STATE_HALTED ? CPU_HALTED
+                  : mp.mp_state == KVM_MP_STATE_INIT_RECEIVED ? CPU_WAIT_FOR_SIPI : CPU_RUNNABLE;
+    return VINF_SUCCESS;
+}
+
+static int run_state_set(PVMCPU vcpu, struct kvm_vm *kvm, struct kvm_vcpu *kv, const struct cpu_state *st)
+{
+    kv->parked = st->run_state == CPU_WAIT_FOR_SIPI && !kvm->has_irqchip;
+    kv->halted = st->run_state == CPU_HALTED && !kvm->has_irqchip;
+    kv->sipi_vector = st->sipi_vector;
+    if (!kvm->has_irqchip)
+        return VINF_SUCCESS;
+    struct kvm_mp_state mp = {
+        .mp_state = st->run_state == CPU_HALTED ? KVM_MP_STATE_HALTED
+                  : st->run_state == CPU_WAIT_FOR_SIPI ? KVM_MP_STATE_INIT_RECEIVED : KVM_MP_STATE_RUNNABLE,
+    };
+    if (ioctl(kv->fd, KVM_SET_MP_STATE, &mp) < 0)
+        return kvm_ioctl_error(vcpu, "KVM_SET_MP_STATE");
+    return VINF_SUCCESS;
 }
 
 int kvm_get_state(PVMCPU vcpu, struct cpu_state *st)
@@ -178,15 +207,9 @@ int kvm_get_state(PVMCPU vcpu, struct cpu_state *st)
     if (ioctl(kv->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
         return kvm_ioctl_error(vcpu, "KVM_GET_VCPU_EVENTS");
     events_from_kvm(&st->events, &ev);
-    run_state_from_engine(st, kv);
-    return VINF_SUCCESS;
+    return run_state_get(vcpu, kvm, kv, st);
 }
 
-/*
- * Without an in-kernel irqchip KVM only accepts MP state RUNNABLE, so HLT
- * and wait-for-SIPI are kept by the engine: run() resumes after a HLT and
- * does not enter the guest while waiting for SIPI.
- */
 int kvm_set_state(PVMCPU vcpu, const struct cpu_state *st)
 {
     struct kvm_vcpu *kv = kvm_vcpu_of(vcpu);
@@ -212,8 +235,5 @@ int kvm_set_state(PVMCPU vcpu, const struct cpu_state *st)
     events_to_kvm(&ev, &st->events);
     if (ioctl(kv->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
         return kvm_ioctl_error(vcpu, "KVM_SET_VCPU_EVENTS");
-    kv->parked = st->run_state == CPU_WAIT_FOR_SIPI;
-    kv->halted = st->run_state == CPU_HALTED;
-    kv->sipi_vector = st->sipi_vector;
-    return VINF_SUCCESS;
+    return run_state_set(vcpu, kvm, kv, st);
 }

@@ -1,0 +1,32 @@
+; The interpreter benchmark loop (bench/interp_mips.c), once per code size:
+; 10 instructions per iteration (add, xor, shift, mov, and, store, load,
+; add, dec, jnz), ECX iterations, then HLT: 10*ECX + 1 instructions.
+; The harness enters each copy directly in its mode with ESI pointing at a
+; 4 KiB array.
+        org     0x10000
+
+%macro body 0
+%%loop: add     eax, ebx
+        xor     ebx, eax
+        shl     ebx, 1
+        mov     edi, ecx
+        and     edi, 1023
+        mov     [esi + edi * 4], eax
+        mov     edx, [esi + edi * 4]
+        add     edx, ecx
+        dec     ecx
+        jnz     %%loop
+        hlt
+%endmacro
+
+        bits    16
+real_entry:                             ; offset 0x000
+        body
+        times   0x100 - ($ - $$) db 0x90
+        bits    32
+prot_entry:                             ; offset 0x100
+        body
+        times   0x200 - ($ - $$) db 0x90
+        bits    64
+long_entry:                             ; offset 0x200
+        body
