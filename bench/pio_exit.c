@@ -6,7 +6,7 @@
  * the same run; the figure is exits per second and Petrel/bare.
  * Target: Petrel >= 0.9x the bare loop.
  *
- * usage: pio_exit [rounds]   (default 2; the best round of each is kept)
+ * usage: pio_exit [rounds]   (default 3; the best round of each is kept)
  *
  * The process is pinned to one host CPU (inherited by Petrel's EMT) so both
  * loops run under the same conditions; the rounds alternate.
@@ -138,7 +138,7 @@ static double petrel_run(void)
 
 int main(int argc, char **argv)
 {
-    int rounds = argc > 1 ? atoi(argv[1]) : 2;
+    int rounds = argc > 1 ? atoi(argv[1]) : 3;
     if (access("/dev/kvm", R_OK | W_OK) != 0) {
         printf("pio_exit: skipped, /dev/kvm is not usable here\n");
         return 0;

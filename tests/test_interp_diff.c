@@ -604,11 +604,29 @@ static bool gen_mov(struct gen *g)
     return true;
 }
 
+/* DAA DAS AAA AAS AAM AAD (32-bit code only). */
+static bool gen_bcd(struct gen *g)
+{
+    unsigned kind = rn(6);
+    if (!mode32 || (kind < 4 && (g->undef & (AF | CF))))
+        return false;
+    static const uint8_t ops[4] = { 0x27, 0x2f, 0x37, 0x3f };
+    static const unsigned undef[6] = { OF, OF, OF | SF | ZF | PF, OF | SF | ZF | PF, OF | AF | CF, OF | AF | CF };
+    if (kind < 4) {
+        emit(g->e, ops[kind]);
+    } else {
+        emit(g->e, kind == 4 ? 0xd4 : 0xd5);
+        emit(g->e, (uint8_t)(rn(4) ? 10 : 1 + rn(255)));        /* AAM 0 would be #DE */
+    }
+    g->undef = undef[kind];
+    return true;
+}
+
 static bool gen_one(struct gen *g)
 {
     unsigned save = g->e->n, undef = g->undef;
     bool ok;
-    switch (rn(20)) {
+    switch (rn(mode32 ? 21 : 20)) {
     case 0: case 1: case 2: case 3: case 4: ok = gen_alu(g); break;
     case 5: case 6: ok = gen_unary(g); break;
     case 7: case 8: case 9: ok = gen_shift(g); break;
@@ -617,6 +635,7 @@ static bool gen_one(struct gen *g)
     case 13: ok = gen_div(g); break;
     case 14: case 15: ok = gen_bit(g); break;
     case 16: case 17: ok = gen_cond(g); break;
+    case 20: ok = gen_bcd(g); break;
     default: ok = gen_mov(g); break;
     }
     if (!ok) {

@@ -227,6 +227,38 @@ static void test_rep_movs_restart(void **state)
     guest_free(g);
 }
 
+/* External interrupts: refused while IF=0 and in the STI shadow, then
+ * delivered through the IVT; HLT is left for the handler. */
+static void test_inject_interrupt(void **state)
+{
+    (void)state;
+    struct guest *g = guest_new();
+    static const uint8_t code[] = {
+        0xfb,                         /* 7c00 sti */
+        0xf4,                         /* 7c01 hlt */
+        0xf4,                         /* 7c02 hlt */
+    };
+    static const uint8_t handler[] = { 0x40, 0xcf };          /* 7d00: inc ax; iret */
+    load_blob(g, 0x7c00, code, sizeof(code));
+    load_blob(g, 0x7d00, handler, sizeof(handler));
+    uint16_t ivt[2] = { 0x7d00, 0 };
+    memcpy(g->ram.host + 0x20 * 4, ivt, 4);
+    assert_false(interp_inject_interrupt(g->cpu, 0x20));       /* IF = 0 */
+    assert_int_equal(interp_execute(g->cpu, 1), VINF_SUCCESS); /* sti */
+    assert_false(interp_inject_interrupt(g->cpu, 0x20));       /* STI shadow */
+    assert_int_equal(interp_execute(g->cpu, 10), VINF_EM_HALT);
+    assert_int_equal(g->st.rip, 0x7c02);
+    assert_true(interp_inject_interrupt(g->cpu, 0x20));
+    assert_int_equal(g->st.run_state, CPU_RUNNABLE);
+    assert_int_equal(g->st.rip, 0x7d00);
+    assert_int_equal(g->st.rflags & RFLAGS_IF, 0);
+    assert_int_equal(interp_execute(g->cpu, 10), VINF_EM_HALT); /* inc, iret, hlt */
+    assert_int_equal(g->st.gpr[GPR_RAX] & 0xffff, 1);
+    assert_int_equal(g->st.rip, 0x7c03);
+    assert_true(g->st.rflags & RFLAGS_IF);
+    guest_free(g);
+}
+
 /* Random bytes from random register states in each mode: whatever happens
  * (exceptions, triple faults, HLT, wild stores), the interpreter returns
  * within its budget without crashing (run under ASan/UBSan in CI). */
@@ -286,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_real_mode_guest),
         cmocka_unit_test(test_prot32_guest),
         cmocka_unit_test(test_long_mode_guest),
+        cmocka_unit_test(test_inject_interrupt),
         cmocka_unit_test(test_random_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,23 +70,40 @@ static int group_teardown(void **state)
 /* Helpers run on EMTs.                                                      */
 /* ------------------------------------------------------------------------ */
 
-/* A gate an EMT blocks on until the test opens it. */
+/*
+ * A gate an EMT blocks on until the test opens it.  There is one, static,
+ * and every test's teardown opens it and waits until no EMT is inside, so a
+ * failing test cannot leave an EMT stuck (or waiting on a dead stack frame).
+ */
 struct gate {
     pthread_mutex_t lock;
     pthread_cond_t  cond;
     bool            entered, open;
+    int             inside;
 };
-#define GATE_INIT { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false }
+static struct gate g_gate = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false, 0 };
 
 static int gate_fn(struct gate *g)
 {
     pthread_mutex_lock(&g->lock);
     g->entered = true;
+    g->inside++;
     pthread_cond_broadcast(&g->cond);
     while (!g->open)
         pthread_cond_wait(&g->cond, &g->lock);
+    g->inside--;
+    pthread_cond_broadcast(&g->cond);
     pthread_mutex_unlock(&g->lock);
     return VINF_SUCCESS;
+}
+
+/* A closed gate for a new test (the previous teardown emptied it). */
+static struct gate *gate_reset(void)
+{
+    pthread_mutex_lock(&g_gate.lock);
+    g_gate.entered = g_gate.open = false;
+    pthread_mutex_unlock(&g_gate.lock);
+    return &g_gate;
 }
 
 static void gate_wait_entered(struct gate *g)
@@ -102,6 +120,17 @@ static void gate_open(struct gate *g)
     g->open = true;
     pthread_cond_broadcast(&g->cond);
     pthread_mutex_unlock(&g->lock);
+}
+
+static int open_gate_teardown(void **state)
+{
+    (void)state;
+    gate_open(&g_gate);
+    pthread_mutex_lock(&g_gate.lock);
+    while (g_gate.inside > 0)
+        pthread_cond_wait(&g_gate.cond, &g_gate.lock);
+    pthread_mutex_unlock(&g_gate.lock);
+    return 0;
 }
 
 /* Blocks vCPU `cpu` on the gate (NO_WAIT) and returns once it is inside. */
@@ -294,7 +323,7 @@ static unsigned cached_packets(PUVM uvm)
 static void test_flag_no_wait(void **state)
 {
     PUVM uvm = *state;
-    struct gate gate = GATE_INIT;
+    struct gate *gate = gate_reset();
     log_reset();
     /* Fill the cache so the packets below come from and return to it. */
     PVMREQ warm[8];
@@ -305,7 +334,7 @@ static void test_flag_no_wait(void **state)
     unsigned cached = cached_packets(uvm);
     assert_true(cached >= 8);
 
-    block_cpu(uvm, 2, &gate);                             /* takes one packet */
+    block_cpu(uvm, 2, gate);                             /* takes one packet */
     PVMREQ req = (PVMREQ)(uintptr_t)0x1;                  /* must be cleared */
     int rc = VMR3ReqCallU(uvm, 2, &req, RT_INDEFINITE_WAIT, VMREQFLAGS_VBOX_STATUS | VMREQFLAGS_NO_WAIT,
                           (PFNRT)log_tag_fn, 1, (uintptr_t)1);
@@ -315,7 +344,7 @@ static void test_flag_no_wait(void **state)
     assert_int_equal(VMR3ReqCallVoidNoWait(VMR3GetVM(uvm), 2, (PFNRT)log_tag_fn, 1, (uintptr_t)3), VINF_SUCCESS);
     assert_int_equal(VMR3ReqCallNoWait(VMR3GetVM(uvm), 2, (PFNRT)log_tag_fn, 1, (uintptr_t)4), VINF_SUCCESS);
     assert_int_equal(cached_packets(uvm), cached - 5);
-    gate_open(&gate);
+    gate_open(gate);
 
     /* FIFO: once this returns, the NO_WAIT ones ran and were freed by the EMT. */
     assert_int_equal(VMR3ReqCallWaitU(uvm, 2, (PFNRT)noop_fn, 0), VINF_SUCCESS);
@@ -346,9 +375,9 @@ static void test_flag_poke(void **state)
 static void test_priority_first(void **state)
 {
     PUVM uvm = *state;
-    struct gate gate = GATE_INIT;
+    struct gate *gate = gate_reset();
     log_reset();
-    block_cpu(uvm, 0, &gate);
+    block_cpu(uvm, 0, gate);
     const uint32_t nowait = VMREQFLAGS_VBOX_STATUS | VMREQFLAGS_NO_WAIT;
     assert_int_equal(VMR3ReqCallU(uvm, 0, NULL, 0, nowait, (PFNRT)log_tag_fn, 1, (uintptr_t)1), VINF_SUCCESS);
     assert_int_equal(VMR3ReqCallU(uvm, 0, NULL, 0, nowait, (PFNRT)log_tag_fn, 1, (uintptr_t)2), VINF_SUCCESS);
@@ -357,7 +386,7 @@ static void test_priority_first(void **state)
     assert_int_equal(VMR3ReqCallU(uvm, 0, NULL, 0, nowait, (PFNRT)log_tag_fn, 1, (uintptr_t)3), VINF_SUCCESS);
     assert_int_equal(VMR3ReqCallU(uvm, 0, NULL, 0, nowait | VMREQFLAGS_PRIORITY,
                                   (PFNRT)log_tag_fn, 1, (uintptr_t)11), VINF_SUCCESS);
-    gate_open(&gate);
+    gate_open(gate);
     assert_int_equal(VMR3ReqCallWaitU(uvm, 0, (PFNRT)noop_fn, 0), VINF_SUCCESS);
     log_expect((const int[]){ 10, 11, 1, 2, 3 }, 5);
 
@@ -469,8 +498,8 @@ static void test_manual_packet(void **state)
 static void test_timeout_leaves_request_pending(void **state)
 {
     PUVM uvm = *state;
-    struct gate gate = GATE_INIT;
-    block_cpu(uvm, 1, &gate);
+    struct gate *gate = gate_reset();
+    block_cpu(uvm, 1, gate);
 
     PVMREQ req = NULL;
     int rc = VMR3ReqCallU(uvm, 1, &req, 0, VMREQFLAGS_VBOX_STATUS, (PFNRT)return_value_fn, 1, (uintptr_t)42);
@@ -481,7 +510,7 @@ static void test_timeout_leaves_request_pending(void **state)
     assert_int_equal(VMR3ReqWait(req, 0), VERR_TIMEOUT);
     assert_int_equal(VMR3ReqWait(req, 20), VERR_TIMEOUT);
 
-    gate_open(&gate);
+    gate_open(gate);
     assert_int_equal(VMR3ReqWait(req, RT_INDEFINITE_WAIT), VINF_SUCCESS);
     assert_int_equal(req->enmState, VMREQSTATE_COMPLETED);
     assert_int_equal(req->iStatus, 42);
@@ -492,9 +521,9 @@ static void test_timeout_leaves_request_pending(void **state)
 static void test_all_stops_on_timeout(void **state)
 {
     PUVM uvm = *state;
-    struct gate gate = GATE_INIT;
+    struct gate *gate = gate_reset();
     log_reset();
-    block_cpu(uvm, 2, &gate);
+    block_cpu(uvm, 2, gate);
 
     PVMREQ req = NULL;
     int rc = VMR3ReqCallU(uvm, VMCPUID_ALL, &req, 50, VMREQFLAGS_VBOX_STATUS, (PFNRT)log_cpu_fn, 1, uvm);
@@ -503,7 +532,7 @@ static void test_all_stops_on_timeout(void **state)
     assert_int_equal(req->idDstCpu, 2);
     log_expect((const int[]){ 0, 1 }, 2);
 
-    gate_open(&gate);
+    gate_open(gate);
     assert_int_equal(VMR3ReqWait(req, RT_INDEFINITE_WAIT), VINF_SUCCESS);
     assert_int_equal(req->iStatus, 202);
     assert_int_equal(VMR3ReqFree(req), VINF_SUCCESS);
@@ -761,16 +790,17 @@ static int nested_process_fn(PUVM uvm, struct process_report *r)
 static void test_process_u(void **state)
 {
     PUVM uvm = *state;
-    struct gate gate = GATE_INIT;
-    struct process_report r = { &gate, -1, -1, -1 };
+    struct gate *gate = gate_reset();
+    static struct process_report r;   /* static: an EMT writes it */
+    r = (struct process_report){ gate, -1, -1, -1 };
     log_reset();
     assert_int_equal(VMR3ReqProcessU(uvm, 0, false), VERR_VM_THREAD_NOT_EMT);
 
     assert_int_equal(VMR3ReqCallNoWaitU(uvm, 3, (PFNRT)nested_process_fn, 2, uvm, &r), VINF_SUCCESS);
-    gate_wait_entered(&gate);
+    gate_wait_entered(gate);
     assert_int_equal(VMR3ReqCallNoWaitU(uvm, 3, (PFNRT)log_tag_fn, 1, (uintptr_t)1), VINF_SUCCESS);
     assert_int_equal(VMR3ReqCallNoWaitU(uvm, 3, (PFNRT)log_tag_fn, 1, (uintptr_t)2), VINF_SUCCESS);
-    gate_open(&gate);
+    gate_open(gate);
     assert_int_equal(VMR3ReqCallWaitU(uvm, 3, (PFNRT)noop_fn, 0), VINF_SUCCESS);
     assert_int_equal(r.rc, VINF_SUCCESS);
     assert_int_equal(r.before, 0);
@@ -782,16 +812,17 @@ static void test_process_u(void **state)
 static void test_em_status_stops_processing(void **state)
 {
     PUVM uvm = *state;
-    struct gate gate = GATE_INIT;
-    struct process_report r = { &gate, -1, -1, -1 };
+    struct gate *gate = gate_reset();
+    static struct process_report r;   /* static: an EMT writes it */
+    r = (struct process_report){ gate, -1, -1, -1 };
     log_reset();
     assert_int_equal(VMR3ReqCallNoWaitU(uvm, 1, (PFNRT)nested_process_fn, 2, uvm, &r), VINF_SUCCESS);
-    gate_wait_entered(&gate);
+    gate_wait_entered(gate);
     /* VINF_EM_RESCHEDULE (1118) is in the EM range; the EMT loop ignores it. */
     assert_int_equal(VMR3ReqCallNoWaitU(uvm, 1, (PFNRT)return_value_fn, 1, (uintptr_t)VINF_EM_RESCHEDULE),
                      VINF_SUCCESS);
     assert_int_equal(VMR3ReqCallNoWaitU(uvm, 1, (PFNRT)log_tag_fn, 1, (uintptr_t)9), VINF_SUCCESS);
-    gate_open(&gate);
+    gate_open(gate);
     assert_int_equal(VMR3ReqCallWaitU(uvm, 1, (PFNRT)noop_fn, 0), VINF_SUCCESS);
     assert_int_equal(r.rc, VINF_EM_RESCHEDULE);   /* the pass stopped there... */
     assert_int_equal(r.after, 0);                 /* ...before the log request */
@@ -815,15 +846,18 @@ static void *wait_thread(void *arg)
 static void test_kill_all_wakes_waiters(void **state)
 {
     PUVM uvm = *state;
-    struct gate gate = GATE_INIT;
+    struct gate *gate = gate_reset();
     log_reset();
-    block_cpu(uvm, 1, &gate);
+    block_cpu(uvm, 1, gate);
 
     struct wait_job job = { .rc = -1 };
     assert_int_equal(VMR3ReqCallU(uvm, 1, &job.req, 0, VMREQFLAGS_VBOX_STATUS, (PFNRT)log_tag_fn, 1, (uintptr_t)5),
                      VERR_TIMEOUT);
     assert_int_equal(VMR3ReqCallNoWaitU(uvm, 1, (PFNRT)log_tag_fn, 1, (uintptr_t)6), VINF_SUCCESS);
     assert_int_equal(pthread_create(&job.thread, NULL, wait_thread, &job), 0);
+    /* Kill only once the helper sleeps on the packet's event. */
+    while (atomic_load(&job.req->EventSem->waiters) == 0)
+        sched_yield();
 
     vm_req_kill_all(uvm);                     /* as VMR3Destroy does */
     assert_int_equal(pthread_join(job.thread, NULL), 0);
@@ -833,7 +867,7 @@ static void test_kill_all_wakes_waiters(void **state)
     assert_int_equal(VMR3ReqWait(job.req, 0), VERR_VM_REQUEST_STATE);
     assert_int_equal(VMR3ReqFree(job.req), VERR_VM_REQUEST_STATE);
 
-    gate_open(&gate);
+    gate_open(gate);
     assert_int_equal(VMR3ReqCallWaitU(uvm, 1, (PFNRT)noop_fn, 0), VINF_SUCCESS);
     log_expect(NULL, 0);                      /* neither killed request ran */
 
@@ -931,33 +965,50 @@ static void test_single_cpu_vm(void **state)
     log_reset();
     assert_int_equal(VMR3ReqCallWaitU(uvm, VMCPUID_ALL_REVERSE, (PFNRT)log_cpu_fn, 1, uvm), 200);
     log_expect((const int[]){ 0 }, 1);
+
+    /* Serving order of the only EMT: global queues before its own, and
+     * for each the priority queue first. */
+    struct gate *gate = gate_reset();
+    log_reset();
+    block_cpu(uvm, 0, gate);
+    const uint32_t nowait = VMREQFLAGS_VBOX_STATUS | VMREQFLAGS_NO_WAIT;
+    const uint32_t prio = nowait | VMREQFLAGS_PRIORITY;
+    assert_int_equal(VMR3ReqCallU(uvm, 0, NULL, 0, nowait, (PFNRT)log_tag_fn, 1, (uintptr_t)4), VINF_SUCCESS);
+    assert_int_equal(VMR3ReqCallU(uvm, 0, NULL, 0, prio, (PFNRT)log_tag_fn, 1, (uintptr_t)3), VINF_SUCCESS);
+    assert_int_equal(VMR3ReqCallU(uvm, VMCPUID_ANY_QUEUE, NULL, 0, nowait, (PFNRT)log_tag_fn, 1, (uintptr_t)2),
+                     VINF_SUCCESS);
+    assert_int_equal(VMR3ReqCallU(uvm, VMCPUID_ANY, NULL, 0, prio, (PFNRT)log_tag_fn, 1, (uintptr_t)1),
+                     VINF_SUCCESS);
+    gate_open(gate);
+    assert_int_equal(VMR3ReqCallWaitU(uvm, 0, (PFNRT)noop_fn, 0), VINF_SUCCESS);
+    log_expect((const int[]){ 1, 2, 3, 4 }, 4);
     destroy_vm(uvm);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_specific_cpu),
-        cmocka_unit_test(test_any),
-        cmocka_unit_test(test_all_ascending),
-        cmocka_unit_test(test_all_reverse),
-        cmocka_unit_test(test_all_function_failure_does_not_stop),
-        cmocka_unit_test(test_flag_void),
-        cmocka_unit_test(test_flag_no_wait),
-        cmocka_unit_test(test_flag_poke),
-        cmocka_unit_test(test_priority_first),
-        cmocka_unit_test(test_bad_arguments),
-        cmocka_unit_test(test_manual_packet),
-        cmocka_unit_test(test_timeout_leaves_request_pending),
-        cmocka_unit_test(test_all_stops_on_timeout),
-        cmocka_unit_test(test_zero_to_64_arguments),
-        cmocka_unit_test(test_too_many_args_in_packet),
-        cmocka_unit_test(test_emt_to_self_is_synchronous),
-        cmocka_unit_test(test_process_u),
-        cmocka_unit_test(test_em_status_stops_processing),
-        cmocka_unit_test(test_kill_all_wakes_waiters),
-        cmocka_unit_test(test_stress_many_threads),
-        cmocka_unit_test(test_single_cpu_vm),
+        cmocka_unit_test_teardown(test_specific_cpu, open_gate_teardown),
+        cmocka_unit_test_teardown(test_any, open_gate_teardown),
+        cmocka_unit_test_teardown(test_all_ascending, open_gate_teardown),
+        cmocka_unit_test_teardown(test_all_reverse, open_gate_teardown),
+        cmocka_unit_test_teardown(test_all_function_failure_does_not_stop, open_gate_teardown),
+        cmocka_unit_test_teardown(test_flag_void, open_gate_teardown),
+        cmocka_unit_test_teardown(test_flag_no_wait, open_gate_teardown),
+        cmocka_unit_test_teardown(test_flag_poke, open_gate_teardown),
+        cmocka_unit_test_teardown(test_priority_first, open_gate_teardown),
+        cmocka_unit_test_teardown(test_bad_arguments, open_gate_teardown),
+        cmocka_unit_test_teardown(test_manual_packet, open_gate_teardown),
+        cmocka_unit_test_teardown(test_timeout_leaves_request_pending, open_gate_teardown),
+        cmocka_unit_test_teardown(test_all_stops_on_timeout, open_gate_teardown),
+        cmocka_unit_test_teardown(test_zero_to_64_arguments, open_gate_teardown),
+        cmocka_unit_test_teardown(test_too_many_args_in_packet, open_gate_teardown),
+        cmocka_unit_test_teardown(test_emt_to_self_is_synchronous, open_gate_teardown),
+        cmocka_unit_test_teardown(test_process_u, open_gate_teardown),
+        cmocka_unit_test_teardown(test_em_status_stops_processing, open_gate_teardown),
+        cmocka_unit_test_teardown(test_kill_all_wakes_waiters, open_gate_teardown),
+        cmocka_unit_test_teardown(test_stress_many_threads, open_gate_teardown),
+        cmocka_unit_test_teardown(test_single_cpu_vm, open_gate_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -69,5 +69,5 @@ void aml_namestring(struct aml *a, const char *path)
         aml_byte(a, AML_MULTI_NAME);
         aml_byte(a, (uint8_t)count);
     }
-    aml_bytes(a, segs, 4 * count);
+    aml_bytes(a, segs, (size_t)4 * count);
 }

@@ -76,27 +76,28 @@ void aml_buffer_begin(struct aml *a)
     open_construct(a, true);
 }
 
-/* PkgLength bytes for a construct whose length, them included, is total. */
-static size_t encode_pkglen(size_t total, uint8_t out[4])
+/* Bytes a PkgLength needs when the construct's body (excluding it) is body bytes. */
+static size_t pkglen_size(size_t body)
 {
-    size_t n = total < 64 ? 1 : total < (1u << 12) ? 2 : total < (1u << 20) ? 3 : 4;
+    if (body + 1 < 64)
+        return 1;                      /* bits 0-5 of the lead byte */
+    if (body + 2 < ((size_t)1 << 12))
+        return 2;                      /* lead nibble + 1 byte */
+    if (body + 3 < ((size_t)1 << 20))
+        return 3;
+    return 4;
+}
+
+/* Writes the n-byte PkgLength for a construct of total bytes (itself included). */
+static void encode_pkglen(size_t total, size_t n, uint8_t out[4])
+{
     if (n == 1) {
         out[0] = (uint8_t)total;
-        return 1;
+        return;
     }
     out[0] = (uint8_t)(((n - 1) << 6) | (total & 0x0F));
     for (size_t i = 1; i < n; i++)
         out[i] = (uint8_t)(total >> (4 + 8 * (i - 1)));
-    return n;
-}
-
-/* The smallest n with body + n fitting an n-byte PkgLength. */
-static size_t pkglen_size(size_t body)
-{
-    for (size_t n = 1; n < 4; n++)
-        if (body + n < ((size_t)1 << (n == 1 ? 6 : 4 + 8 * (n - 1))))
-            return n;
-    return 4;
 }
 
 /* Encodes BufferSize as the Integer object aml_integer() would write. */
@@ -125,13 +126,13 @@ void aml_end(struct aml *a)
     if (a->open[a->depth].buffer)
         head_len = encode_bufsize(a->len - start, head);
     size_t body = a->len - start + head_len;
-    size_t total = body + pkglen_size(body);
-    if (total >= AML_PKGLEN_LIMIT || (a->open[a->depth].buffer && !head_len)) {
+    size_t pkg_len = pkglen_size(body);
+    if (body + pkg_len >= AML_PKGLEN_LIMIT || (a->open[a->depth].buffer && !head_len)) {
         a->failed = true;
         return;
     }
     uint8_t pkg[4];
-    size_t pkg_len = encode_pkglen(total, pkg);
+    encode_pkglen(body + pkg_len, pkg_len, pkg);
     size_t insert = pkg_len + head_len;
     uint8_t dummy[9] = { 0 };           /* pkg_len + head_len <= 9 */
     aml_bytes(a, dummy, insert);       /* grow, then shift the body up */

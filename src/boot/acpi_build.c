@@ -41,7 +41,7 @@ static int layout_build(const struct acpi_config *cfg, struct acpi_layout *l)
     if (RT_FAILURE(rc))
         return rc;
     l->xsdt_addr = TABLES_ADDR;
-    l->fadt_addr = align16(l->xsdt_addr + ACPI_HEADER_LEN + 8 * XSDT_ENTRIES);
+    l->fadt_addr = align16(l->xsdt_addr + ACPI_HEADER_LEN + (uint64_t)8 * XSDT_ENTRIES);
     l->madt_addr = align16(l->fadt_addr + ACPI_FADT_LEN);
     l->dsdt_addr = align16(l->madt_addr + l->madt.len);
     l->end = l->dsdt_addr + l->dsdt.len;

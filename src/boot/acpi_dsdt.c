@@ -2,8 +2,9 @@
  * The DSDT, hand-assembled with the AML emitter (acpi_aml.h):
  *
  *   \_S0_, \_S5_          sleep types for PM1a_CNT.SLP_TYP (S5 = ACPI_SLP_TYP_S5)
- *   \_SB.PCI0             PNP0A03 root bridge: bus 0-255, config ports,
- *                         I/O and memory windows, _PRT for INTx (pci_host.h)
+ *   \_SB.PCI0             PNP0A03 root bridge (_HID and no _ADR, as the spec
+ *                         asks): bus 0-255, config ports, I/O and memory
+ *                         windows, _PRT for INTx (pci_host.h)
  *   \_SB.COM1             PNP0501 at 0x3F8, IRQ 4 (if cfg->com1)
  *   \_SB.PS2K             PNP0303 i8042 at 0x60/0x64, IRQ 1 (so Linux's i8042
  *                         driver finds the controller through PNP, quietly)
@@ -77,8 +78,6 @@ static void pci0(struct aml *a, const struct acpi_config *cfg)
     aml_name(a, "_HID");
     aml_eisaid(a, "PNP0A03");
     aml_name(a, "_UID");
-    aml_integer(a, 0);
-    aml_name(a, "_ADR");
     aml_integer(a, 0);
     aml_name(a, "_BBN");
     aml_integer(a, 0);

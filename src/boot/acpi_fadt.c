@@ -8,7 +8,6 @@
 #include "acpi_internal.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include <vmm/err.h>
 
@@ -74,7 +73,7 @@ int acpi_fadt_build(const struct acpi_config *cfg, uint64_t facs, uint64_t dsdt,
     t[131] = FADT_MINOR_REVISION;
     acpi_put64(t + 132, facs);                       /* X_FIRMWARE_CTRL (32-bit one stays 0) */
     acpi_put64(t + 140, dsdt);                       /* X_DSDT */
-    memcpy(t + 268, "Petrel  ", 8);                  /* hypervisor vendor identity */
+    acpi_put_chars(t + 268, "Petrel  ", 8);                  /* hypervisor vendor identity */
     acpi_table_finish(t, ACPI_FADT_LEN);
     out->data = t;
     out->len = ACPI_FADT_LEN;

@@ -25,6 +25,8 @@ struct acpi_blob {
 void acpi_put16(uint8_t *p, uint16_t v);
 void acpi_put32(uint8_t *p, uint32_t v);
 void acpi_put64(uint8_t *p, uint64_t v);
+/* Signatures and ids: n characters, no terminating NUL. */
+void acpi_put_chars(uint8_t *p, const char *s, size_t n);
 /* Sum of the bytes (mod 256): 0 for a table with a good checksum. */
 uint8_t acpi_sum(const uint8_t *p, size_t len);
 /* Sets p[field] so that the bytes [0, len) sum to 0. */

@@ -73,7 +73,7 @@ static size_t put_lapic_nmi(uint8_t *p)
 int acpi_madt_build(const struct acpi_config *cfg, struct acpi_blob *out)
 {
     size_t len = ACPI_HEADER_LEN + 8 + (size_t)cfg->max_cpus * MADT_LAPIC_LEN
-               + MADT_IOAPIC_LEN + 2 * MADT_ISO_LEN + MADT_LAPIC_NMI_LEN;
+               + MADT_IOAPIC_LEN + (size_t)2 * MADT_ISO_LEN + MADT_LAPIC_NMI_LEN;
     uint8_t *t = calloc(1, len);
     if (!t)
         return VERR_NO_MEMORY;

@@ -4,7 +4,6 @@
  */
 #include "acpi_internal.h"
 
-#include <string.h>
 
 #include <vmm/err.h>
 
@@ -32,6 +31,12 @@ void acpi_put64(uint8_t *p, uint64_t v)
     acpi_put32(p + 4, (uint32_t)(v >> 32));
 }
 
+void acpi_put_chars(uint8_t *p, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)s[i];
+}
+
 uint8_t acpi_sum(const uint8_t *p, size_t len)
 {
     uint8_t s = 0;
@@ -48,14 +53,14 @@ void acpi_checksum(uint8_t *p, size_t len, size_t field)
 
 void acpi_header(uint8_t *t, const char sig[4], uint32_t len, uint8_t revision)
 {
-    memcpy(t, sig, 4);
+    acpi_put_chars(t, sig, 4);
     acpi_put32(t + 4, len);
     t[8] = revision;
     t[9] = 0;                                  /* checksum, set last */
-    memcpy(t + 10, ACPI_OEM_ID, 6);
-    memcpy(t + 16, ACPI_OEM_TABLE_ID, 8);
+    acpi_put_chars(t + 10, ACPI_OEM_ID, 6);
+    acpi_put_chars(t + 16, ACPI_OEM_TABLE_ID, 8);
     acpi_put32(t + 24, ACPI_OEM_REV);
-    memcpy(t + 28, ACPI_CREATOR_ID, 4);
+    acpi_put_chars(t + 28, ACPI_CREATOR_ID, 4);
     acpi_put32(t + 32, ACPI_CREATOR_REV);
 }
 

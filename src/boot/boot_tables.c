@@ -11,7 +11,7 @@
 #define PTE_P   UINT64_C(0x001)
 #define PTE_RW  UINT64_C(0x002)
 #define PTE_PS  UINT64_C(0x080)
-#define PD_COUNT 4                     /* 4 x 512 x 2 MiB = 4 GiB */
+#define PD_COUNT UINT64_C(4)           /* 4 x 512 x 2 MiB = 4 GiB */
 
 static const uint64_t boot_gdt[4] = {
     0,
@@ -27,7 +27,7 @@ static int page_tables_write(struct guest_ram *ram)
     uint64_t *pd = guest_ram_ptr(ram, BOOT_PD_ADDR, PD_COUNT * GUEST_PAGE_SIZE);
     if (!pml4 || !pdpt || !pd)
         return VERR_OUT_OF_RANGE;
-    memset(pml4, 0, GUEST_PAGE_SIZE);
+    memset(pml4, 0, (size_t)GUEST_PAGE_SIZE);
     memset(pdpt, 0, GUEST_PAGE_SIZE);
     pml4[0] = BOOT_PDPT_ADDR | PTE_P | PTE_RW;
     for (uint64_t i = 0; i < PD_COUNT; i++)

@@ -59,8 +59,9 @@ void sem_event_destroy(RTSEMEVENT sem)
 
 void sem_event_signal(RTSEMEVENT sem)
 {
-    atomic_store_explicit(&sem->signalled, 1, memory_order_release);
-    if (atomic_load_explicit(&sem->waiters, memory_order_acquire))
+    /* seq_cst on both sides: the store must not pass the load of waiters. */
+    atomic_store(&sem->signalled, 1);
+    if (atomic_load(&sem->waiters))
         futex_wake_u32(&sem->signalled, 1);
 }
 
@@ -84,7 +85,7 @@ int sem_event_wait(RTSEMEVENT sem, RTMSINTERVAL ms)
                 return VERR_TIMEOUT;
             timeout = deadline - now;
         }
-        atomic_fetch_add_explicit(&sem->waiters, 1, memory_order_acq_rel);
+        atomic_fetch_add(&sem->waiters, 1);
         futex_wait_u32(&sem->signalled, 0, timeout);
         atomic_fetch_sub_explicit(&sem->waiters, 1, memory_order_acq_rel);
     }

@@ -40,7 +40,6 @@ static PUVM uvm_alloc(uint32_t cpus, PCVMM2USERMETHODS vmm2user)
     uvm->vmm2user = vmm2user;
     init_recursive_mutex(&uvm->state_cb_lock);
     init_recursive_mutex(&uvm->error_lock);
-    pthread_mutex_init(&uvm->req_free_lock, NULL);
     for (uint32_t i = 0; i < cpus; i++) {
         uvm->aCpus[i].pUVM = uvm;
         uvm->aCpus[i].idCpu = i;
@@ -78,7 +77,6 @@ void uvm_free(PUVM uvm)
     vm_callback_free_all(&uvm->at_runtime_error);
     pthread_mutex_destroy(&uvm->state_cb_lock);
     pthread_mutex_destroy(&uvm->error_lock);
-    pthread_mutex_destroy(&uvm->req_free_lock);
     free(uvm->name);
     uvm->u32Magic = UVM_MAGIC_DEAD;
     free(uvm);

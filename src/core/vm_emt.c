@@ -40,14 +40,20 @@ void vmcpu_set_ff(PVMCPU vcpu, uint32_t ff)
     atomic_fetch_or(&vcpu->ff, ff);
 }
 
-/* Wakes a sleeping EMT; with poke also kicks it out of guest code. */
+/*
+ * Wakes a sleeping EMT and kicks it out of guest code.  Every notification
+ * pokes a vCPU that is in guest code (the poke argument is kept for the
+ * API's flag): a guest that never exits would otherwise never see a request
+ * or rendezvous from a foreign thread.
+ */
 void emt_notify(PUVMCPU uvcpu, bool poke)
 {
+    (void)poke;
     atomic_fetch_add(&uvcpu->wake_seq, 1);
     if (atomic_load(&uvcpu->waiting))
         futex_wake_u32(&uvcpu->wake_seq, 1);
     PVMCPU vcpu = uvcpu->pVCpu;
-    if (poke && vcpu && atomic_load(&vcpu->in_guest)) {
+    if (vcpu && atomic_load(&vcpu->in_guest)) {
         PVM vm = vcpu->pVM;
         if (vm->engine && vm->engine->poke)
             vm->engine->poke(vcpu);

@@ -193,8 +193,8 @@ void vm_set_ff(PVM vm, uint32_t ff);
 void vmcpu_set_ff(PVMCPU vcpu, uint32_t ff);
 
 /* --- requests (vm_req.c) --- */
-/* Processes the queues this EMT serves; returns the highest-priority EM
- * status a request returned (VINF_SUCCESS if none). */
+/* Processes the queues this EMT serves; stops at and returns the first EM
+ * status (VINF_EM_FIRST..LAST) a request returned, else VINF_SUCCESS. */
 int  vm_req_process_pending(PUVMCPU uvcpu, bool priority_only);
 bool vm_req_pending(PUVMCPU uvcpu, bool include_global);
 /* Completes every queued packet with VERR_VM_REQUEST_KILLED (destroy). */

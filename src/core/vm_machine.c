@@ -54,8 +54,8 @@ static int machine_engine_init(PVM vm)
                           "Configuration error: ExecEngine must be \"auto\", \"kvm\" or \"interp\"");
     const struct engine_ops *ops = engine_select(name, why, sizeof(why));
     if (!ops) {
-        rc = !strcmp(name, "interp") ? VERR_NOT_SUPPORTED
-           : strcmp(name, "kvm") && strcmp(name, "auto") ? VERR_INVALID_PARAMETER : VERR_NEM_NOT_AVAILABLE;
+        bool known = strcmp(name, "kvm") == 0 || strcmp(name, "auto") == 0;
+        rc = strcmp(name, "interp") == 0 ? VERR_NOT_SUPPORTED : known ? VERR_NEM_NOT_AVAILABLE : VERR_INVALID_PARAMETER;
         return VMSetError(vm, rc, RT_SRC_POS, "ExecEngine \"%s\": %s", name, why);
     }
     vm->io = io_bus_create();

@@ -388,23 +388,28 @@ static inline bool is_em_status(int rc)
     return rc >= VINF_EM_FIRST && rc <= VINF_EM_LAST;
 }
 
+/* The oldest packet of a target: its priority queue before its normal one. */
+static PVMREQ take_for_target(PUVM uvm, VMCPUID id, bool priority_only)
+{
+    PVMREQ req = queue_take(uvm, id, true);
+    if (!req && !priority_only)
+        req = queue_take(uvm, id, false);
+    return req;
+}
+
 /*
- * The next packet for this EMT: priority before normal, and for each kind
- * the global queue (if served) before the EMT's own.  One packet at a time,
- * so a priority request queued meanwhile overtakes the remaining normal ones.
+ * The next packet for this EMT: the global queues (if served) before the
+ * EMT's own, as VirtualBox's EMT loop does.  One packet at a time, so a
+ * priority request queued meanwhile overtakes the remaining normal ones.
  */
 static PVMREQ next_request(PUVM uvm, bool serve_global, PUVMCPU own, bool priority_only)
 {
-    for (int priority = 1; priority >= (priority_only ? 1 : 0); priority--) {
-        PVMREQ req = NULL;
-        if (serve_global)
-            req = queue_take(uvm, VMCPUID_ANY, priority);
-        if (!req && own)
-            req = queue_take(uvm, own->idCpu, priority);
-        if (req)
-            return req;
-    }
-    return NULL;
+    PVMREQ req = NULL;
+    if (serve_global)
+        req = take_for_target(uvm, VMCPUID_ANY, priority_only);
+    if (!req && own)
+        req = take_for_target(uvm, own->idCpu, priority_only);
+    return req;
 }
 
 /* Drains the selected queues; stops at the first EM scheduling status. */

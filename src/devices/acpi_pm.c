@@ -17,9 +17,7 @@
 
 #define NS_PER_SEC 1000000000ull
 
-/* Bits the guest can see set / enable; anything else reads 0. */
-#define PM1_STS_BITS (ACPI_PM1_TMR | ACPI_PM1_BM | ACPI_PM1_GBL | ACPI_PM1_PWRBTN | \
-                      ACPI_PM1_SLPBTN | ACPI_PM1_RTC | ACPI_PM1_WAK)
+/* Enables and control bits that stick; anything else reads 0. */
 #define PM1_EN_BITS  (ACPI_PM1_TMR | ACPI_PM1_GBL | ACPI_PM1_PWRBTN | ACPI_PM1_SLPBTN | ACPI_PM1_RTC)
 #define PM1_CNT_BITS (ACPI_PM1_SCI_EN | ACPI_PM1_BM_RLD | ACPI_PM1_SLP_TYP)
 

@@ -12,35 +12,43 @@
 uint64_t guest_tsc(const struct interp_cpu *cpu);
 
 /* Runs at most max instructions of block b; returns the exec_result that
- * stopped it (X_NEXT if it ran to its end) and counts retired ones. */
+ * stopped it (X_NEXT if it ran to its end) and counts retired ones.
+ * st->rip is only written when the block stops: handlers that need their
+ * own address derive it from next_rip - len. */
 static int run_block(struct interp_cpu *cpu, const struct block *b, unsigned max, unsigned *retired)
 {
     struct cpu_state *st = cpu->st;
+    const struct insn *in = b->insn, *end = b->insn + max;
     uint64_t rip = st->rip, mask = cpu->ip_mask;
-    unsigned i;
     int r = X_NEXT;
     cpu->smc = false;
-    for (i = 0; i < max; i++) {
-        const struct insn *in = &b->insn[i];
+    while (in < end) {
         cpu->next_rip = (rip + in->len) & mask;
         r = in->fn(cpu, in);
-        if (likely(r == X_NEXT)) {
-            st->rip = rip = cpu->next_rip;
-            if (unlikely(cpu->smc)) {
-                i++;
-                break;
-            }
-            continue;
-        }
-        if (r == X_END || r == X_HALT) {
-            st->rip = cpu->next_rip;
-            i++;
-        } else if (r == X_DELIVERED) {
-            i++;                                  /* INT n retired; RIP is the handler's */
-        }
+        if (unlikely(r != X_NEXT))
+            break;
+        rip = cpu->next_rip;
+        in++;
+        if (unlikely(cpu->smc))
+            break;
+    }
+    unsigned n = (unsigned)(in - b->insn);
+    switch (r) {
+    case X_NEXT:
+        st->rip = rip;
+        break;
+    case X_END: case X_HALT:
+        st->rip = cpu->next_rip;
+        n++;
+        break;
+    case X_DELIVERED:                             /* INT n retired; RIP is the handler's */
+        n++;
+        break;
+    default:                                      /* a fault: RIP stays at the instruction */
+        st->rip = rip;
         break;
     }
-    *retired = i;
+    *retired = n;
     return r;
 }
 

@@ -37,6 +37,8 @@ H(op_int); H(op_int3); H(op_into); H(op_iret);
 /* system.c */
 H(op_ud); H(op_too_long); H(op_hlt); H(op_wbinvd); H(op_clts); H(op_cpuid); H(op_rdtsc); H(op_rdmsr);
 H(op_wrmsr); H(op_mov_cr); H(op_grp7);
+/* bcd.c */
+H(op_daa_das); H(op_aaa_aas); H(op_aam); H(op_aad); H(op_grp15);
 /* system_seg_ops.c */
 H(op_grp6);
 /* seg_ops.c */

@@ -7,21 +7,21 @@
 
 #include "interp_internal.h"
 
-static int soft_int(struct interp_cpu *cpu, uint8_t vec)
+static int soft_int(struct interp_cpu *cpu, const struct insn *in, uint8_t vec)
 {
     if ((cpu->st->rflags & RFLAGS_VM) && ((cpu->st->rflags >> 12) & 3) != 3)
         return raise_gp(cpu, 0);
-    int r = deliver_event(cpu, vec, EV_SOFT_INT, false, 0, cpu->next_rip);
-    return r;
+    /* A fault while delivering is reported at the INT instruction itself. */
+    cpu->st->rip = (cpu->next_rip - in->len) & cpu->ip_mask;
+    return deliver_event(cpu, vec, EV_SOFT_INT, false, 0, cpu->next_rip);
 }
 
-int op_int(struct interp_cpu *cpu, const struct insn *in) { return soft_int(cpu, (uint8_t)in->imm); }
-int op_int3(struct interp_cpu *cpu, const struct insn *in) { (void)in; return soft_int(cpu, EXC_BP); }
+int op_int(struct interp_cpu *cpu, const struct insn *in) { return soft_int(cpu, in, (uint8_t)in->imm); }
+int op_int3(struct interp_cpu *cpu, const struct insn *in) { return soft_int(cpu, in, EXC_BP); }
 
 int op_into(struct interp_cpu *cpu, const struct insn *in)
 {
-    (void)in;
-    return cond_eval(cpu, 0) ? soft_int(cpu, EXC_OF) : X_NEXT;
+    return cond_eval(cpu, 0) ? soft_int(cpu, in, EXC_OF) : X_NEXT;
 }
 
 static int iret_real(struct interp_cpu *cpu, const struct insn *in)

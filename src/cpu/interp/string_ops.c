@@ -114,6 +114,6 @@ int op_string(struct interp_cpu *cpu, const struct insn *in)
     }
     if ((cpu->gpr[GPR_RCX] & c.amask) == 0)
         return X_NEXT;
-    cpu->next_rip = cpu->st->rip;          /* not done: restart this instruction */
+    cpu->next_rip = (cpu->next_rip - in->len) & cpu->ip_mask;   /* not done: restart this instruction */
     return X_END;
 }

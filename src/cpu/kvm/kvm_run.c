@@ -93,9 +93,11 @@ static int enter_guest(struct kvm_vcpu *kv, bool *poked)
     }
     int r = ioctl(kv->fd, KVM_RUN, 0);
     int err = errno;
-    atomic_store(&kv->in_run, false);
-    /* A poke that lands after this still has poke_pending set for the next round. */
-    __atomic_store_n(&kv->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+    atomic_store_explicit(&kv->in_run, false, memory_order_release);
+    /* A poke that lands after this still has poke_pending set for the next
+     * round; only a set flag is written, keeping the exit path cheap. */
+    if (__atomic_load_n(&kv->run->immediate_exit, __ATOMIC_RELAXED))
+        __atomic_store_n(&kv->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
     errno = err;
     return r;
 }

@@ -28,9 +28,10 @@ static const struct { uint32_t index; size_t offset; } msr_map[] = {
 };
 #define MSR_COUNT (sizeof(msr_map) / sizeof(msr_map[0]))
 
-struct msr_buf {
+/* Room for the header and MSR_COUNT entries (kvm_msrs ends in a flexible array). */
+union msr_buf {
     struct kvm_msrs hdr;
-    struct kvm_msr_entry e[MSR_COUNT];
+    uint8_t raw[sizeof(struct kvm_msrs) + MSR_COUNT * sizeof(struct kvm_msr_entry)];
 };
 
 static uint64_t *msr_field(struct cpu_msrs *m, size_t i)
@@ -43,19 +44,19 @@ static int msrs_transfer(PVMCPU vcpu, int fd, unsigned long req, struct cpu_msrs
 {
     size_t first = 0;
     while (first < MSR_COUNT) {
-        struct msr_buf b;
+        union msr_buf b;
         memset(&b, 0, sizeof(b));
         b.hdr.nmsrs = (uint32_t)(MSR_COUNT - first);
         for (size_t i = first; i < MSR_COUNT; i++) {
-            b.e[i - first].index = msr_map[i].index;
-            b.e[i - first].data = *msr_field(m, i);
+            b.hdr.entries[i - first].index = msr_map[i].index;
+            b.hdr.entries[i - first].data = *msr_field(m, i);
         }
         int n = ioctl(fd, req, &b);
         if (n < 0)
             return kvm_ioctl_error(vcpu, req == KVM_GET_MSRS ? "KVM_GET_MSRS" : "KVM_SET_MSRS");
         if (req == KVM_GET_MSRS)
             for (int i = 0; i < n; i++)
-                *msr_field(m, first + (size_t)i) = b.e[i].data;
+                *msr_field(m, first + (size_t)i) = b.hdr.entries[i].data;
         first += (size_t)n + 1;           /* entry n (if any) was refused: skip it */
     }
     return VINF_SUCCESS;
