@@ -1,9 +1,10 @@
 ; Interpreter test guest: real mode -> 64-bit long mode on its own, then
 ; exceptions through the 64-bit IDT (#DE, #UD, #BP, #PF with CR2 and error
-; code, A/D bits, #GP on a non-canonical address), self-modifying code and
-; string instructions.  Prints a line on the debug console and exits 0.
+; code, A/D bits, #GP on a non-canonical address), self-modifying code,
+; string instructions, SYSRET to ring 3, a user-mode #PF delivered on the
+; TSS stack, and SYSCALL back.  Prints a line on the debug console and exits 0.
 ; Expected output (tests/test_interp_guests.c):
-;   L DE UD BP PF 400000 3 PF 401000 0 100063 101023 1 S ab Hello EQ GP 0
+;   L DE UD BP PF 400000 3 PF 401000 0 100063 101023 1 S ab Hello EQ PF 400000 5 SC 202 18 20 33 GP 0
 %include "include.inc"
 
 %define PML4    0x1000
@@ -12,6 +13,7 @@
 %define PT      0x4000
 %define IDT     0x5000
 %define BUF     0x6000
+%define TSS     0x6800
 
         bits    16
         org     LOAD_REAL
@@ -27,9 +29,9 @@ start:
         mov     cx, 0x1400
         cld
         rep stosd
-        mov     dword [PML4], PDPT | 3
-        mov     dword [PDPT], PD | 3
-        mov     dword [PD], 0x000083    ; 0-2 MiB, 2 MiB page
+        mov     dword [PML4], PDPT | 7
+        mov     dword [PDPT], PD | 7
+        mov     dword [PD], 0x000087    ; 0-2 MiB, 2 MiB page, user-accessible
         mov     dword [PD + 8], 0x200083
         mov     dword [PD + 16], PT | 3 ; 4-6 MiB through a page table
         mov     dword [PT], 0x100001    ; 0x400000: present, read-only
@@ -73,6 +75,9 @@ long_entry:
         set_gate 13, gp_handler
         set_gate 14, pf_handler
         lidt    [idt_desc]
+        mov     dword [TSS + 4], 0x6f00 ; RSP0
+        mov     ax, 0x38
+        ltr     ax
         putc    'L'
         putc    ' '
 
@@ -122,6 +127,45 @@ patch:  mov     al, '?'
         putc    'E'
         putc    'Q'
 .ne:    putc    ' '
+
+        mov     ecx, 0xc0000081         ; STAR: SYSCALL CS 0x18, SYSRET base 0x20
+        xor     eax, eax
+        mov     edx, 0x00200018
+        wrmsr
+        mov     ecx, 0xc0000082         ; LSTAR
+        lea     rax, [rel syscall_entry]
+        mov     rdx, rax
+        shr     rdx, 32
+        wrmsr
+        mov     ecx, 0xc0000080         ; EFER.SCE
+        rdmsr
+        or      eax, 1
+        wrmsr
+        lea     rcx, [rel user64]
+        mov     r11d, 0x202
+        o64 sysret
+
+user64: mov     rsp, 0x6c00             ; ring 3
+        mov     rax, [0x400000]         ; #PF: supervisor page (err 5), skipped
+        syscall
+
+syscall_entry:                          ; back at ring 0 on the user stack
+        mov     rsp, 0x7000
+        putc    'S'
+        putc    'C'
+        putc    ' '
+        mov     rax, r11
+        call    puthex
+        putc    ' '
+        mov     ax, cs
+        call    puthex
+        putc    ' '
+        mov     ax, ss
+        call    puthex
+        putc    ' '
+        mov     rax, [user_cs]
+        call    puthex
+        putc    ' '
 
         mov     rbx, 0x8000000000000000 ; #GP(0): non-canonical
         mov     rax, [rbx]
@@ -218,6 +262,16 @@ pf_handler:                             ; prints CR2 and the error code, then ma
         mov     rax, [rsp + 16]
         call    puthex
         putc    ' '
+        test    byte [rsp + 16], 4
+        jz      .kernel
+        mov     rax, [rsp + 32]         ; user fault: note CS, skip the 8-byte load
+        mov     [user_cs], rax
+        pop     rbx
+        pop     rax
+        add     rsp, 8
+        add     qword [rsp], 8
+        iretq
+.kernel:
         mov     rax, cr2
         shr     rax, 12
         and     eax, 511
@@ -229,6 +283,7 @@ pf_handler:                             ; prints CR2 and the error code, then ma
         add     rsp, 8
         iretq
 
+user_cs: dq     0
 hello:  db      "Hello", 0
         align   8
 qwords: dq      0x0123456789abcdef, 0xfedcba9876543210, 0x1111111111111111, 0x2222222222222222
@@ -238,6 +293,11 @@ gdt:    dq      0
         dq      0x00cf9a000000ffff      ; 0x08 code32
         dq      0x00cf92000000ffff      ; 0x10 data
         dq      0x00af9a000000ffff      ; 0x18 code64
+        dq      0x00cf92000000ffff      ; 0x20 data (SYSCALL SS)
+        dq      0x00cff2000000ffff      ; 0x28 user data (SYSRET SS)
+        dq      0x00affa000000ffff      ; 0x30 user code64 (SYSRET CS)
+        dw      0x67, TSS, 0x8900, 0    ; 0x38 64-bit TSS (16 bytes)
+        dq      0
 gdt_desc:
         dw      gdt_desc - gdt - 1
         dd      gdt

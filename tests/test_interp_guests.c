@@ -137,7 +137,7 @@ static void test_long_mode_guest(void **state)
 {
     (void)state;
     run_file_guest("interp_long.bin",
-                   "L DE UD BP PF 400000 3 PF 401000 0 100063 101023 1 S ab Hello EQ GP 0\n");
+                   "L DE UD BP PF 400000 3 PF 401000 0 100063 101023 1 S ab Hello EQ PF 400000 5 SC 202 18 20 33 GP 0\n");
 }
 
 static void test_prot32_guest(void **state)

@@ -105,7 +105,9 @@ const struct opinfo opmap_one[256] = {
 const struct opinfo opmap_0f[256] = {
     [0x00] = { 0, F_MODRM | F_GROUP, G6 },
     [0x01] = { 0, F_MODRM | F_GROUP, G7 },
+    [0x05] = { op_syscall, F_END, 0 },
     [0x06] = { op_clts, 0, 0 },
+    [0x07] = { op_sysret, F_END, 0 },
     [0x08] = { op_wbinvd, 0, 0 }, [0x09] = { op_wbinvd, 0, 0 },
     [0x0b] = { op_ud, F_END, 0 },
     [0x0d] = { op_nop, F_MODRM | F_MEMONLY, 0 },

@@ -39,6 +39,8 @@ H(op_ud); H(op_too_long); H(op_hlt); H(op_wbinvd); H(op_clts); H(op_cpuid); H(op
 H(op_wrmsr); H(op_mov_cr); H(op_grp7);
 /* bcd.c */
 H(op_daa_das); H(op_aaa_aas); H(op_aam); H(op_aad); H(op_grp15);
+/* syscall_ops.c */
+H(op_syscall); H(op_sysret);
 /* system_seg_ops.c */
 H(op_grp6);
 /* seg_ops.c */
