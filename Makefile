@@ -9,7 +9,7 @@ DEBIAN_PACKAGES = build-essential cmake nasm pkg-config libcmocka-dev \
                   zlib1g-dev liblzma-dev libzstd-dev liblz4-dev acpica-tools
 
 # Tests that exercise threads run again under ThreadSanitizer.
-THREADED_TESTS = 'test_req|tstVMREQ|test_lifecycle|test_create|test_vclock|test_i8259|test_i8254|test_uart16550|test_cmos_rtc'
+THREADED_TESTS = 'test_req|tstVMREQ|test_lifecycle|test_create|test_vclock|test_i8259|test_i8254|test_uart16550|test_cmos_rtc|test_kvm_guests'
 
 .PHONY: all deps build run check check-asan check-tsan bench install lint clean
 

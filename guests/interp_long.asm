@@ -155,6 +155,7 @@ syscall_entry:                          ; back at ring 0 on the user stack
         putc    'C'
         putc    ' '
         mov     rax, r11
+        and     eax, 0xfff              ; RF in R11 differs between vendors
         call    puthex
         putc    ' '
         mov     ax, cs

@@ -112,6 +112,7 @@ static int decode_block(struct interp_cpu *cpu, struct block *b, uint64_t phys)
     unsigned off = 0, n = 0;
     b->phys = phys;
     b->mode = (uint8_t)cpu->mode;
+    b->epoch = cpu->code_epoch;
     b->page = page_of(cpu, phys);
     b->page2 = PAGE_NONE;
     if (b->page != PAGE_NONE) {
@@ -164,7 +165,7 @@ static inline unsigned jcache_hash(uint64_t lin)
 
 static inline bool block_valid(const struct interp_cpu *cpu, const struct block *b, uint64_t rip)
 {
-    return b->mode == cpu->mode && b->gen == cpu->code_gen[b->page] &&
+    return b->mode == cpu->mode && b->epoch == cpu->code_epoch && b->gen == cpu->code_gen[b->page] &&
            (b->page2 == PAGE_NONE || b->gen2 == cpu->code_gen[b->page2]) && cpu->code_mark[b->page] &&
            (cpu->long64 || rip + b->bytes - 1 <= cpu->st->seg[SEG_CS].limit);
 }

@@ -136,6 +136,14 @@ static void seg_from_desc(struct seg_reg *s, uint16_t sel, uint64_t d)
     s->attr = (uint32_t)((d >> 40) & 0xf0ff) | 1u;
 }
 
+/* The RFLAGS image an event pushes: faults push RF=1 so that IRET does not
+ * re-trigger an instruction breakpoint (SDM 17.3.1.1). */
+static uint64_t pushed_flags(const struct interp_cpu *cpu, uint8_t vec, enum event_kind kind)
+{
+    bool fault = kind == EV_EXCEPTION && vec != EXC_DB && vec != EXC_DF;
+    return cpu->st->rflags | (fault ? RFLAGS_RF : 0);
+}
+
 static int deliver_long(struct interp_cpu *cpu, uint8_t vec, enum event_kind kind, bool has_err,
                         uint32_t err, uint64_t ret_rip)
 {
@@ -152,7 +160,7 @@ static int deliver_long(struct interp_cpu *cpu, uint8_t vec, enum event_kind kin
     if (!g.ist && new_cpl < cpu->cpl && (r = sys_read(cpu, tss + 4 + new_cpl * 8, 8, &sp)))
         return r;
     sp &= ~UINT64_C(15);
-    uint64_t vals[6] = { st->seg[SEG_SS].selector, st->gpr[GPR_RSP], st->rflags,
+    uint64_t vals[6] = { st->seg[SEG_SS].selector, st->gpr[GPR_RSP], pushed_flags(cpu, vec, kind),
                          st->seg[SEG_CS].selector, ret_rip, err };
     uint8_t saved_long = cpu->long64;
     cpu->long64 = true;                  /* the frame is written with 64-bit linear addresses */
@@ -224,7 +232,7 @@ static int deliver_protected(struct interp_cpu *cpu, uint8_t vec, enum event_kin
         vals[n++] = st->seg[SEG_SS].selector;
         vals[n++] = st->gpr[GPR_RSP];
     }
-    vals[n++] = st->rflags;
+    vals[n++] = pushed_flags(cpu, vec, kind);
     vals[n++] = st->seg[SEG_CS].selector;
     vals[n++] = ret_rip;
     if (has_err)

@@ -78,6 +78,7 @@ int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
         int r;
         unsigned done = 0;
         bool shadow = cpu->sti_shadow;
+        bool rf = st->rflags & RFLAGS_RF;
         if (!b) {
             r = X_FAULT;
         } else {
@@ -88,6 +89,8 @@ int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
         cpu->retired += done;
         if (shadow && done)
             cpu->sti_shadow = false;
+        if (rf && done && r != X_END)            /* RF clears once an instruction completes */
+            st->rflags &= ~(uint64_t)RFLAGS_RF;
         if (r == X_FAULT) {
             r = deliver_pending_exception(cpu);
             if (budget)

@@ -8,6 +8,12 @@
  *
  * Threading: one interp_cpu belongs to one thread (the vCPU's EMT); only
  * interp_poke() may be called from elsewhere.
+ *
+ * As KVM's fallback: keep one interp_cpu per vCPU over a cpu_state of its
+ * own.  On an emulation failure, fill that state from KVM, call
+ * interp_flush_code() and interp_state_changed(), run interp_execute(cpu, n)
+ * with a small n (1 for one instruction; more while the guest stays in a
+ * mode KVM only emulates), then write the state back and re-enter KVM.
  */
 #ifndef PETREL_CPU_INTERP_H
 #define PETREL_CPU_INTERP_H
@@ -59,6 +65,10 @@ void interp_state_changed(struct interp_cpu *cpu);
 /* Guest RAM [gpa, gpa+len) was written behind the interpreter's back (DMA,
  * loader): forget decoded code there. */
 void interp_invalidate_code(struct interp_cpu *cpu, uint64_t gpa, uint64_t len);
+
+/* Forgets all decoded code at once (O(1)): after a reset, after a loader
+ * wrote the image, or before a KVM fallback (KVM's writes are invisible). */
+void interp_flush_code(struct interp_cpu *cpu);
 
 /* Delivers an external interrupt now if RFLAGS.IF allows it and there is no
  * interrupt shadow; returns true if it was delivered. */

@@ -77,3 +77,9 @@ void interp_invalidate_code(struct interp_cpu *cpu, uint64_t gpa, uint64_t len)
     }
     tlb_flush(cpu);
 }
+
+void interp_flush_code(struct interp_cpu *cpu)
+{
+    cpu->code_epoch++;
+    tlb_flush(cpu);
+}

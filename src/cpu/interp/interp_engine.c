@@ -151,7 +151,7 @@ static int interp_set_state(PVMCPU vcpu, const struct cpu_state *st)
     if (!iv)
         return VERR_INVALID_STATE;
     memcpy(&iv->st, st, sizeof(*st));
-    interp_invalidate_code(iv->cpu, 0, UINT64_MAX);
+    interp_flush_code(iv->cpu);
     interp_state_changed(iv->cpu);
     return VINF_SUCCESS;
 }

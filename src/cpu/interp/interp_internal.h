@@ -112,6 +112,7 @@ struct block {
     uint64_t lin;             /* linear address it was decoded at (jump cache key) */
     uint32_t page, page2;     /* RAM page indexes the code lies in (page2 may be PAGE_NONE) */
     uint32_t gen, gen2;       /* code generations of those pages when decoded */
+    uint32_t epoch;           /* cpu->code_epoch when decoded */
     uint16_t n, bytes;
     uint8_t  mode;            /* enum code_mode; 0xff = empty slot */
     struct insn insn[BLOCK_MAX_INSNS];
@@ -148,6 +149,7 @@ struct interp_cpu {
     uint32_t *code_gen;
     uint64_t  ram_pages;
     bool      smc;            /* a write hit code: leave the current block */
+    uint32_t  code_epoch;     /* bumped to drop every decoded block at once */
 
     struct block *blocks;     /* BLOCK_CACHE_SIZE */
     struct block *jcache[JCACHE_SIZE];   /* linear RIP -> block, flushed with the TLB */
