@@ -98,13 +98,13 @@ void em_execute(PVM vm, PVMCPU vcpu)
 
         /* in_guest before the flag check: a notifier either sees it and
          * pokes, or we see its flag (both sides use seq_cst). */
-        atomic_store(&vcpu->in_guest, true);
+        atomic_store(&vcpu->pUVCpu->in_guest, true);
         if (em_must_leave(vm, vcpu)) {
-            atomic_store(&vcpu->in_guest, false);
+            atomic_store(&vcpu->pUVCpu->in_guest, false);
             return;
         }
         int rc = vm->engine->run(vcpu);
-        atomic_store(&vcpu->in_guest, false);
+        atomic_store(&vcpu->pUVCpu->in_guest, false);
 
         switch (rc) {
         case VINF_SUCCESS:

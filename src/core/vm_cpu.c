@@ -126,7 +126,7 @@ static void *exec_cap_thread(void *arg)
             continue;
         for (uint32_t i = 0; i < vm->cCpus; i++) {
             PVMCPU vcpu = vm->apCpus[i];
-            if (atomic_load(&vcpu->in_guest) && vm->engine && vm->engine->poke)
+            if (atomic_load(&vcpu->pUVCpu->in_guest) && vm->engine && vm->engine->poke)
                 vm->engine->poke(vcpu);
         }
     }

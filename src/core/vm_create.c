@@ -43,6 +43,7 @@ static PUVM uvm_alloc(uint32_t cpus, PCVMM2USERMETHODS vmm2user)
     for (uint32_t i = 0; i < cpus; i++) {
         uvm->aCpus[i].pUVM = uvm;
         uvm->aCpus[i].idCpu = i;
+        pthread_mutex_init(&uvm->aCpus[i].poke_lock, NULL);
     }
     if (RT_FAILURE(vm_req_init_queues(uvm)) || RT_FAILURE(uvm_registry_add(uvm))) {
         vm_req_term_queues(uvm);
@@ -72,6 +73,8 @@ void uvm_free(PUVM uvm)
     vm_req_kill_all(uvm);
     vm_req_free_cache(uvm);
     vm_req_term_queues(uvm);
+    for (uint32_t i = 0; i < uvm->cCpus; i++)
+        pthread_mutex_destroy(&uvm->aCpus[i].poke_lock);
     vm_callback_free_all(&uvm->at_state);
     vm_callback_free_all(&uvm->at_error);
     vm_callback_free_all(&uvm->at_runtime_error);
@@ -176,11 +179,7 @@ static void vm_teardown_on_emt(PVM vm, uint32_t vcpus_ready, bool machine_ready)
     if (machine_ready)
         vm_machine_term(vm);
     cfgm_term(vm);
-    for (uint32_t i = 0; i < uvm->cCpus; i++) {
-        uvm->aCpus[i].pVM = NULL;
-        uvm->aCpus[i].pVCpu = NULL;
-    }
-    atomic_store(&uvm->pVM, NULL);
+    emt_detach_vm(uvm);
     vm_free(vm);
 }
 
@@ -319,11 +318,7 @@ VMMR3DECL(int) VMR3Destroy(PUVM pUVM)
         return rc;
     VMR3ReqCallWaitU(pUVM, VMCPUID_ALL_REVERSE, (PFNRT)vm_destroy_on_emt, 1, pUVM);
     uvm_stop_emts(pUVM);
-    for (uint32_t i = 0; i < pUVM->cCpus; i++) {
-        pUVM->aCpus[i].pVM = NULL;
-        pUVM->aCpus[i].pVCpu = NULL;
-    }
-    atomic_store(&pUVM->pVM, NULL);
+    emt_detach_vm(pUVM);
     vm_free(vm);
     vm_req_kill_all(pUVM);
     VMR3ReleaseUVM(pUVM);    /* the internal reference */

@@ -52,12 +52,28 @@ void emt_notify(PUVMCPU uvcpu, bool poke)
     atomic_fetch_add(&uvcpu->wake_seq, 1);
     if (atomic_load(&uvcpu->waiting))
         futex_wake_u32(&uvcpu->wake_seq, 1);
+    if (!atomic_load(&uvcpu->in_guest))
+        return;
+    pthread_mutex_lock(&uvcpu->poke_lock);
     PVMCPU vcpu = uvcpu->pVCpu;
-    if (vcpu && atomic_load(&vcpu->in_guest)) {
+    if (vcpu && atomic_load(&uvcpu->in_guest)) {
         PVM vm = vcpu->pVM;
         if (vm->engine && vm->engine->poke)
             vm->engine->poke(vcpu);
     }
+    pthread_mutex_unlock(&uvcpu->poke_lock);
+}
+
+void emt_detach_vm(PUVM uvm)
+{
+    for (uint32_t i = 0; i < uvm->cCpus; i++) {
+        PUVMCPU uvcpu = &uvm->aCpus[i];
+        pthread_mutex_lock(&uvcpu->poke_lock);
+        uvcpu->pVM = NULL;
+        uvcpu->pVCpu = NULL;
+        pthread_mutex_unlock(&uvcpu->poke_lock);
+    }
+    atomic_store(&uvm->pVM, NULL);
 }
 
 void emt_notify_all(PUVM uvm, bool poke)

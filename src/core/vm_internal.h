@@ -73,6 +73,10 @@ struct UVMCPU {
     struct vm_req_queue req_normal, req_priority;
     atomic_uint  wake_seq;   /* futex word: bumped by every notification */
     atomic_bool  waiting;    /* blocked in an EMT wait */
+    atomic_bool  in_guest;   /* inside engine->run: a notification pokes it */
+    /* Held while poking and while the VMCPU goes away, so a notifier never
+     * pokes a freed vCPU (the UVMCPU outlives the VM). */
+    pthread_mutex_t poke_lock;
 };
 
 struct UVM {
@@ -107,7 +111,6 @@ struct VMCPU {
     PUVMCPU      pUVCpu;
     VMCPUID      idCpu;
     atomic_uint  ff;                         /* VMCPU_FF_* */
-    atomic_bool  in_guest;                   /* inside engine->run (poke target) */
     atomic_bool  started;                    /* powered on, may run guest code */
     void        *engine_data;                /* the engine's per-vCPU state */
     char         guru_message[4096];         /* set by the engine on a VERR_* from run() */
@@ -191,6 +194,8 @@ void emt_notify_all(PUVM uvm, bool poke);
 void emt_wait(PUVMCPU uvcpu, unsigned seq_seen, uint64_t timeout_ns);
 void vm_set_ff(PVM vm, uint32_t ff);
 void vmcpu_set_ff(PVMCPU vcpu, uint32_t ff);
+/* Detaches the VM from the UVMCPUs (teardown), safely against pokes. */
+void emt_detach_vm(PUVM uvm);
 
 /* --- requests (vm_req.c) --- */
 /* Processes the queues this EMT serves; stops at and returns the first EM

@@ -7,9 +7,15 @@
  *                least 1 MiB when /Boot/Image is set)
  *   RamHoleSize  bytes of MMIO hole below 4 GiB (default 512 MiB)
  *   ExecEngine   "auto" (default; KVM for now), "kvm" or "interp"
+ *   Boot/Image   a flat image (flat_loader.c), or
+ *   Boot/Kernel  a Linux kernel (vm_machine_linux.c): the PC devices are
+ *                added and ACPI tables built; the two are exclusive
  *
- * A VM without /Boot/Image has nothing to run: every vCPU (the BSP too)
- * waits for a SIPI, i.e. stays halted until reset or power-off.
+ * A VM with neither has nothing to run: every vCPU (the BSP too) waits for
+ * a SIPI, i.e. stays halted until reset or power-off.
+ *
+ * The virtual clock (vm->clock) exists from init to term and runs only
+ * while the VM runs, so device timers stop while it is suspended or off.
  */
 #include "vm_internal.h"
 
@@ -17,7 +23,9 @@
 #include <string.h>
 
 #include "../boot/flat_loader.h"
+#include "../time/vclock.h"
 #include "vm_machine_devices.h"
+#include "vm_machine_linux.h"
 
 #define RAM_HOLE_DEFAULT  (UINT64_C(512) << 20)
 #define RAM_MIN_FOR_IMAGE (UINT64_C(1) << 20)
@@ -35,9 +43,10 @@ static int machine_ram_init(PVM vm)
         return VMSetError(vm, VERR_INVALID_PARAMETER, RT_SRC_POS,
                           "Configuration error: RamSize (%#llx) and RamHoleSize (%#llx) must be multiples of "
                           "4 KiB and the hole at most 4 GiB", (unsigned long long)size, (unsigned long long)hole);
-    if (size < RAM_MIN_FOR_IMAGE && flat_loader_configured(vm))
+    if (size < RAM_MIN_FOR_IMAGE && (flat_loader_configured(vm) || vm_machine_linux_configured(vm)))
         return VMSetError(vm, VERR_OUT_OF_RANGE, RT_SRC_POS,
-                          "Configuration error: RamSize must be at least 1 MiB to load /Boot/Image");
+                          "Configuration error: RamSize must be at least 1 MiB to load /Boot/%s",
+                          flat_loader_configured(vm) ? "Image" : "Kernel");
     rc = guest_ram_init(&vm->ram, size, hole);
     if (RT_FAILURE(rc))
         return VMSetError(vm, rc, RT_SRC_POS, "cannot map %llu MiB of guest RAM",
@@ -71,11 +80,33 @@ static int machine_engine_init(PVM vm)
     return rc;
 }
 
+/* Devices arm timers on the clock, so it exists before them (paused). */
+static int machine_clock_init(PVM vm)
+{
+    vm->clock = vclock_create();
+    if (!vm->clock)
+        return VMSetError(vm, VERR_NO_MEMORY, RT_SRC_POS, "cannot create the virtual clock (out of memory or threads)");
+    return VINF_SUCCESS;
+}
+
+/* A Linux guest gets the PC devices it expects unless /Devices has them. */
+static int machine_linux_init(PVM vm)
+{
+    int rc = vm_machine_linux_check_config(vm);
+    if (RT_SUCCESS(rc) && vm_machine_linux_configured(vm))
+        rc = vm_machine_linux_add_devices(vm);
+    return rc;
+}
+
 int vm_machine_init(PVM vm)
 {
-    int rc = machine_ram_init(vm);
+    int rc = machine_linux_init(vm);
+    if (RT_SUCCESS(rc))
+        rc = machine_ram_init(vm);
     if (RT_SUCCESS(rc))
         rc = machine_engine_init(vm);
+    if (RT_SUCCESS(rc))
+        rc = machine_clock_init(vm);
     if (RT_SUCCESS(rc))
         rc = vm_devices_create(vm);
     if (RT_FAILURE(rc))
@@ -86,6 +117,8 @@ int vm_machine_init(PVM vm)
 void vm_machine_term(PVM vm)
 {
     vm_devices_destroy(vm);
+    vclock_destroy(vm->clock);         /* after the devices: they own timers on it */
+    vm->clock = NULL;
     if (vm->engine && vm->engine->vm_term)
         vm->engine->vm_term(vm);
     vm->engine = NULL;
@@ -130,6 +163,8 @@ int vm_machine_load(PVM vm)
 {
     if (flat_loader_configured(vm))
         return flat_loader_load(vm);
+    if (vm_machine_linux_configured(vm))
+        return vm_machine_linux_load(vm);
     int rc = VINF_SUCCESS;
     for (uint32_t i = 0; i < vm->cCpus && RT_SUCCESS(rc); i++)
         rc = vcpu_reset_state(vm, vm->apCpus[i], true);
@@ -148,7 +183,26 @@ int vm_machine_reset(PVM vm)
     return rc;
 }
 
+/*
+ * Guest time stops while the VM does not run: the clock (and the engine's
+ * guest clocks) pause before the devices hear of a suspend or power-off and
+ * resume after they heard of a power-on or resume, so no timer fires into a
+ * device that is stopped and the guest sees no jump.
+ */
 void vm_machine_notify(PVM vm, enum vm_machine_event what)
 {
+    bool starting = what == VM_MACHINE_POWER_ON || what == VM_MACHINE_RESUME;
+    if (!starting) {
+        if (vm->clock)
+            vclock_pause(vm->clock);
+        if (vm->engine && vm->engine->vm_pause)
+            vm->engine->vm_pause(vm);  /* guest clocks (kvmclock, TSC) stop too */
+    }
     vm_devices_notify(vm, what);
+    if (starting) {
+        if (vm->engine && vm->engine->vm_resume)
+            vm->engine->vm_resume(vm);
+        if (vm->clock)
+            vclock_resume(vm->clock);
+    }
 }
