@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,45 @@ static void test_image_too_big(void **s)
     unlink(path);
 }
 
+/* Debian's kernel from the cache scripts/fetch-kernel.sh fills (tests/test_linux_*.c fetch it), or NULL. */
+static const char *cached_kernel(void)
+{
+    static char path[1024];
+    glob_t g;
+    if (glob(PETREL_GUEST_DIR "/../../.cache/kernel/root/boot/vmlinuz-*", 0, NULL, &g) != 0)
+        return NULL;
+    snprintf(path, sizeof(path), "%s", g.gl_pathv[g.gl_pathc - 1]);
+    globfree(&g);
+    return path;
+}
+
+/* `run --kernel`: bad files and sizes are one line and status 2, no VM runs. */
+static void test_linux_bad_input(void **s)
+{
+    (void)s;
+    expect_usage_error((const char *[]){ "run", "--kernel", "/nonexistent/bzImage", NULL }, "/nonexistent/bzImage");
+    expect_usage_error((const char *[]){ "run", "--kernel", "/", NULL }, "/");
+    expect_usage_error((const char *[]){ "run", "--kernel", "/k", "--image", GUEST("hello_real.bin"), NULL }, "--kernel");
+    expect_usage_error((const char *[]){ "run", "--kernel", GUEST("hello_real.bin"), "--initrd", "/nonexistent/initrd", NULL },
+                       "/nonexistent/initrd");
+    expect_usage_error((const char *[]){ "run", "--kernel", GUEST("hello_real.bin"), "--cpus", "0", NULL }, "--cpus");
+    expect_usage_error((const char *[]){ "run", "--kernel", GUEST("hello_real.bin"), "--cpus", "65", NULL }, "--cpus");
+    expect_usage_error((const char *[]){ "run", "--kernel", GUEST("hello_real.bin"), "--console", "tty", NULL }, "--console");
+    expect_usage_error((const char *[]){ "run", "--kernel", GUEST("hello_real.bin"), "--engine", "bochs", NULL }, "--engine");
+    if (access("/dev/kvm", R_OK | W_OK) != 0)
+        skip();
+    /* A flat test guest is not a Linux kernel: the loader says so. */
+    expect_usage_error((const char *[]){ "run", "--kernel", GUEST("hello_real.bin"), "--console", "none", NULL },
+                       "not a Linux kernel");
+    const char *kernel = cached_kernel();
+    if (!kernel) {
+        fprintf(stderr, "[  SKIP    ] too-little-memory case: no kernel in the cache (run scripts/fetch-kernel.sh)\n");
+        return;
+    }
+    expect_usage_error((const char *[]){ "run", "--kernel", kernel, "--memory", "16", "--console", "none", NULL },
+                       "too little guest RAM");
+}
+
 static void test_help_and_version(void **s)
 {
     (void)s;
@@ -136,6 +176,8 @@ static void test_help_and_version(void **s)
     r = run_petrel((const char *[]){ "help", "run", NULL });
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "--image"));
+    assert_non_null(strstr(r.out, "--kernel"));
+    assert_non_null(strstr(r.out, "Ctrl-A x"));
     r = run_petrel((const char *[]){ NULL });
     assert_int_equal(r.status, 2);
 }
@@ -146,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_guests_print_and_exit),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_image_too_big),
+        cmocka_unit_test(test_linux_bad_input),
         cmocka_unit_test(test_help_and_version),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

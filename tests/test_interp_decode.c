@@ -58,6 +58,7 @@ static void test_lengths_64(void **state)
         { { 0xf0, 0x48, 0x0f, 0xb1, 0x0a }, 5, 5 },                       /* lock cmpxchg [rdx], rcx */
         { { 0x0f, 0x1f, 0x44, 0x00, 0x00 }, 5, 5 },                       /* nop dword [rax+rax] */
         { { 0x0f, 0x01, 0x15, 1, 2, 3, 4 }, 7, 7 },                       /* lgdt [rip+d32] */
+        { { 0x48, 0x0f, 0x38, 0xf0, 0x46, 0x08 }, 6, 6 },                 /* movbe rax, [rsi+8] */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct insn in;
@@ -208,6 +209,9 @@ static void test_invalid(void **state)
     dec(MODE_64, B(0xc6, 0xc8, 0x00), DEC_UD);                      /* c6 /1 */
     dec(MODE_64, B(0x0f, 0xc7, 0xc8), DEC_UD);                      /* cmpxchg8b with a register */
     dec(MODE_64, B(0x0f, 0xff), DEC_UD);                            /* ud0 region */
+    dec(MODE_64, B(0x0f, 0x38, 0x00, 0xc0), DEC_UD);                /* pshufb: no SSE yet */
+    dec(MODE_64, B(0x0f, 0x38, 0xf0, 0xc0), DEC_UD);                /* movbe with a register */
+    dec(MODE_64, B(0xf2, 0x0f, 0x38, 0xf0, 0xc0), DEC_UD);          /* crc32: no SSE4.2 yet */
     dec(MODE_64, B(0x0f, 0xba, 0xe0 & 0xc7, 0x01), DEC_UD);         /* 0f ba /0 */
     dec(MODE_64, B(0x0f, 0x01, 0xe8 | 0x05), DEC_UD);               /* 0f 01 /5 */
     dec(MODE_16, B(0xf0, 0x01, 0x00), DEC_OK);                      /* lock add [bx+si], ax */

@@ -1,20 +1,27 @@
 /*
- * Differential test of the interpreter against the host CPU, 64-bit mode.
+ * Differential test of the interpreter against the host CPU, in 64-bit mode
+ * and in 32-bit code (the test process far-calls the 0x23 user code segment,
+ * i.e. compatibility mode; the interpreter runs it as 32-bit protected mode
+ * with paging).
  *
  * A generator draws random instruction sequences from an encoding table
- * (ALU, shifts/rotates, multiply/divide, bit instructions, CMOVcc, SETcc,
- * MOVZX/MOVSX, XCHG/XADD/CMPXCHG, LEA, ...) with random registers, flags,
- * immediates and a memory operand page.  Each sequence runs natively (a
- * trampoline loads every GPR but RSP and RFLAGS from a struct, runs the
- * sequence and stores them back) and under the interpreter in long mode
- * from the same state; GPRs, the memory page and the defined flags must
- * match.  Flags an instruction leaves undefined are tracked by the
- * generator: later instructions never consume them and the final compare
- * masks them (see `undef` in the table).
+ * (ALU in all forms, INC/DEC/NEG/NOT/TEST, shifts/rotates with known counts,
+ * SHLD/SHRD, MUL/IMUL/DIV/IDIV, BT*, BSF/BSR/TZCNT/LZCNT/POPCNT, BSWAP,
+ * CMOVcc/SETcc, MOV/MOVZX/MOVSX/MOVSXD/MOVBE, XCHG/XADD/CMPXCHG, LEA with
+ * random SIB, CBW family, flag instructions, string instructions with
+ * REP/REPE/REPNE and DF, BCD adjustments in 32-bit code) with random
+ * registers, flags, immediates and a memory page.  Each sequence runs
+ * natively (a trampoline loads every GPR but RSP, and RFLAGS, from a struct,
+ * runs the sequence and stores them back) and under the interpreter from the
+ * same state; GPRs, the memory page and the defined flags must match.  Flags
+ * an instruction leaves undefined are tracked by the generator (`undef`):
+ * later instructions never consume them and the final compare masks them.
  *
- * INTERP_DIFF_SEQUENCES=<n> runs n sequences (default 100,000, fixed seeds);
- * INTERP_DIFF_SEED=<s> picks the first seed (`make fuzz-interp` uses both).
- * A mismatch prints the seed, the sequence bytes and both states.
+ * INTERP_DIFF_SEQUENCES=<n> runs n sequences per mode (default 50,000 in
+ * 64-bit and 50,000 in 32-bit code, fixed seeds); INTERP_DIFF_SEED=<s> picks
+ * the first seed (`make fuzz-interp` can use both); INTERP_DIFF_DUMP=1
+ * prints every sequence.  A mismatch prints the seed, the sequence bytes and
+ * both states: rerun it with INTERP_DIFF_SEED=<seed> INTERP_DIFF_SEQUENCES=1.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -514,7 +521,7 @@ static bool gen_cond(struct gen *g)
 
 static bool gen_mov(struct gen *g)
 {
-    unsigned kind = rn(7), size = pick_size();
+    unsigned kind = rn(8), size = pick_size();
     struct operands o = { 0 };
     uint8_t opc[2] = { 0x0f, 0 };
     switch (kind) {
@@ -557,6 +564,14 @@ static bool gen_mov(struct gen *g)
         emit(g->e, (uint8_t)((size == 1 ? 0xb0 : 0xb8) + (o.reg & 7)));
         emit_imm(g->e, size, rnd_value());
         break;
+    case 7: {                                                 /* MOVBE load/store */
+        if (size == 1)
+            size = 4;
+        pick_operands(&o, size, false, size);
+        uint8_t mb[3] = { 0x0f, 0x38, (uint8_t)(0xf0 + rn(2)) };
+        emit_modrm_insn(g->e, size, 0, mb, 3, o.reg, MEM, (int)rn(120), false, 0, 0);
+        break;
+    }
     case 4:                                                   /* XCHG / XADD / CMPXCHG */
         pick_operands(&o, size, true, size);
         switch (rn(3)) {
@@ -604,6 +619,36 @@ static bool gen_mov(struct gen *g)
     return true;
 }
 
+/* String instructions with small counts over the data page:
+ * lea rsi/rdi into it, mov ecx, count, [std], [rep] op, cld. */
+static bool gen_string(struct gen *g)
+{
+    static const uint8_t ops[5] = { 0xa4, 0xa6, 0xaa, 0xac, 0xae };   /* MOVS CMPS STOS LODS SCAS */
+    unsigned op = ops[rn(5)], size = pick_size(), count = rn(9), rep = rn(3);
+    bool cmp = op == 0xa6 || op == 0xae, down = rn(3) == 0;
+    unsigned a = down ? 64 + rn(60) : rn(60), b = down ? 64 + rn(60) : rn(60);
+    if (!mode32)
+        emit(g->e, 0x48);                                               /* lea rsi, [rbp+a] */
+    emit(g->e, 0x8d); emit(g->e, 0x75); emit(g->e, (uint8_t)a);
+    if (!mode32)
+        emit(g->e, 0x48);                                               /* lea rdi, [rbp+b] */
+    emit(g->e, 0x8d); emit(g->e, 0x7d); emit(g->e, (uint8_t)b);
+    emit(g->e, 0xb9); emit_imm(g->e, 4, count);                         /* mov ecx, count */
+    if (down)
+        emit(g->e, 0xfd);                                               /* std */
+    if (rep)
+        emit(g->e, rep == 2 && cmp ? 0xf2 : 0xf3);
+    if (size == 2)
+        emit(g->e, 0x66);
+    if (size == 8)
+        emit(g->e, 0x48);
+    emit(g->e, (uint8_t)(op + (size != 1)));
+    emit(g->e, 0xfc);                                                   /* cld */
+    if (cmp && (!rep || count))
+        g->undef = 0;
+    return true;
+}
+
 /* DAA DAS AAA AAS AAM AAD (32-bit code only). */
 static bool gen_bcd(struct gen *g)
 {
@@ -626,7 +671,7 @@ static bool gen_one(struct gen *g)
 {
     unsigned save = g->e->n, undef = g->undef;
     bool ok;
-    switch (rn(mode32 ? 21 : 20)) {
+    switch (rn(mode32 ? 22 : 21)) {
     case 0: case 1: case 2: case 3: case 4: ok = gen_alu(g); break;
     case 5: case 6: ok = gen_unary(g); break;
     case 7: case 8: case 9: ok = gen_shift(g); break;
@@ -635,7 +680,8 @@ static bool gen_one(struct gen *g)
     case 13: ok = gen_div(g); break;
     case 14: case 15: ok = gen_bit(g); break;
     case 16: case 17: ok = gen_cond(g); break;
-    case 20: ok = gen_bcd(g); break;
+    case 20: ok = gen_string(g); break;
+    case 21: ok = gen_bcd(g); break;
     default: ok = gen_mov(g); break;
     }
     if (!ok) {
@@ -876,7 +922,7 @@ static uint64_t env_u64(const char *name, uint64_t def)
 static void run_diff(bool m32)
 {
     struct harness *h = harness_new(m32);
-    uint64_t n = env_u64("INTERP_DIFF_SEQUENCES", 100000), seed0 = env_u64("INTERP_DIFF_SEED", 1);
+    uint64_t n = env_u64("INTERP_DIFF_SEQUENCES", 50000), seed0 = env_u64("INTERP_DIFF_SEED", 1);
     unsigned failures = 0;
     for (uint64_t i = 0; i < n && failures < 5; i++)
         if (!run_one(h, seed0 + i))

@@ -50,6 +50,13 @@ static void port_write(void *opaque, uint16_t port, unsigned size, uint32_t valu
     }
 }
 
+static uint16_t load_u16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
 static void real_mode_state(struct cpu_state *st, uint16_t ip)
 {
     memset(st, 0, offsetof(struct cpu_state, xsave));
@@ -227,6 +234,148 @@ static void test_rep_movs_restart(void **state)
     guest_free(g);
 }
 
+/* 64-bit CPL 0 with 0-2 MiB identity-mapped (tables at 0x1000). */
+static void long_mode_state(struct guest *g, uint64_t rip)
+{
+    uint64_t e;
+    e = 0x2000 | 3; memcpy(g->ram.host + 0x1000, &e, 8);
+    e = 0x3000 | 3; memcpy(g->ram.host + 0x2000, &e, 8);
+    e = 0x83;       memcpy(g->ram.host + 0x3000, &e, 8);
+    struct cpu_state *st = &g->st;
+    st->cr0 = CR0_PE | CR0_PG | CR0_ET;
+    st->cr3 = 0x1000;
+    st->cr4 = CR4_PAE;
+    st->efer = EFER_LME | EFER_LMA | EFER_SCE;
+    for (unsigned s = 0; s < 6; s++)
+        st->seg[s] = (struct seg_reg){ 0x10, 0, 0xffffffff, 0x3 | SEG_ATTR_S | SEG_ATTR_P | SEG_ATTR_DB | SEG_ATTR_G };
+    st->seg[SEG_CS] = (struct seg_reg){ 0x08, 0, 0xffffffff, 0xb | SEG_ATTR_S | SEG_ATTR_P | SEG_ATTR_L | SEG_ATTR_G };
+    st->rip = rip;
+}
+
+/* The KVM fallback pattern: a state handed over from outside, one
+ * instruction executed, the state handed back (lock cmpxchg16b at CPL 0,
+ * popcnt in real mode: both are instructions KVM's emulator lacks). */
+static void test_fallback_single_instruction(void **state)
+{
+    (void)state;
+    struct guest *g = guest_new();
+    static const uint8_t cx16[] = { 0xf0, 0x48, 0x0f, 0xc7, 0x0e };       /* lock cmpxchg16b [rsi] */
+    load_blob(g, 0x10000, cx16, sizeof(cx16));
+    uint64_t mem[2] = { 1, 2 };
+    memcpy(g->ram.host + 0x20000, mem, sizeof(mem));
+    long_mode_state(g, 0x10000);
+    g->st.gpr[GPR_RSI] = 0x20000;
+    g->st.gpr[GPR_RAX] = 1;
+    g->st.gpr[GPR_RDX] = 2;
+    g->st.gpr[GPR_RBX] = 0x1111;
+    g->st.gpr[GPR_RCX] = 0x2222;
+    interp_flush_code(g->cpu);
+    interp_state_changed(g->cpu);
+    assert_int_equal(interp_execute(g->cpu, 1), VINF_SUCCESS);
+    assert_int_equal(g->st.rip, 0x10005);
+    assert_true(g->st.rflags & RFLAGS_ZF);
+    memcpy(mem, g->ram.host + 0x20000, sizeof(mem));
+    assert_int_equal(mem[0], 0x1111);
+    assert_int_equal(mem[1], 0x2222);
+    g->st.rip = 0x10000;                                                  /* again: now unequal */
+    interp_state_changed(g->cpu);
+    assert_int_equal(interp_execute(g->cpu, 1), VINF_SUCCESS);
+    assert_false(g->st.rflags & RFLAGS_ZF);
+    assert_int_equal(g->st.gpr[GPR_RAX], 0x1111);
+    assert_int_equal(g->st.gpr[GPR_RDX], 0x2222);
+
+    static const uint8_t pop[] = { 0xf3, 0x0f, 0xb8, 0xd8 };              /* popcnt bx, ax */
+    real_mode_state(&g->st, 0x7c00);
+    load_blob(g, 0x7c00, pop, sizeof(pop));
+    g->st.gpr[GPR_RAX] = 0xf0f0;
+    interp_flush_code(g->cpu);
+    interp_state_changed(g->cpu);
+    assert_int_equal(interp_execute(g->cpu, 1), VINF_SUCCESS);
+    assert_int_equal(g->st.gpr[GPR_RBX] & 0xffff, 8);
+    assert_int_equal(g->st.rip, 0x7c04);
+    guest_free(g);
+}
+
+/* XSETBV, XSAVE, XRSTOR (with a component in its initial state), FXSAVE,
+ * LDMXCSR with a reserved bit (#GP, delivered as a triple fault here). */
+static void test_xsave_family(void **state)
+{
+    (void)state;
+    struct guest *g = guest_new();
+    static const uint8_t code[] = {
+        0x0f, 0x01, 0xd1,             /* xsetbv (ecx=0, edx:eax=3) */
+        0x0f, 0xae, 0x27,             /* xsave [rdi] */
+        0x0f, 0xae, 0x2e,             /* xrstor [rsi] */
+        0x0f, 0xae, 0x03,             /* fxsave [rbx] */
+        0x0f, 0xae, 0x55, 0x00,       /* ldmxcsr [rbp] */
+    };
+    load_blob(g, 0x10000, code, sizeof(code));
+    long_mode_state(g, 0x10000);
+    g->st.cr4 |= CR4_OSFXSR | CR4_OSXSAVE;
+    g->st.xcr0 = 1;
+    g->st.gpr[GPR_RAX] = 3;
+    g->st.gpr[GPR_RDX] = 0;
+    g->st.gpr[GPR_RCX] = 0;
+    g->st.gpr[GPR_RDI] = 0x20000;
+    g->st.gpr[GPR_RSI] = 0x21000;
+    g->st.gpr[GPR_RBX] = 0x22000;
+    g->st.gpr[GPR_RBP] = 0x23000;
+    for (unsigned i = 0; i < 256; i++)
+        g->st.xsave[160 + i] = (uint8_t)i;                    /* XMM0-15 */
+    uint32_t mxcsr = 0x1f80;
+    memcpy(g->st.xsave + 24, &mxcsr, 4);
+    uint64_t bv = 3;
+    memcpy(g->st.xsave + 512, &bv, 8);
+    uint8_t *img = g->ram.host + 0x21000;                     /* XRSTOR source: x87 and SSE in init state */
+    memset(img, 0, 4096);
+    memcpy(img + 24, &mxcsr, 4);
+    uint32_t bad = 0x10000;                                   /* reserved MXCSR bit */
+    memcpy(g->ram.host + 0x23000, &bad, 4);
+    interp_state_changed(g->cpu);
+
+    assert_int_equal(interp_execute(g->cpu, 4), VINF_SUCCESS);
+    assert_int_equal(g->st.xcr0, 3);
+    for (unsigned i = 0; i < 256; i++)
+        assert_int_equal(g->ram.host[0x20000 + 160 + i], (uint8_t)i);    /* XSAVE wrote XMM */
+    uint64_t saved_bv;
+    memcpy(&saved_bv, g->ram.host + 0x20000 + 512, 8);
+    assert_int_equal(saved_bv, 3);
+    for (unsigned i = 0; i < 256; i++)
+        assert_int_equal(g->st.xsave[160 + i], 0);            /* XRSTOR initialised SSE */
+    memcpy(&bv, g->st.xsave + 512, 8);
+    assert_int_equal(bv, 0);
+    assert_int_equal(load_u16(g->ram.host + 0x22000), 0x037f);  /* FXSAVE: the initial FCW */
+    assert_int_equal(interp_execute(g->cpu, 1), VINF_EM_TRIPLE_FAULT);   /* #GP, no IDT */
+    guest_free(g);
+}
+
+/* WRFSBASE/RDFSBASE and an FS-relative load; #UD without CR4.FSGSBASE. */
+static void test_fsgsbase(void **state)
+{
+    (void)state;
+    struct guest *g = guest_new();
+    static const uint8_t code[] = {
+        0xf3, 0x48, 0x0f, 0xae, 0xd0,                         /* wrfsbase rax */
+        0x64, 0x48, 0x8b, 0x0c, 0x25, 0x08, 0, 0, 0,          /* mov rcx, fs:[8] */
+        0xf3, 0x48, 0x0f, 0xae, 0xc2,                         /* rdfsbase rdx */
+    };
+    load_blob(g, 0x10000, code, sizeof(code));
+    uint64_t v = 0x1234;
+    memcpy(g->ram.host + 0x20008, &v, 8);
+    long_mode_state(g, 0x10000);
+    g->st.cr4 |= CR4_FSGSBASE;
+    g->st.gpr[GPR_RAX] = 0x20000;
+    interp_state_changed(g->cpu);
+    assert_int_equal(interp_execute(g->cpu, 3), VINF_SUCCESS);
+    assert_int_equal(g->st.gpr[GPR_RCX], 0x1234);
+    assert_int_equal(g->st.gpr[GPR_RDX], 0x20000);
+    assert_int_equal(g->st.seg[SEG_FS].base, 0x20000);
+    long_mode_state(g, 0x10000);                              /* CR4.FSGSBASE clear: #UD, no IDT */
+    interp_state_changed(g->cpu);
+    assert_int_equal(interp_execute(g->cpu, 1), VINF_EM_TRIPLE_FAULT);
+    guest_free(g);
+}
+
 /* External interrupts: refused while IF=0 and in the STI shadow, then
  * delivered through the IVT; HLT is left for the handler. */
 static void test_inject_interrupt(void **state)
@@ -267,7 +416,11 @@ static void test_random_bytes(void **state)
     (void)state;
     struct guest *g = guest_new();
     uint64_t x = 88172645463325252ull;
-    for (unsigned iter = 0; iter < 3000; iter++) {
+    const char *env = getenv("INTERP_RANDOM_ITERATIONS");      /* longer runs: make fuzz-interp */
+    unsigned iterations = env ? (unsigned)strtoul(env, NULL, 0) : 1500;
+    if (getenv("INTERP_RANDOM_SEED"))
+        x = strtoull(getenv("INTERP_RANDOM_SEED"), NULL, 0) | 1;
+    for (unsigned iter = 0; iter < iterations; iter++) {
         for (unsigned i = 0; i < RAM_SIZE / 8; i += 64) {        /* sprinkle junk over RAM */
             x ^= x << 13; x ^= x >> 7; x ^= x << 17;
             memcpy(g->ram.host + (size_t)i * 8 + (x & 7) * 8, &x, 8);
@@ -319,6 +472,9 @@ int main(void)
         cmocka_unit_test(test_prot32_guest),
         cmocka_unit_test(test_long_mode_guest),
         cmocka_unit_test(test_inject_interrupt),
+        cmocka_unit_test(test_fallback_single_instruction),
+        cmocka_unit_test(test_xsave_family),
+        cmocka_unit_test(test_fsgsbase),
         cmocka_unit_test(test_random_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -239,6 +239,39 @@ VMMR3DECL(int) VMR3GetGuestExitCode(PUVM pUVM, uint32_t *puCode);
 /** The engine that runs the guest: one of VM_EXEC_ENGINE_*. */
 VMMR3DECL(int) EMR3QueryMainExecutionEngine(PUVM pUVM, uint8_t *pbMainExecutionEngine);
 
+/** Input for the guest's console (the first serial port, /Devices/serial/0):
+ *  offers cbBuf bytes to its receive FIFO and stores in *pcbTaken how many it
+ *  took (0 when the FIFO is full: offer the rest again shortly).  Any thread.
+ *  VERR_NOT_FOUND when the VM has no serial port.  Pair it with the "stdout"
+ *  console back end, which reads no input itself. */
+VMMR3DECL(int) VMR3ConsoleInput(PUVM pUVM, const void *pvBuf, size_t cbBuf, size_t *pcbTaken);
+
+/** Presses the VM's ACPI power button: asks the guest to shut down cleanly
+ *  (the guest decides; the VM powers off when the guest enters S5).  The VM
+ *  must be RUNNING or SUSPENDED (VERR_VM_INVALID_VM_STATE); a machine without
+ *  the "acpi" device gives VERR_NOT_SUPPORTED.  Both raise a VM error. */
+VMMR3DECL(int) VMR3PressPowerButton(PUVM pUVM);
+
+/** A snapshot of a VM's run-time status (VMR3QueryStatus).  The name and
+ *  UUID come from VMR3GetName / VMR3GetUuid. */
+typedef struct VMR3STATUS {
+    uint32_t cbStruct;                 /**< in: sizeof(VMR3STATUS) */
+    VMSTATE  enmState;
+    uint32_t cCpus;
+    uint32_t uCpuExecutionCap;         /**< percent, 1..100 */
+    uint64_t cbRam;                    /**< guest RAM in bytes */
+    uint8_t  bMainExecutionEngine;     /**< VM_EXEC_ENGINE_* */
+    bool     fPowerOffInsteadOfReset;
+    uint32_t cResets;                  /**< VMGetResetCount */
+    uint32_t cSoftResets;
+    uint32_t cHardResets;
+} VMR3STATUS;
+typedef VMR3STATUS *PVMR3STATUS;
+
+/** Fills *pStatus (pStatus->cbStruct must be sizeof(VMR3STATUS), else
+ *  VERR_VERSION_MISMATCH).  Any thread, any state but DESTROYING/TERMINATED. */
+VMMR3DECL(int) VMR3QueryStatus(PUVM pUVM, PVMR3STATUS pStatus);
+
 RT_C_DECLS_END
 
 #endif /* PETREL_VMM_VMAPI_H */

@@ -18,6 +18,7 @@ struct flat_config {
     enum boot_mode mode;
     uint64_t       load, entry;
     uint64_t       size;                /* bytes in the image file */
+    bool           start_aps;           /* /Boot/StartAPs: APs at the entry too */
 };
 
 static const char *const mode_names[] = { "real", "protected", "long" };
@@ -49,6 +50,9 @@ static int config_read(PVM vm, struct flat_config *c)
         rc = CFGMR3QueryU64Def(boot, "Entry", &c->entry, c->load);
     if (RT_FAILURE(rc))
         return VMSetError(vm, rc, RT_SRC_POS, "/Boot/LoadAddress and /Boot/Entry must be integers");
+    rc = CFGMR3QueryBoolDef(boot, "StartAPs", &c->start_aps, true);
+    if (RT_FAILURE(rc))
+        return VMSetError(vm, rc, RT_SRC_POS, "/Boot/StartAPs must be 0 or 1");
     return VINF_SUCCESS;
 }
 
@@ -123,7 +127,10 @@ static int cpus_set_entry(PVM vm, const struct flat_config *c, uint64_t stack_to
         return VMSetError(vm, VERR_NO_MEMORY, RT_SRC_POS, "out of memory");
     int rc = VINF_SUCCESS;
     for (uint32_t i = 0; i < vm->cCpus && RT_SUCCESS(rc); i++) {
-        flat_entry_state(st, c->mode, c->entry, stack_top, i, vm->cCpus);
+        if (i == 0 || c->start_aps)
+            flat_entry_state(st, c->mode, c->entry, stack_top, i, vm->cCpus);
+        else
+            cpu_state_reset(st, false);        /* waits for the BSP's INIT/SIPI */
         rc = vm->engine->set_state(vm->apCpus[i], st);
     }
     free(st);

@@ -9,11 +9,14 @@
  *                      mode, 0x100000 otherwise
  *   /Boot/Entry        entry point (guest-physical = linear); default the
  *                      load address
+ *   /Boot/StartAPs     1 (default): every vCPU starts at the entry; 0: only
+ *                      the BSP does, the APs wait for INIT/SIPI from it
+ *                      (needs the in-kernel irqchip under KVM)
  *
  * The state at entry (the guest ABI, mirrored in guests/include.inc):
  *   all modes   RDI = vCPU id, RSI = number of vCPUs, RFLAGS = 2
  *               (interrupts off), other GPRs 0.  Every vCPU starts at the
- *               entry (there is no INIT/SIPI without an in-kernel irqchip).
+ *               entry unless /Boot/StartAPs is 0.
  *   real        CS:IP from the entry (CS = entry >> 4 & 0xF000, IP = entry
  *               & 0xFFFF; entry below 1 MiB), DS = ES = FS = GS = SS = 0,
  *               SP = 0x7C00 - id * 0x100 (256-byte stacks).

@@ -7,13 +7,36 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <vmm/vmapi.h>
+#include <vmm/vmm.h>
+
 /* Exit statuses of the command. */
 #define CLI_EXIT_OK          0
 #define CLI_EXIT_GUEST_FAIL  1   /* guru meditation, fatal error */
 #define CLI_EXIT_USAGE       2   /* bad arguments or input files */
 
+/* Defaults of `petrel run` for a Linux kernel (documented in `petrel help run`). */
+#define CLI_LINUX_MEMORY_MIB 256
+#define CLI_FLAT_MEMORY_MIB  64
+#define CLI_LINUX_APPEND     "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 reboot=k"
+
+/* `petrel run`'s command line. */
+struct run_options {
+    const char *image, *mode;            /* flat guest */
+    const char *kernel, *initrd, *append; /* Linux guest */
+    const char *engine, *console, *control, *config, *name;
+    uint64_t load_addr, cpus, memory_mib;
+    bool has_load_addr, has_memory, has_engine, has_name;
+    bool power_off_on_reset;
+    bool cli_reads_stdin;                /* console stdio on a TTY: the CLI feeds the guest */
+};
+
 int cmd_run(int argc, char **argv);
 void cmd_run_help(void);
+/* Parses `petrel run`'s arguments: 0, -1 after --help, or CLI_EXIT_USAGE. */
+int run_options_parse(int argc, char **argv, struct run_options *o);
+/* The CFGM constructor of `petrel run` (user = struct run_options). */
+int run_config(PUVM uvm, PVM vm, PCVMMR3VTABLE vmm, void *user);
 
 /* Prints "petrel: <message>" on stderr; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

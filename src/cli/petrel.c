@@ -7,6 +7,7 @@
 
 #include <vmm/vmapi.h>
 #include "cli.h"
+#include "cmd_ctl.h"
 
 #ifndef PETREL_VERSION
 # define PETREL_VERSION "0.1.0"
@@ -18,6 +19,7 @@ static void usage(FILE *out)
           "\n"
           "commands:\n"
           "  run       run a guest (see `petrel help run`)\n"
+          "  ctl       control a running VM through its control socket (see `petrel help ctl`)\n"
           "  version   print the version\n"
           "  help      this text, or help on one command\n", out);
 }
@@ -42,6 +44,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "ctl") == 0)
+        return cmd_ctl(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("petrel %s\n", PETREL_VERSION);
         return CLI_EXIT_OK;
@@ -49,6 +53,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         if (argc > 2 && strcmp(argv[2], "run") == 0)
             cmd_run_help();
+        else if (argc > 2 && strcmp(argv[2], "ctl") == 0)
+            cmd_ctl_help();
         else
             usage(stdout);
         return CLI_EXIT_OK;

@@ -62,6 +62,7 @@ void cpu_state_reset(struct cpu_state *st, bool is_bsp)
     st->msr.apic_base = APIC_BASE_DEFAULT | APIC_BASE_ENABLE | (is_bsp ? APIC_BASE_BSP : 0);
     st->msr.misc_enable = MISC_ENABLE_FAST_STRINGS;
     st->run_state = is_bsp ? CPU_RUNNABLE : CPU_WAIT_FOR_SIPI;
+    st->lapic_reset = true;
     xsave_reset(st->xsave);
 }
 

@@ -149,6 +149,10 @@ struct cpu_state {
     struct cpu_events events;
     enum cpu_run_state run_state;
     uint8_t sipi_vector;
+    /* Set by cpu_state_reset (RESET/INIT also reset the local APIC): an
+     * engine with its own LAPIC resets it when it is handed this state.
+     * States read back from an engine have it clear. */
+    bool lapic_reset;
     uint8_t xsave[CPU_XSAVE_AREA_SIZE] __attribute__((aligned(64)));
 };
 

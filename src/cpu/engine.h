@@ -56,6 +56,21 @@ struct engine_ops {
     /* Whether the guest's vCPU has an interrupt it could take now (used by
      * the halt wait).  May be NULL: the engine then wakes itself. */
     bool (*interrupt_pending)(struct VMCPU *vcpu);
+
+    /* Guest time across a suspend (may be NULL).  The core calls vm_pause
+     * when the VM stops running (suspend, before saving) and vm_resume
+     * before it runs again, once each, on an EMT while no vCPU is inside
+     * run(): the engine keeps guest clocks (KVM: kvmclock and the TSCs) from
+     * jumping by the time spent suspended.  Repeated calls are harmless. */
+    void (*vm_pause)(struct VM *vm);
+    void (*vm_resume)(struct VM *vm);
+
+    /* True when the engine emulates the PIC, IOAPIC, local APICs and PIT
+     * itself (KVM's in-kernel irqchip, /KVM/IrqChip): their ports and MMIO
+     * never reach the I/O bus, so the machine must not create device models
+     * for them; irq_set() feeds the engine's chips.  May be NULL (= false).
+     * Valid after vm_init. */
+    bool (*irqchip_in_engine)(struct VM *vm);
 };
 
 /*

@@ -30,7 +30,7 @@
 #define SOCKET_WRITE_WAIT_MS 100     /* a stalled client loses output after this */
 #define RETRY_MS 50                  /* re-offer held input even without a room call */
 
-enum be_kind { BE_NONE, BE_STDIO, BE_FILE, BE_UNIX };
+enum be_kind { BE_NONE, BE_STDIO, BE_STDOUT, BE_FILE, BE_UNIX };
 
 struct console_backend {
     enum be_kind kind;
@@ -301,6 +301,11 @@ static int parse_and_open(struct console_backend *be, const char *spec, char *er
         be->in_fd = STDIN_FILENO;
         return VINF_SUCCESS;
     }
+    if (!strcmp(spec, "stdout")) {   /* input comes from elsewhere (VMR3ConsoleInput) */
+        be->kind = BE_STDOUT;
+        be->out_fd = STDOUT_FILENO;
+        return VINF_SUCCESS;
+    }
     if (!strncmp(spec, "file:", 5) && spec[5]) {
         be->kind = BE_FILE;
         return open_file(be, spec + 5, err, err_len);
@@ -309,7 +314,7 @@ static int parse_and_open(struct console_backend *be, const char *spec, char *er
         be->kind = BE_UNIX;
         return open_unix(be, spec + 5, err, err_len);
     }
-    snprintf(err, err_len, "console: unknown back end '%s' (use stdio, none, file:PATH or unix:PATH)", spec);
+    snprintf(err, err_len, "console: unknown back end '%s' (use stdio, stdout, none, file:PATH or unix:PATH)", spec);
     return VERR_INVALID_PARAMETER;
 }
 

@@ -2,6 +2,9 @@
  * Console back ends: where a serial port's output goes and its input comes
  * from.  A spec string selects one:
  *   "stdio"       write fd 1, read fd 0 (raw TTY mode is the CLI's business)
+ *   "stdout"      write fd 1, no input from a file: the embedder feeds
+ *                 input with VMR3ConsoleInput (the `petrel` CLI does, to
+ *                 handle its Ctrl-A escapes on a TTY)
  *   "none"        output discarded, no input
  *   "file:PATH"   output appended to PATH, no input
  *   "unix:PATH"   listen on a unix stream socket at PATH; the first client

@@ -11,6 +11,8 @@ extern const struct device_ops debug_exit_device;
 extern const struct device_ops uart16550_device_ops;
 extern const struct device_ops i8042_device_ops;
 extern const struct device_ops cmos_rtc_device_ops;
+extern const struct device_ops acpi_pm_device_ops;
+extern const struct device_ops pci_host_device_ops;
 
 static const struct device_ops *const builtin_devices[] = {
     &debug_console_device,
@@ -18,6 +20,8 @@ static const struct device_ops *const builtin_devices[] = {
     &uart16550_device_ops,             /* "serial" */
     &i8042_device_ops,                 /* "i8042" */
     &cmos_rtc_device_ops,              /* "rtc" */
+    &acpi_pm_device_ops,               /* "acpi" */
+    &pci_host_device_ops,              /* "pci" */
 };
 
 const struct device_ops *device_find(const char *name)

@@ -545,3 +545,13 @@ const struct device_ops uart16550_device_ops = {
     .destroy = serial_destroy,
     .reset = serial_reset,
 };
+
+struct uart16550 *uart16550_of_vm(struct VM *vm)
+{
+    if (!vm)
+        return NULL;
+    for (struct device_instance *i = vm->devices; i; i = i->next)
+        if (i->ops == &uart16550_device_ops)
+            return ((struct serial_device *)i->state)->uart;
+    return NULL;
+}

@@ -56,5 +56,7 @@ void uart16550_set_room_callback(struct uart16550 *uart, void (*fn)(void *), voi
 
 /* /Devices/serial/N/Config: Port (0x3f8), IRQ (4), Console ("stdio"). */
 extern const struct device_ops uart16550_device_ops;
+/* The VM's first serial port (the console), or NULL: for VMR3ConsoleInput. */
+struct uart16550 *uart16550_of_vm(struct VM *vm);
 
 #endif /* PETREL_UART16550_H */

@@ -71,13 +71,3 @@ int op_aad(struct interp_cpu *cpu, const struct insn *in)
     flags_set_arith(cpu, FLAGS_ARITH, szp8(al));
     return X_NEXT;
 }
-
-/* Group 15 (0F AE) register forms LFENCE/MFENCE/SFENCE and CLFLUSH m8:
- * nothing to order or flush in an interpreter.  FXSAVE/FXRSTOR/LDMXCSR/
- * STMXCSR/XSAVE/XRSTOR are not implemented yet (#UD). */
-int op_grp15(struct interp_cpu *cpu, const struct insn *in)
-{
-    if (in->mod3 ? in->ext >= 5 : in->ext == 7)
-        return X_NEXT;
-    return raise_ud(cpu);
-}

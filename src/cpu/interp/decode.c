@@ -3,7 +3,7 @@
  * and immediates into a struct insn whose handler and operands are final, so
  * that executing a cached instruction does no decoding work at all.
  */
-#include "interp_internal.h"
+#include "handlers.h"
 
 #define MAX_INSN_LEN 15
 
@@ -125,26 +125,23 @@ static int decode_modrm(struct dstate *d, struct insn *in, enum code_mode mode, 
     return decode_modrm32(d, in, mode, mod, rm, rex);
 }
 
-static unsigned imm_bytes(uint32_t f, const struct insn *in, uint8_t opc)
+static unsigned imm_bytes(uint32_t f, const struct insn *in)
 {
-    if (f & (F_IMM8 | F_BYTE)) {
-        if (f & F_IMM8)
-            return 1;
-    }
+    if (f & F_IMM8)
+        return 1;
     if (f & F_IMMZ)
         return in->osz == 2 ? 2 : 4;
     if (f & F_IMMV)
         return in->osz;
     if (f & F_IMM16)
         return 2;
-    (void)opc;
     return 0;
 }
 
 static int decode_imm(struct dstate *d, struct insn *in, uint32_t f)
 {
     int r;
-    unsigned n = imm_bytes(f, in, (uint8_t)in->opc);
+    unsigned n = imm_bytes(f, in);
     if (f & F_MOFFS)
         n = in->asz;
     if (f & F_FAR)
@@ -224,25 +221,62 @@ static int decode_prefixes(struct dstate *d, struct insn *in, enum code_mode mod
     }
 }
 
-/* The opcode-map entry, with the special cases that depend on the mode. */
+/* The opcode-map entry, with the special cases that depend on the mode;
+ * NULL with *status set if the opcode bytes run out. */
 static const struct opinfo *lookup_opcode(struct dstate *d, struct insn *in, enum code_mode mode,
-                                          struct opinfo *tmp)
+                                          struct opinfo *tmp, int *status)
 {
+    static const struct opinfo none = { 0, 0, 0 };
     uint8_t c = (uint8_t)take(d, 1);
     if (c != 0x0f) {
         in->opc = c;
         if (c == 0x63 && mode == MODE_64) {
-            extern int op_movsxd(struct interp_cpu *, const struct insn *);
             *tmp = (struct opinfo){ op_movsxd, F_MODRM, 0 };
             return tmp;
         }
         return &opmap_one[c];
     }
-    if (need(d, 1))
+    if ((*status = need(d, 1)))
         return NULL;
     c = (uint8_t)take(d, 1);
     in->opc = (uint16_t)(0x100 | c);
-    return &opmap_0f[c];
+    if (c != 0x38)
+        return &opmap_0f[c];
+    if ((*status = need(d, 1)))                   /* 0F 38: only MOVBE so far */
+        return NULL;
+    c = (uint8_t)take(d, 1);
+    in->opc = (uint16_t)(0x200 | c);
+    if ((c == 0xf0 || c == 0xf1) && in->rep != 0xf2 && in->rep != 0xf3) {
+        *tmp = (struct opinfo){ op_movbe, F_MODRM | F_MEMONLY, 0 };
+        return tmp;
+    }
+    return &none;
+}
+
+/* After ModRM: the group member, LOCK and memory-operand rules, and the
+ * immediates and operand sizes that depend on ModRM.reg.  Returns the
+ * (possibly extended) flags. */
+static uint32_t modrm_rules(struct insn *in, const struct opinfo *oi, uint32_t f, enum code_mode mode,
+                            bool opsize)
+{
+    if (f & F_GROUP) {
+        unsigned g = oi->group, bit = 1u << in->ext;
+        in->fn = group_table[g][in->ext];
+        in->ends = (group_end[g] & bit) != 0;
+        if ((in->lock && !(group_lock[g] & bit)) || (in->mod3 && (group_memonly[g] & bit)))
+            in->fn = NULL;
+        if ((in->opc == 0xf6 || in->opc == 0xf7) && in->ext < 2)
+            f |= in->opc == 0xf6 ? F_IMM8 : F_IMMZ;      /* TEST has an immediate */
+        if (in->opc == 0xff && (in->ext == 2 || in->ext == 4) && mode == MODE_64)
+            in->osz = 8;                                  /* near indirect CALL/JMP */
+        if (in->opc == 0xff && in->ext == 6 && mode == MODE_64)
+            in->osz = opsize ? 2 : 8;                     /* PUSH r/m */
+    } else if (in->lock && !(f & F_LOCK)) {
+        in->fn = NULL;
+    }
+    if ((in->lock && in->mod3) || ((f & F_MEMONLY) && in->mod3))
+        in->fn = NULL;
+    return f;
 }
 
 int decode_insn(enum code_mode mode, const uint8_t *bytes, unsigned avail, struct insn *in)
@@ -260,9 +294,9 @@ int decode_insn(enum code_mode mode, const uint8_t *bytes, unsigned avail, struc
     in->rex = rex;
     if ((r = need(&d, 1)))
         return r;
-    if (d.b[d.pos] == 0x0f && (r = need(&d, 2)))
+    const struct opinfo *oi = lookup_opcode(&d, in, mode, &tmp, &r);
+    if (!oi)
         return r;
-    const struct opinfo *oi = lookup_opcode(&d, in, mode, &tmp);
     uint32_t f = oi->flags;
     in->fn = oi->fn;
     in->osz = (uint8_t)operand_size(mode, f, opsize, rex);
@@ -277,26 +311,7 @@ int decode_insn(enum code_mode mode, const uint8_t *bytes, unsigned avail, struc
     if (f & F_MODRM) {
         if ((r = decode_modrm(&d, in, mode, rex)))
             return r;
-        if (f & F_GROUP) {
-            in->fn = group_table[oi->group][in->ext];
-            in->ends = (group_end[oi->group] >> in->ext) & 1;
-            if (in->lock && !((group_lock[oi->group] >> in->ext) & 1))
-                in->fn = NULL;
-            if (in->mod3 && ((group_memonly[oi->group] >> in->ext) & 1))
-                in->fn = NULL;
-            if ((in->opc == 0xf6 || in->opc == 0xf7) && in->ext < 2)
-                f |= in->opc == 0xf6 ? F_IMM8 : F_IMMZ;
-            if (in->opc == 0xff && (in->ext == 2 || in->ext == 4) && mode == MODE_64)
-                in->osz = 8;           /* near indirect CALL/JMP */
-            if (in->opc == 0xff && in->ext == 6 && mode == MODE_64)
-                in->osz = opsize ? 2 : 8;
-        } else if (in->lock && !(f & F_LOCK)) {
-            in->fn = NULL;
-        }
-        if (in->lock && in->mod3)
-            in->fn = NULL;
-        if ((f & F_MEMONLY) && in->mod3)
-            in->fn = NULL;
+        f = modrm_rules(in, oi, f, mode, opsize);
     } else if (in->lock) {
         in->fn = NULL;
     }

@@ -115,6 +115,11 @@ void interp_poke(struct interp_cpu *cpu)
     atomic_store(&cpu->poked, true);
 }
 
+bool interp_interrupts_enabled(const struct interp_cpu *cpu)
+{
+    return (cpu->st->rflags & RFLAGS_IF) && !cpu->sti_shadow;
+}
+
 bool interp_inject_interrupt(struct interp_cpu *cpu, uint8_t vector)
 {
     struct cpu_state *st = cpu->st;

@@ -19,7 +19,7 @@ H(op_bt_r); H(op_bt_imm); H(op_bsf_bsr); H(op_popcnt); H(op_bswap);
 /* mov.c */
 H(op_mov_rm_r); H(op_mov_r_rm); H(op_mov_rm_imm); H(op_mov_r_imm); H(op_mov_moffs); H(op_movx);
 H(op_movsxd); H(op_lea); H(op_xchg_rm_r); H(op_xchg_ax); H(op_nop); H(op_cmov); H(op_setcc);
-H(op_cbw); H(op_cwd); H(op_lahf); H(op_sahf); H(op_xlat);
+H(op_cbw); H(op_cwd); H(op_lahf); H(op_sahf); H(op_xlat); H(op_movbe);
 /* atomic_ops.c */
 H(op_xadd); H(op_cmpxchg); H(op_cmpxchg8b);
 /* stack.c */
@@ -38,7 +38,10 @@ H(op_int); H(op_int3); H(op_into); H(op_iret);
 H(op_ud); H(op_too_long); H(op_hlt); H(op_wbinvd); H(op_clts); H(op_cpuid); H(op_rdtsc); H(op_rdmsr);
 H(op_wrmsr); H(op_mov_cr); H(op_grp7);
 /* bcd.c */
-H(op_daa_das); H(op_aaa_aas); H(op_aam); H(op_aad); H(op_grp15);
+H(op_daa_das); H(op_aaa_aas); H(op_aam); H(op_aad);
+/* fpu_state.c */
+H(op_grp15);
+int op_xgetsetbv(struct interp_cpu *cpu, bool set);
 /* syscall_ops.c */
 H(op_syscall); H(op_sysret);
 /* system_seg_ops.c */

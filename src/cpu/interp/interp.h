@@ -70,6 +70,10 @@ void interp_invalidate_code(struct interp_cpu *cpu, uint64_t gpa, uint64_t len);
  * wrote the image, or before a KVM fallback (KVM's writes are invisible). */
 void interp_flush_code(struct interp_cpu *cpu);
 
+/* Whether an external interrupt could be delivered now (RFLAGS.IF set, no
+ * STI/MOV SS shadow): check before acknowledging one at the controller. */
+bool interp_interrupts_enabled(const struct interp_cpu *cpu);
+
 /* Delivers an external interrupt now if RFLAGS.IF allows it and there is no
  * interrupt shadow; returns true if it was delivered. */
 bool interp_inject_interrupt(struct interp_cpu *cpu, uint8_t vector);

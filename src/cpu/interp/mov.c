@@ -174,3 +174,21 @@ int op_xlat(struct interp_cpu *cpu, const struct insn *in)
         set_reg8(cpu, GPR_RAX, v);
     return r;
 }
+
+/* MOVBE Gv,Mv / Mv,Gv (0F 38 F0 F1): a load or store with the bytes swapped. */
+int op_movbe(struct interp_cpu *cpu, const struct insn *in)
+{
+    unsigned size = in->osz;
+    uint64_t ea = insn_ea(cpu, in), v;
+    if (in->opc == 0x2f1) {
+        v = cpu->gpr[in->reg];
+        v = size == 8 ? __builtin_bswap64(v) : size == 4 ? __builtin_bswap32((uint32_t)v) : __builtin_bswap16((uint16_t)v);
+        return mem_write(cpu, in->seg, ea, size, v);
+    }
+    int r = mem_read(cpu, in->seg, ea, size, &v);
+    if (r)
+        return r;
+    v = size == 8 ? __builtin_bswap64(v) : size == 4 ? __builtin_bswap32((uint32_t)v) : __builtin_bswap16((uint16_t)v);
+    set_reg(cpu, in->reg, size, v);
+    return X_NEXT;
+}

@@ -112,17 +112,18 @@ int op_shxd(struct interp_cpu *cpu, const struct insn *in)
         return r;
     if (c == 0)
         return op_rm_set(cpu, in, size, d);
-    /* Concatenate into 128 bits so counts up to the operand width work. */
+    /* Concatenate into 128 bits so every count (16-bit operands take up to
+     * 31, an undefined but harmless case) shifts within the pair. */
     unsigned __int128 cat, res;
     bool cf;
     if (left) {
         cat = ((unsigned __int128)d << bits) | s;
         res = (cat << c) >> bits;
-        cf = (d >> (bits - c)) & 1;
+        cf = (cat >> (2 * bits - c)) & 1;
     } else {
         cat = ((unsigned __int128)s << bits) | d;
         res = cat >> c;
-        cf = (d >> (c - 1)) & 1;
+        cf = (cat >> (c - 1)) & 1;
     }
     uint64_t v = (uint64_t)res & m;
     uint64_t f = szp_flags(v, size) | (cf ? RFLAGS_CF : 0);

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <x86intrin.h>
 
-#include "interp_internal.h"
+#include "handlers.h"
 
 int op_ud(struct interp_cpu *cpu, const struct insn *in)
 {
@@ -63,7 +63,7 @@ int op_cpuid(struct interp_cpu *cpu, const struct insn *in)
     case 1:
         a = 0x000606a0;                                    /* family 6 */
         d = (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 15);  /* PSE TSC MSR PAE CX8 CMOV */
-        c = (1u << 13) | (1u << 23);                       /* CX16 POPCNT */
+        c = (1u << 13) | (1u << 22) | (1u << 23);          /* CX16 MOVBE POPCNT */
         break;
     case 0x80000000:
         a = 0x80000008;
@@ -282,6 +282,8 @@ static int grp7_reg(struct interp_cpu *cpu, const struct insn *in)
         uint64_t cr0 = cpu->st->cr0, v = cpu->gpr[in->rm];
         return r ? r : write_cr0(cpu, (cr0 & ~UINT64_C(0xe)) | (v & 0xf) | (cr0 & CR0_PE));
     }
+    if (in->ext == 2 && rm <= 1)                            /* XGETBV, XSETBV */
+        return op_xgetsetbv(cpu, rm == 1);
     if (in->ext == 7 && rm == 1) {                          /* RDTSCP */
         struct insn tmp = *in;
         tmp.opc = 0x101;

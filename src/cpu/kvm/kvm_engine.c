@@ -17,6 +17,7 @@
 #include <vmm/err.h>
 
 #define KVM_DEVICE "/dev/kvm"
+#define KVM_PVM_MODULE "/sys/module/kvm_pvm"
 /* Where KVM may put its real-mode TSS on Intel hosts without unrestricted
  * guest: three pages just below the usual firmware area, inside the hole. */
 #define KVM_TSS_ADDR UINT64_C(0xfffbd000)
@@ -71,6 +72,9 @@ static int kvm_open_vm(PVM vm, struct kvm_vm *kvm)
     kvm->has_xsave = ioctl(kvm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0;
     kvm->has_xcrs = ioctl(kvm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0;
     kvm->has_debugregs = ioctl(kvm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_DEBUGREGS) > 0;
+    kvm->has_adjust_clock = ioctl(kvm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ADJUST_CLOCK) > 0;
+    /* kvm_pvm runs guest code without TSC offsetting: the guest sees the host TSC. */
+    kvm->tsc_offsettable = access(KVM_PVM_MODULE, F_OK) != 0;
     return VINF_SUCCESS;
 }
 
@@ -96,6 +100,7 @@ static int kvm_vm_init(PVM vm)
     if (!kvm)
         return VMSetError(vm, VERR_NO_MEMORY, RT_SRC_POS, "out of memory for the KVM engine");
     kvm->kvm_fd = kvm->vm_fd = -1;
+    pthread_mutex_init(&kvm->pause_lock, NULL);
     vm->engine_data = kvm;
     int rc = kvm_open_vm(vm, kvm);
     if (RT_SUCCESS(rc))
@@ -104,6 +109,8 @@ static int kvm_vm_init(PVM vm)
         rc = kvm_add_slot(vm, kvm, 1, GUEST_4G, vm->ram.high_size, vm->ram.host + vm->ram.low_size);
     if (RT_SUCCESS(rc))
         rc = kvm_cpuid_fetch_supported(vm, kvm);
+    if (RT_SUCCESS(rc))
+        rc = kvm_irqchip_create(vm, kvm);    /* before any vCPU exists */
     /* Only Intel hosts without unrestricted guest need it; failure elsewhere is harmless. */
     if (RT_SUCCESS(rc) && vm->ram.low_size <= KVM_TSS_ADDR
         && ioctl(kvm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0)
@@ -133,23 +140,23 @@ static void kvm_vm_term(PVM vm)
     if (kvm->kvm_fd >= 0)
         close(kvm->kvm_fd);
     free(kvm->supported_cpuid);
+    pthread_mutex_destroy(&kvm->pause_lock);
     free(kvm);
     vm->engine_data = NULL;
 }
 
-/* Without an in-kernel irqchip there are no interrupt lines yet; the device
- * models may call this already, and it does nothing until KVM_CREATE_IRQCHIP
- * lands with the interrupt controller issue. */
-static void kvm_irq_set(PVM vm, uint32_t gsi, int level)
-{
-    (void)vm; (void)gsi; (void)level;
-}
-
-/* No irqchip: nothing can become pending; HLT waits for requests or state changes. */
+/* With the irqchip KVM keeps HLT inside KVM_RUN and wakes it itself; without
+ * one nothing can become pending: HLT waits for requests or state changes. */
 static bool kvm_interrupt_pending(PVMCPU vcpu)
 {
     (void)vcpu;
     return false;
+}
+
+static bool kvm_irqchip_in_engine(PVM vm)
+{
+    struct kvm_vm *kvm = kvm_vm_of(vm);
+    return kvm && kvm->has_irqchip;
 }
 
 const struct engine_ops kvm_engine_ops = {
@@ -165,4 +172,7 @@ const struct engine_ops kvm_engine_ops = {
     .set_state = kvm_set_state,
     .irq_set = kvm_irq_set,
     .interrupt_pending = kvm_interrupt_pending,
+    .vm_pause = kvm_vm_pause,
+    .vm_resume = kvm_vm_resume,
+    .irqchip_in_engine = kvm_irqchip_in_engine,
 };

@@ -18,8 +18,19 @@ struct kvm_vm {
     int   vm_fd;
     int   run_size;                  /* bytes of each vCPU's kvm_run mapping */
     bool  has_xsave, has_xcrs, has_debugregs;
-    bool  has_irqchip;               /* in-kernel LAPIC/IOAPIC: not yet (later issue) */
+    bool  has_irqchip;               /* in-kernel PIC + IOAPIC + LAPIC and PIT (/KVM/IrqChip) */
+    bool  has_tsc_deadline;          /* KVM_CAP_TSC_DEADLINE_TIMER (needs the irqchip) */
+    bool  has_adjust_clock;          /* KVM_CAP_ADJUST_CLOCK: kvmclock can be saved/restored */
+    bool  tsc_offsettable;           /* guest RDTSC honours KVM's TSC offset (not kvm_pvm) */
     struct kvm_cpuid2 *supported_cpuid;
+    /* Power-on states of the in-kernel PIC master/slave, IOAPIC and PIT (VM reset). */
+    struct kvm_irqchip  reset_chip[3];
+    struct kvm_pit_state2 reset_pit;
+    /* Guest time while suspended (vm_pause .. vm_resume). */
+    pthread_mutex_t pause_lock;
+    bool     paused;
+    struct kvm_clock_data paused_clock;
+    uint64_t paused_tsc[VMM_MAX_CPU_COUNT];
     /* vCPUs live until vm_term so a late poke never touches freed memory. */
     struct kvm_vcpu *vcpus[VMM_MAX_CPU_COUNT];
 };
@@ -33,8 +44,10 @@ struct kvm_vcpu {
     atomic_bool      poke_pending;   /* set by poke(), consumed by run() */
     atomic_bool      in_run;         /* between the poke check and KVM_RUN's return */
     bool             halted;         /* stopped at HLT; run() resumes after it */
-    bool             parked;         /* wait-for-SIPI: nothing to run (no irqchip yet) */
+    bool             parked;         /* wait-for-SIPI without an irqchip: nothing to run */
     uint8_t          sipi_vector;
+    bool             has_reset_lapic;
+    struct kvm_lapic_state reset_lapic;  /* the LAPIC as KVM created it (this vCPU's APIC id) */
 };
 
 static inline struct kvm_vm *kvm_vm_of(PVM vm) { return vm->engine_data; }
@@ -50,6 +63,17 @@ void kvm_vcpu_term(PVMCPU vcpu);
 /* kvm_cpuid.c */
 int  kvm_cpuid_fetch_supported(PVM vm, struct kvm_vm *kvm);
 int  kvm_cpuid_apply(PVMCPU vcpu, struct kvm_vm *kvm, int vcpu_fd);
+
+/* kvm_irqchip.c */
+int  kvm_irqchip_create(PVM vm, struct kvm_vm *kvm);
+int  kvm_irqchip_vcpu_init(PVMCPU vcpu, struct kvm_vm *kvm, struct kvm_vcpu *kv);
+int  kvm_irqchip_reset_vm(PVMCPU vcpu, struct kvm_vm *kvm);
+int  kvm_irqchip_reset_lapic(PVMCPU vcpu, struct kvm_vcpu *kv);
+void kvm_irq_set(PVM vm, uint32_t gsi, int level);
+
+/* kvm_clock.c */
+void kvm_vm_pause(PVM vm);
+void kvm_vm_resume(PVM vm);
 
 /* kvm_poke.c */
 int  kvm_poke_prepare_thread(void);

@@ -147,10 +147,25 @@ static int debugregs_set(PVMCPU vcpu, struct kvm_vm *kvm, int fd, const struct c
 }
 
 /*
- * HLT and wait-for-SIPI: with an in-kernel irqchip KVM keeps them (MP state);
+ * HLT and wait-for-SIPI: with an in-kernel irqchip KVM keeps them (MP state;
+ * an AP KVM created is UNINITIALIZED, i.e. waits for INIT then SIPI);
  * without one KVM only accepts RUNNABLE, so the engine keeps them itself:
  * run() resumes after a HLT and does not enter the guest while parked.
  */
+static enum cpu_run_state run_state_from_kvm(uint32_t mp)
+{
+    switch (mp) {
+    case KVM_MP_STATE_HALTED:
+        return CPU_HALTED;
+    case KVM_MP_STATE_UNINITIALIZED:
+    case KVM_MP_STATE_INIT_RECEIVED:
+    case KVM_MP_STATE_SIPI_RECEIVED:
+        return CPU_WAIT_FOR_SIPI;
+    default:
+        return CPU_RUNNABLE;
+    }
+}
+
 static int run_state_get(PVMCPU vcpu, struct kvm_vm *kvm, struct kvm_vcpu *kv, struct cpu_state *st)
 {
     st->run_state = kv->parked ? CPU_WAIT_FOR_SIPI : kv->halted ? CPU_HALTED : CPU_RUNNABLE;
@@ -160,9 +175,19 @@ static int run_state_get(PVMCPU vcpu, struct kvm_vm *kvm, struct kvm_vcpu *kv, s
     struct kvm_mp_state mp;
     if (ioctl(kv->fd, KVM_GET_MP_STATE, &mp) < 0)
         return kvm_ioctl_error(vcpu, "KVM_GET_MP_STATE");
-    st->run_state = mp.mp_state == KVM_MP_STATE_HALTED ? CPU_HALTED
-                  : mp.mp_state == KVM_MP_STATE_INIT_RECEIVED ? CPU_WAIT_FOR_SIPI : CPU_RUNNABLE;
+    st->run_state = run_state_from_kvm(mp.mp_state);
     return VINF_SUCCESS;
+}
+
+/* A reset state resets the in-kernel LAPIC too, and the BSP's the VM's chips. */
+static int lapic_reset(PVMCPU vcpu, struct kvm_vm *kvm, struct kvm_vcpu *kv, const struct cpu_state *st)
+{
+    if (!kvm->has_irqchip || !st->lapic_reset)
+        return VINF_SUCCESS;
+    int rc = kvm_irqchip_reset_lapic(vcpu, kv);
+    if (RT_SUCCESS(rc) && vcpu->idCpu == 0)
+        rc = kvm_irqchip_reset_vm(vcpu, kvm);
+    return rc;
 }
 
 static int run_state_set(PVMCPU vcpu, struct kvm_vm *kvm, struct kvm_vcpu *kv, const struct cpu_state *st)
@@ -225,7 +250,9 @@ int kvm_set_state(PVMCPU vcpu, const struct cpu_state *st)
     regs_to_kvm(&regs, st);
     if (ioctl(kv->fd, KVM_SET_REGS, &regs) < 0)
         return kvm_ioctl_error(vcpu, "KVM_SET_REGS");
-    int rc = kvm_set_fpu_state(vcpu, kvm, kv->fd, st);
+    int rc = lapic_reset(vcpu, kvm, kv, st);   /* after SREGS: the APIC base is set */
+    if (RT_SUCCESS(rc))
+        rc = kvm_set_fpu_state(vcpu, kvm, kv->fd, st);
     if (RT_SUCCESS(rc))
         rc = kvm_set_msrs(vcpu, kv->fd, &st->msr);
     if (RT_SUCCESS(rc))

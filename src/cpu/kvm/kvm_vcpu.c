@@ -35,6 +35,8 @@ int kvm_vcpu_init(PVMCPU vcpu)
                           "mapping kvm_run of vCPU %u failed: %s", vcpu->idCpu, strerror(errno));
     kv->run = run;
     int rc = kvm_cpuid_apply(vcpu, kvm, kv->fd);
+    if (RT_SUCCESS(rc))
+        rc = kvm_irqchip_vcpu_init(vcpu, kvm, kv);
     if (RT_FAILURE(rc))
         return rc;
     rc = kvm_poke_prepare_thread();

@@ -1,0 +1,350 @@
+/*
+ * Control requests: parse and validate one JSON request, call the VM API,
+ * build the JSON reply.  See docs/control-protocol.md.
+ *
+ * A request is checked completely (command known, every field known and of
+ * the right type and range) before the VM is touched, so a bad request has
+ * no effect on the VM.
+ */
+#include "control_protocol.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "uuid_text.h"
+
+struct control_vm {
+    PUVM            uvm;
+    pthread_mutex_t lock;         /* the capture below: written on an EMT */
+    bool            capturing;    /* a request's VM call is in progress */
+    bool            have_error;
+    int             error_rc;
+    char            error_msg[1024];
+};
+
+/* The one optional or required argument a command takes. */
+enum arg_kind { ARG_NONE, ARG_BOOL, ARG_INT };
+
+struct command {
+    const char   *name;
+    const char   *arg;
+    enum arg_kind kind;
+    bool          required;
+    long long     min, max;
+    int         (*run)(struct control_vm *cv, long long arg, json_t *reply);
+};
+
+/* --- capturing the VM error raised by a call --- */
+
+static void on_vm_error(PUVM uvm, void *user, int rc, RT_SRC_POS_DECL, const char *fmt, va_list va)
+{
+    (void)uvm; (void)pszFile; (void)iLine; (void)pszFunction;
+    struct control_vm *cv = user;
+    pthread_mutex_lock(&cv->lock);
+    if (cv->capturing) {               /* the last error of the call wins */
+        vsnprintf(cv->error_msg, sizeof(cv->error_msg), fmt, va);
+        cv->error_rc = rc;
+        cv->have_error = true;
+    }
+    pthread_mutex_unlock(&cv->lock);
+}
+
+static void capture_begin(struct control_vm *cv)
+{
+    pthread_mutex_lock(&cv->lock);
+    cv->capturing = true;
+    cv->have_error = false;
+    pthread_mutex_unlock(&cv->lock);
+}
+
+/* Ends the capture; copies the message if the call's status matches it. */
+static bool capture_end(struct control_vm *cv, int rc, char *msg, size_t size)
+{
+    pthread_mutex_lock(&cv->lock);
+    cv->capturing = false;
+    bool match = cv->have_error && cv->error_rc == rc;
+    if (match)
+        snprintf(msg, size, "%s", cv->error_msg);
+    pthread_mutex_unlock(&cv->lock);
+    return match;
+}
+
+struct control_vm *control_vm_open(PUVM uvm)
+{
+    struct control_vm *cv = calloc(1, sizeof(*cv));
+    if (!cv)
+        return NULL;
+    if (VMR3RetainUVM(uvm) == UINT32_MAX) {
+        free(cv);
+        return NULL;
+    }
+    cv->uvm = uvm;
+    pthread_mutex_init(&cv->lock, NULL);
+    if (RT_FAILURE(VMR3AtErrorRegister(uvm, on_vm_error, cv))) {
+        pthread_mutex_destroy(&cv->lock);
+        VMR3ReleaseUVM(uvm);
+        free(cv);
+        return NULL;
+    }
+    return cv;
+}
+
+void control_vm_close(struct control_vm *cv)
+{
+    if (!cv)
+        return;
+    /* After this no EMT is inside on_vm_error (removal takes the list lock). */
+    VMR3AtErrorDeregister(cv->uvm, on_vm_error, cv);
+    VMR3ReleaseUVM(cv->uvm);
+    pthread_mutex_destroy(&cv->lock);
+    free(cv);
+}
+
+/* A JSON string of s; bytes that are not valid UTF-8 (a truncated message,
+ * a VM name from a file) make jansson refuse it, so they become '?'. */
+static json_t *safe_string(const char *s)
+{
+    json_t *j = json_string(s ? s : "");
+    if (j || !s)
+        return j;
+    char *copy = strdup(s);
+    if (!copy)
+        return NULL;
+    for (char *p = copy; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    j = json_string(copy);
+    free(copy);
+    return j;
+}
+
+/* --- the commands --- */
+
+static const char *engine_name(uint8_t engine)
+{
+    switch (engine) {
+    case VM_EXEC_ENGINE_NATIVE_API: return "kvm";
+    case VM_EXEC_ENGINE_IEM:        return "interp";
+    default:                        return "none";
+    }
+}
+
+static int run_status(struct control_vm *cv, long long arg, json_t *reply)
+{
+    (void)arg;
+    VMR3STATUS st = { .cbStruct = sizeof(st) };
+    int rc = VMR3QueryStatus(cv->uvm, &st);
+    if (RT_FAILURE(rc))
+        return rc;
+    RTUUID uuid;
+    char uuid_text[UUID_TEXT_LEN + 1] = "";
+    if (VMR3GetUuid(cv->uvm, &uuid))
+        uuid_to_text(&uuid, uuid_text);
+    const char *name = VMR3GetName(cv->uvm);
+    json_object_set_new(reply, "state", json_string(VMR3GetStateName(st.enmState)));
+    json_object_set_new(reply, "name", name ? safe_string(name) : json_null());
+    json_object_set_new(reply, "uuid", json_string(uuid_text));
+    json_object_set_new(reply, "cpus", json_integer(st.cCpus));
+    json_object_set_new(reply, "ram_size", json_integer((json_int_t)st.cbRam));
+    json_object_set_new(reply, "engine", json_string(engine_name(st.bMainExecutionEngine)));
+    json_object_set_new(reply, "exec_cap", json_integer(st.uCpuExecutionCap));
+    json_object_set_new(reply, "power_off_instead_of_reset", json_boolean(st.fPowerOffInsteadOfReset));
+    json_object_set_new(reply, "resets", json_integer(st.cResets));
+    json_object_set_new(reply, "soft_resets", json_integer(st.cSoftResets));
+    json_object_set_new(reply, "hard_resets", json_integer(st.cHardResets));
+    return VINF_SUCCESS;
+}
+
+static int run_suspend(struct control_vm *cv, long long arg, json_t *reply)
+{
+    (void)arg; (void)reply;
+    return VMR3Suspend(cv->uvm, VMSUSPENDREASON_USER);
+}
+
+static int run_resume(struct control_vm *cv, long long arg, json_t *reply)
+{
+    (void)arg; (void)reply;
+    return VMR3Resume(cv->uvm, VMRESUMEREASON_USER);
+}
+
+static int run_reset(struct control_vm *cv, long long arg, json_t *reply)
+{
+    (void)arg; (void)reply;
+    return VMR3Reset(cv->uvm);
+}
+
+static int run_poweroff(struct control_vm *cv, long long acpi, json_t *reply)
+{
+    (void)reply;
+    return acpi ? VMR3PressPowerButton(cv->uvm) : VMR3PowerOff(cv->uvm);
+}
+
+static int run_cpu_plug(struct control_vm *cv, long long cpu, json_t *reply)
+{
+    (void)reply;
+    return VMR3HotPlugCpu(cv->uvm, (VMCPUID)cpu);
+}
+
+static int run_cpu_unplug(struct control_vm *cv, long long cpu, json_t *reply)
+{
+    (void)reply;
+    return VMR3HotUnplugCpu(cv->uvm, (VMCPUID)cpu);
+}
+
+static int run_exec_cap(struct control_vm *cv, long long percent, json_t *reply)
+{
+    (void)reply;
+    return VMR3SetCpuExecutionCap(cv->uvm, (uint32_t)percent);
+}
+
+static const struct command commands[] = {
+    { "status",     NULL,      ARG_NONE, false, 0, 0,     run_status },
+    { "suspend",    NULL,      ARG_NONE, false, 0, 0,     run_suspend },
+    { "resume",     NULL,      ARG_NONE, false, 0, 0,     run_resume },
+    { "reset",      NULL,      ARG_NONE, false, 0, 0,     run_reset },
+    { "poweroff",   "acpi",    ARG_BOOL, false, 0, 1,     run_poweroff },
+    { "cpu-plug",   "cpu",     ARG_INT,  true,  0, 4095,  run_cpu_plug },
+    { "cpu-unplug", "cpu",     ARG_INT,  true,  0, 4095,  run_cpu_unplug },
+    { "exec-cap",   "percent", ARG_INT,  true,  1, 100,   run_exec_cap },
+};
+
+/* --- replies --- */
+
+static json_t *error_object(int status, const char *message)
+{
+    const char *name = RTErrGetShort(status);
+    return json_pack("{s:b, s:{s:i, s:s, s:o}}", "ok", 0, "error", "status", status,
+                     "name", name ? name : "VERR_UNKNOWN", "message", safe_string(message));
+}
+
+static char *reply_text(json_t *reply)
+{
+    char *body = reply ? json_dumps(reply, 0) : NULL;
+    json_decref(reply);
+    if (!body)
+        return NULL;
+    size_t n = strlen(body);
+    char *line = malloc(n + 2);
+    if (line) {
+        memcpy(line, body, n);
+        line[n] = '\n';
+        line[n + 1] = 0;
+    }
+    free(body);
+    return line;
+}
+
+char *control_error_reply(int status, const char *message)
+{
+    return reply_text(error_object(status, message));
+}
+
+/* --- requests --- */
+
+struct request {
+    const struct command *cmd;
+    long long arg;
+    json_t *id;                 /* echoed in the reply when present */
+};
+
+static int request_error(char *msg, size_t size, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int request_error(char *msg, size_t size, int rc, const char *fmt, ...)
+{
+    va_list va;
+    va_start(va, fmt);
+    vsnprintf(msg, size, fmt, va);
+    va_end(va);
+    return rc;
+}
+
+static int parse_argument(const struct command *c, json_t *v, long long *arg, char *msg, size_t size)
+{
+    if (!v) {
+        if (c->required)
+            return request_error(msg, size, VERR_INVALID_PARAMETER, "\"%s\" needs the field \"%s\"", c->name, c->arg);
+        return VINF_SUCCESS;
+    }
+    if (c->kind == ARG_BOOL) {
+        if (!json_is_boolean(v))
+            return request_error(msg, size, VERR_INVALID_PARAMETER, "\"%s\" must be true or false", c->arg);
+        *arg = json_is_true(v);
+        return VINF_SUCCESS;
+    }
+    if (!json_is_integer(v))
+        return request_error(msg, size, VERR_INVALID_PARAMETER, "\"%s\" must be an integer", c->arg);
+    *arg = json_integer_value(v);
+    if (*arg < c->min || *arg > c->max)
+        return request_error(msg, size, VERR_OUT_OF_RANGE, "\"%s\" must be from %lld to %lld, not %lld",
+                             c->arg, c->min, c->max, *arg);
+    return VINF_SUCCESS;
+}
+
+static int parse_request(json_t *doc, struct request *req, char *msg, size_t size)
+{
+    if (!json_is_object(doc))
+        return request_error(msg, size, VERR_PARSE_ERROR, "a request must be a JSON object");
+    req->id = json_object_get(doc, "id");
+    json_t *name = json_object_get(doc, "command");
+    if (!json_is_string(name))
+        return request_error(msg, size, VERR_INVALID_PARAMETER, "a request needs a \"command\" string");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]) && !req->cmd; i++)
+        if (strcmp(commands[i].name, json_string_value(name)) == 0)
+            req->cmd = &commands[i];
+    if (!req->cmd)
+        return request_error(msg, size, VERR_NOT_SUPPORTED, "unknown command \"%.64s\" (commands: status, suspend, "
+                             "resume, reset, poweroff, cpu-plug, cpu-unplug, exec-cap)", json_string_value(name));
+    const char *key;
+    json_t *v;
+    json_object_foreach(doc, key, v) {
+        bool known = !strcmp(key, "command") || !strcmp(key, "id") || (req->cmd->arg && !strcmp(key, req->cmd->arg));
+        if (!known)
+            return request_error(msg, size, VERR_INVALID_PARAMETER, "\"%s\" has no field \"%.64s\"",
+                                 req->cmd->name, key);
+    }
+    return req->cmd->arg ? parse_argument(req->cmd, json_object_get(doc, req->cmd->arg), &req->arg, msg, size)
+                         : VINF_SUCCESS;
+}
+
+/* Runs a valid request; on failure the message is the VM error it raised,
+ * else the status's description. */
+static json_t *execute(struct control_vm *cv, const struct request *req)
+{
+    json_t *reply = json_pack("{s:b}", "ok", 1);
+    if (!reply)
+        return NULL;
+    capture_begin(cv);
+    int rc = req->cmd->run(cv, req->arg, reply);
+    char msg[1024];
+    bool have_msg = capture_end(cv, rc, msg, sizeof(msg));
+    if (RT_FAILURE(rc)) {
+        json_decref(reply);
+        return error_object(rc, have_msg ? msg : RTErrGetFull(rc));
+    }
+    if (!json_object_get(reply, "state"))
+        json_object_set_new(reply, "state", json_string(VMR3GetStateName(VMR3GetStateU(cv->uvm))));
+    return reply;
+}
+
+char *control_handle_line(struct control_vm *cv, const char *line, size_t len)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "malformed JSON at column %d: %s", jerr.column, jerr.text);
+        return control_error_reply(VERR_PARSE_ERROR, msg);
+    }
+    struct request req = { 0 };
+    char msg[512];
+    int rc = parse_request(doc, &req, msg, sizeof(msg));
+    json_t *reply = RT_SUCCESS(rc) ? execute(cv, &req) : error_object(rc, msg);
+    if (reply && req.id)
+        json_object_set(reply, "id", req.id);
+    json_decref(doc);
+    return reply_text(reply);
+}

@@ -1,0 +1,137 @@
+/*
+ * `petrel run`'s command line: parsing and the checks that give one clear
+ * line and exit status 2 before any VM exists.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+enum {
+    OPT_IMAGE = 256, OPT_MODE, OPT_LOAD_ADDR, OPT_CPUS, OPT_MEMORY, OPT_ENGINE, OPT_KERNEL, OPT_INITRD,
+    OPT_APPEND, OPT_CONSOLE, OPT_CONTROL, OPT_CONFIG, OPT_NAME, OPT_POWER_OFF_ON_RESET, OPT_HELP,
+};
+
+static const struct option run_longopts[] = {
+    { "image", required_argument, NULL, OPT_IMAGE },     { "mode", required_argument, NULL, OPT_MODE },
+    { "load-addr", required_argument, NULL, OPT_LOAD_ADDR }, { "cpus", required_argument, NULL, OPT_CPUS },
+    { "memory", required_argument, NULL, OPT_MEMORY },   { "engine", required_argument, NULL, OPT_ENGINE },
+    { "kernel", required_argument, NULL, OPT_KERNEL },   { "initrd", required_argument, NULL, OPT_INITRD },
+    { "append", required_argument, NULL, OPT_APPEND },   { "console", required_argument, NULL, OPT_CONSOLE },
+    { "control", required_argument, NULL, OPT_CONTROL }, { "config", required_argument, NULL, OPT_CONFIG },
+    { "name", required_argument, NULL, OPT_NAME },
+    { "power-off-on-reset", no_argument, NULL, OPT_POWER_OFF_ON_RESET },
+    { "help", no_argument, NULL, OPT_HELP },             { NULL, 0, NULL, 0 },
+};
+
+/* Options with a number argument; 0 when c is not one of them. */
+static int parse_number_option(int c, const char *arg, struct run_options *o)
+{
+    switch (c) {
+    case OPT_LOAD_ADDR:
+        if (!cli_parse_u64(arg, 0, UINT32_MAX, &o->load_addr))
+            return cli_usage_error("--load-addr: '%s' is not an address below 4 GiB", arg);
+        o->has_load_addr = true;
+        return 0;
+    case OPT_CPUS:
+        if (!cli_parse_u64(arg, 1, 64, &o->cpus))
+            return cli_usage_error("--cpus: '%s' is not a number from 1 to 64", arg);
+        return 0;
+    case OPT_MEMORY:
+        if (!cli_parse_u64(arg, 1, 1024 * 1024, &o->memory_mib))
+            return cli_usage_error("--memory: '%s' is not a size in MiB from 1 to 1048576", arg);
+        o->has_memory = true;
+        return 0;
+    }
+    return 0;
+}
+
+/* One option; 0, -1 (help) or CLI_EXIT_USAGE. */
+static int parse_one(int c, const char *arg, char **argv, struct run_options *o)
+{
+    switch (c) {
+    case OPT_IMAGE: o->image = arg; return 0;
+    case OPT_MODE: o->mode = arg; return 0;
+    case OPT_ENGINE: o->engine = arg; o->has_engine = true; return 0;
+    case OPT_KERNEL: o->kernel = arg; return 0;
+    case OPT_INITRD: o->initrd = arg; return 0;
+    case OPT_APPEND: o->append = arg; return 0;
+    case OPT_CONSOLE: o->console = arg; return 0;
+    case OPT_CONTROL: o->control = arg; return 0;
+    case OPT_CONFIG: o->config = arg; return 0;
+    case OPT_NAME: o->name = arg; o->has_name = true; return 0;
+    case OPT_POWER_OFF_ON_RESET: o->power_off_on_reset = true; return 0;
+    case OPT_LOAD_ADDR: case OPT_CPUS: case OPT_MEMORY: return parse_number_option(c, arg, o);
+    case OPT_HELP: cmd_run_help(); return -1;
+    }
+    return cli_usage_error("run: unknown or incomplete option '%s' (try `petrel help run`)", argv[optind - 1]);
+}
+
+/* A file the VM will read: one clear line now rather than an error later. */
+static int check_readable(const char *what, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return cli_usage_error("cannot read %s '%s': %s", what, path, strerror(errno));
+    char byte;
+    bool ok = fread(&byte, 1, 1, f) == 1 || !ferror(f);    /* a directory opens but does not read */
+    int err = errno;
+    fclose(f);
+    if (!ok)
+        return cli_usage_error("cannot read %s '%s': %s", what, path, strerror(err));
+    return 0;
+}
+
+static bool console_spec_valid(const char *s)
+{
+    return !strcmp(s, "stdio") || !strcmp(s, "none") || (!strncmp(s, "file:", 5) && s[5])
+        || (!strncmp(s, "unix:", 5) && s[5]);
+}
+
+static int check_options(struct run_options *o)
+{
+    if (o->image && o->kernel)
+        return cli_usage_error("run: --image (a flat guest) and --kernel (Linux) exclude each other");
+    if (!o->image && !o->kernel && !o->config)
+        return cli_usage_error("run: --kernel FILE or --image FILE is required (try `petrel help run`)");
+    if (o->image && strcmp(o->mode, "real") && strcmp(o->mode, "protected") && strcmp(o->mode, "long"))
+        return cli_usage_error("--mode: '%s' is not one of real, protected, long", o->mode);
+    if (strcmp(o->engine, "auto") && strcmp(o->engine, "kvm") && strcmp(o->engine, "interp"))
+        return cli_usage_error("--engine: '%s' is not one of auto, kvm, interp", o->engine);
+    if (!console_spec_valid(o->console))
+        return cli_usage_error("--console: '%s' is not one of stdio, none, file:PATH, unix:PATH", o->console);
+    int rc = 0;
+    if (o->image)
+        rc = check_readable("image", o->image);
+    if (!rc && o->kernel)
+        rc = check_readable("kernel", o->kernel);
+    if (!rc && o->initrd)
+        rc = check_readable("initrd", o->initrd);
+    if (!rc && o->config)
+        rc = check_readable("config file", o->config);
+    if (!o->has_memory)
+        o->memory_mib = o->image ? CLI_FLAT_MEMORY_MIB : CLI_LINUX_MEMORY_MIB;
+    /* A flat guest has no serial console: the terminal stays as it is. */
+    o->cli_reads_stdin = !o->image && !strcmp(o->console, "stdio") && isatty(STDIN_FILENO);
+    return rc;
+}
+
+int run_options_parse(int argc, char **argv, struct run_options *o)
+{
+    *o = (struct run_options){ .mode = "real", .engine = "auto", .cpus = 1, .console = "stdio",
+                               .name = "petrel", .append = CLI_LINUX_APPEND };
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "", run_longopts, NULL)) != -1) {
+        int rc = parse_one(c, optarg, argv, o);
+        if (rc)
+            return rc;
+    }
+    if (optind < argc)
+        return cli_usage_error("run: unexpected argument '%s'", argv[optind]);
+    return check_options(o);
+}
