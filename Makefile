@@ -74,6 +74,11 @@ check-tsan: deps
 bench: build
 	./$(BUILD)/bench/req_roundtrip
 	./$(BUILD)/bench/pio_exit
+	./$(BUILD)/bench/interp_mips
+
+# The interpreter against the real CPU with fresh seeds, until stopped.
+fuzz-interp: build
+	scripts/fuzz-interp.sh $(BUILD)
 
 # Static analysis: clang-tidy's bugprone checks and cppcheck over src/.
 lint: deps

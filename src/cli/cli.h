@@ -26,7 +26,7 @@ struct run_options {
     const char *kernel, *initrd, *append; /* Linux guest */
     const char *engine, *console, *control, *config, *name;
     uint64_t load_addr, cpus, memory_mib;
-    bool has_load_addr, has_memory, has_engine, has_name;
+    bool has_load_addr, has_memory, has_engine, has_name, has_append, has_console;
     bool power_off_on_reset;
     bool cli_reads_stdin;                /* console stdio on a TTY: the CLI feeds the guest */
 };

@@ -39,11 +39,11 @@ static int insert_flags(PCFGMNODE root, const struct run_options *o)
         if (RT_SUCCESS(rc)) rc = CFGMR3InsertString(root, "Boot/Mode", o->mode);
         if (RT_SUCCESS(rc) && o->has_load_addr) rc = CFGMR3InsertInteger(root, "Boot/LoadAddress", o->load_addr);
     }
-    if (RT_SUCCESS(rc) && o->kernel) {
-        rc = CFGMR3InsertString(root, "Boot/Kernel", o->kernel);
-        if (RT_SUCCESS(rc) && o->initrd) rc = CFGMR3InsertString(root, "Boot/Initrd", o->initrd);
-        if (RT_SUCCESS(rc)) rc = CFGMR3InsertString(root, "Boot/CmdLine", o->append);
-    }
+    if (RT_SUCCESS(rc) && o->kernel) rc = CFGMR3InsertString(root, "Boot/Kernel", o->kernel);
+    if (RT_SUCCESS(rc) && o->initrd) rc = CFGMR3InsertString(root, "Boot/Initrd", o->initrd);
+    if (RT_SUCCESS(rc) && o->has_append) rc = CFGMR3InsertString(root, "Boot/CmdLine", o->append);
+    if (RT_SUCCESS(rc) && o->has_console) rc = CFGMR3InsertString(root, "Devices/serial/0/Config/Console",
+                                                                   serial_console(o));
     return rc;
 }
 
@@ -56,8 +56,10 @@ static int insert_defaults(PCFGMNODE root, const struct run_options *o)
     if (RT_SUCCESS(rc) && !CFGMR3GetChild(root, "Devices/debugcon"))
         rc = CFGMR3InsertNode(root, "Devices/debugcon/0/Config", &node);
     if (RT_SUCCESS(rc) && node) rc = CFGMR3InsertString(node, "Output", "stdout");
+    bool linux_guest = CFGMR3Exists(CFGMR3GetChild(root, "Boot"), "Kernel");
+    if (RT_SUCCESS(rc) && linux_guest) rc = insert_string_if_missing(CFGMR3GetChild(root, "Boot"), "CmdLine", o->append);
     node = NULL;
-    if (RT_SUCCESS(rc) && !CFGMR3GetChild(root, "Devices/serial") && !o->image)
+    if (RT_SUCCESS(rc) && !CFGMR3GetChild(root, "Devices/serial") && linux_guest)
         rc = CFGMR3InsertNode(root, "Devices/serial/0/Config", &node);
     if (RT_SUCCESS(rc) && node) rc = CFGMR3InsertString(node, "Console", serial_console(o));
     return rc;

@@ -58,8 +58,8 @@ static int parse_one(int c, const char *arg, char **argv, struct run_options *o)
     case OPT_ENGINE: o->engine = arg; o->has_engine = true; return 0;
     case OPT_KERNEL: o->kernel = arg; return 0;
     case OPT_INITRD: o->initrd = arg; return 0;
-    case OPT_APPEND: o->append = arg; return 0;
-    case OPT_CONSOLE: o->console = arg; return 0;
+    case OPT_APPEND: o->append = arg; o->has_append = true; return 0;
+    case OPT_CONSOLE: o->console = arg; o->has_console = true; return 0;
     case OPT_CONTROL: o->control = arg; return 0;
     case OPT_CONFIG: o->config = arg; return 0;
     case OPT_NAME: o->name = arg; o->has_name = true; return 0;

@@ -108,8 +108,9 @@ int guest_ram_read(const struct guest_ram *ram, uint64_t gpa, void *buf, size_t 
         return VERR_OUT_OF_RANGE;
     uint8_t *dst = buf;
     while (len > 0) {
-        uint64_t off, left;
-        ram_locate(ram, gpa, &off, &left);
+        uint64_t off = 0, left = 0;
+        if (!ram_locate(ram, gpa, &off, &left))   /* cannot happen: checked above */
+            return VERR_OUT_OF_RANGE;
         size_t chunk = len < left ? len : (size_t)left;
         memcpy(dst, ram->host + off, chunk);
         dst += chunk; gpa += chunk; len -= chunk;
@@ -123,8 +124,9 @@ int guest_ram_write(struct guest_ram *ram, uint64_t gpa, const void *buf, size_t
         return VERR_OUT_OF_RANGE;
     const uint8_t *src = buf;
     while (len > 0) {
-        uint64_t off, left;
-        ram_locate(ram, gpa, &off, &left);
+        uint64_t off = 0, left = 0;
+        if (!ram_locate(ram, gpa, &off, &left))   /* cannot happen: checked above */
+            return VERR_OUT_OF_RANGE;
         size_t chunk = len < left ? len : (size_t)left;
         memcpy(ram->host + off, src, chunk);
         ram_mark_dirty(ram, off, chunk);

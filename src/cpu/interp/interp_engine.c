@@ -4,9 +4,11 @@
  * in chunks of instructions and returns to the core when a force flag is
  * set, the vCPU was poked, the guest halted or something failed.
  *
- * Not yet: an interrupt controller (PIC/PIT under the interpreter come with
- * the devices part of the interpreter issue), so irq_set() does nothing and
- * HLT waits for requests or state changes only.
+ * The engine owns the interrupt controllers KVM would provide in the
+ * kernel: the 8259A pair (created with the engine, on the I/O bus) and the
+ * 8254 PIT (created with vCPU 0, once the virtual clock exists).  irq_set()
+ * drives PIC inputs; vCPU 0 takes the PIC's interrupts between chunks (no
+ * LAPIC/IOAPIC yet: other vCPUs get none).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +17,19 @@
 #include <vmm/err.h>
 
 #include "../../core/vm_internal.h"
+#include "../../devices/i8254.h"
+#include "../../devices/i8259.h"
 #include "interp.h"
 
 /* Instructions per interp_execute() call between force-flag checks
  * (well under a millisecond at interpreter speed). */
 #define RUN_CHUNK 65536u
+
+struct interp_vm {
+    PVM vm;
+    struct i8259 *pic;
+    struct i8254 *pit;
+};
 
 struct interp_vcpu {
     struct cpu_state st;              /* first: 64-byte aligned for the XSAVE area */
@@ -52,20 +62,71 @@ static void bus_mmio_write(void *opaque, uint64_t gpa, unsigned size, uint64_t v
     io_bus_mmio_write(opaque, gpa, size, value);
 }
 
+/* The PIC's INTR line rose: wake or kick vCPU 0 (any thread). */
+static void pic_notify(void *opaque, bool has_interrupt)
+{
+    PVM vm = opaque;
+    PVMCPU vcpu = vm->apCpus[0];
+    if (!has_interrupt || !vcpu)
+        return;
+    vmcpu_set_ff(vcpu, VMCPU_FF_INTERRUPT);
+    emt_notify(vcpu->pUVCpu, true);
+}
+
+static void pit_irq(void *opaque, int level)
+{
+    struct interp_vm *ivm = opaque;
+    i8259_set_irq(ivm->pic, 0, level);
+}
+
 static int interp_vm_init(PVM vm)
 {
-    (void)vm;
+    struct interp_vm *ivm = calloc(1, sizeof(*ivm));
+    if (!ivm)
+        return VMSetError(vm, VERR_NO_MEMORY, RT_SRC_POS, "out of memory for the interpreter engine");
+    ivm->vm = vm;
+    ivm->pic = i8259_create(vm->io, pic_notify, vm);
+    if (!ivm->pic) {
+        free(ivm);
+        return VMSetError(vm, VERR_NO_MEMORY, RT_SRC_POS,
+                          "cannot create the interrupt controller for the interpreter (out of memory, "
+                          "or ports 0x20/0xA0 already taken by a configured device)");
+    }
+    vm->engine_data = ivm;
     return VINF_SUCCESS;
 }
 
 static void interp_vm_term(PVM vm)
 {
-    (void)vm;
+    struct interp_vm *ivm = vm->engine_data;
+    if (!ivm)
+        return;
+    i8259_destroy(ivm->pic);
+    free(ivm);
+    vm->engine_data = NULL;
+}
+
+/* The PIT needs the virtual clock, which exists once vCPUs are set up. */
+static int create_pit(PVM vm, struct interp_vm *ivm)
+{
+    if (!ivm || ivm->pit || !vm->clock)
+        return VINF_SUCCESS;
+    ivm->pit = i8254_create(vm->io, vm->clock, pit_irq, ivm);
+    if (!ivm->pit)
+        return VMSetError(vm, VERR_NO_MEMORY, RT_SRC_POS,
+                          "cannot create the interval timer for the interpreter (out of memory, "
+                          "or ports 0x40-0x43/0x61 already taken by a configured device)");
+    return VINF_SUCCESS;
 }
 
 static int interp_vcpu_init(PVMCPU vcpu)
 {
     PVM vm = vcpu->pVM;
+    if (vcpu->idCpu == 0) {
+        int rc = create_pit(vm, vm->engine_data);
+        if (RT_FAILURE(rc))
+            return rc;
+    }
     struct interp_vcpu *iv = aligned_alloc(64, sizeof(*iv));
     if (!iv)
         return VMSetError(vm, VERR_NO_MEMORY, RT_SRC_POS, "out of memory for the interpreter's vCPU %u",
@@ -85,6 +146,11 @@ static int interp_vcpu_init(PVMCPU vcpu)
 
 static void interp_vcpu_term(PVMCPU vcpu)
 {
+    struct interp_vm *ivm = vcpu->pVM->engine_data;
+    if (vcpu->idCpu == 0 && ivm && ivm->pit) {        /* its timer lives on the clock, which goes first */
+        i8254_destroy(ivm->pit);
+        ivm->pit = NULL;
+    }
     struct interp_vcpu *iv = ivcpu_of(vcpu);
     if (!iv)
         return;
@@ -93,10 +159,22 @@ static void interp_vcpu_term(PVMCPU vcpu)
     vcpu->engine_data = NULL;
 }
 
+/* Force flags that need the core (the interrupt flag is ours). */
 static bool force_flags_pending(PVMCPU vcpu)
 {
-    return atomic_load_explicit(&vcpu->ff, memory_order_relaxed) != 0 ||
+    return (atomic_load_explicit(&vcpu->ff, memory_order_relaxed) & ~VMCPU_FF_INTERRUPT) != 0 ||
            atomic_load_explicit(&vcpu->pVM->ff, memory_order_relaxed) != 0;
+}
+
+/* Takes a PIC interrupt if the guest accepts one now (vCPU 0 only). */
+static void take_interrupt(PVMCPU vcpu, struct interp_vcpu *iv)
+{
+    struct interp_vm *ivm = vcpu->pVM->engine_data;
+    if (vcpu->idCpu != 0 || !ivm)
+        return;
+    atomic_fetch_and(&vcpu->ff, ~VMCPU_FF_INTERRUPT);
+    if (interp_interrupts_enabled(iv->cpu) && i8259_has_interrupt(ivm->pic))
+        interp_inject_interrupt(iv->cpu, (uint8_t)i8259_acknowledge(ivm->pic));
 }
 
 static int interp_guru(PVMCPU vcpu, struct interp_vcpu *iv, int rc)
@@ -115,6 +193,7 @@ static int interp_run(PVMCPU vcpu)
         return VINF_EM_HALT;
     iv->st.run_state = CPU_RUNNABLE;       /* the core decided the vCPU resumes after HLT */
     for (;;) {
+        take_interrupt(vcpu, iv);
         int rc = interp_execute(iv->cpu, RUN_CHUNK);
         if (RT_FAILURE(rc))
             return interp_guru(vcpu, iv, rc);
@@ -158,13 +237,17 @@ static int interp_set_state(PVMCPU vcpu, const struct cpu_state *st)
 
 static void interp_irq_set(PVM vm, uint32_t gsi, int level)
 {
-    (void)vm; (void)gsi; (void)level;
+    struct interp_vm *ivm = vm->engine_data;
+    if (ivm && gsi < 16)
+        i8259_set_irq(ivm->pic, gsi, level);
 }
 
+/* For the halt wait: an interrupt vCPU 0 would take now. */
 static bool interp_interrupt_pending(PVMCPU vcpu)
 {
-    (void)vcpu;
-    return false;
+    struct interp_vm *ivm = vcpu->pVM->engine_data;
+    struct interp_vcpu *iv = ivcpu_of(vcpu);
+    return vcpu->idCpu == 0 && ivm && iv && (iv->st.rflags & RFLAGS_IF) && i8259_has_interrupt(ivm->pic);
 }
 
 const struct engine_ops interp_engine_ops = {

@@ -5,9 +5,9 @@
  * writes kvmclock back, so kvmclock and RDTSC continue where they stopped.
  * Under kvm_pvm (a software hypervisor) the guest reads the host's TSC
  * directly: an offset would only make KVM's kvmclock data disagree with
- * it, so there only kvmclock is kept.  The core calls both with every vCPU outside run() (the
- * suspend and resume rendezvous); a second pause or a resume without a
- * pause does nothing.
+ * it, so there only kvmclock is kept.  The core calls both with every vCPU
+ * outside run() (the suspend and resume rendezvous); a second pause or a
+ * resume without a pause does nothing.
  */
 #include "kvm_internal.h"
 
@@ -38,22 +38,22 @@ static int tsc_transfer(int fd, unsigned long req, uint64_t *tsc)
 }
 
 /*
- * Winds the TSC back by the time it ran while paused.  The TSC offset
- * attribute (Linux 5.16+) is exact; a host write of the TSC MSR is the
- * fallback, but KVM takes a write within a second of the expected value as
- * "synchronize with the other vCPUs" and may ignore it.
+ * Winds a vCPU's TSC back by `elapsed` cycles.  The TSC offset attribute
+ * (Linux 5.16+) is exact, and one elapsed value for all vCPUs keeps them in
+ * step; writing the saved TSC is the fallback, but KVM takes a write within
+ * a second of the expected value as "synchronize" and may ignore it.
  */
-static int tsc_rewind(int fd, uint64_t paused)
+static int tsc_rewind(int fd, uint64_t elapsed, uint64_t paused)
 {
-    uint64_t now = 0, offset = 0;
+    uint64_t offset = 0;
     struct kvm_device_attr a = {
         .group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET, .addr = (uintptr_t)&offset,
     };
     if (ioctl(fd, KVM_HAS_DEVICE_ATTR, &a) != 0)
         return tsc_transfer(fd, KVM_SET_MSRS, &paused);
-    if (RT_FAILURE(tsc_transfer(fd, KVM_GET_MSRS, &now)) || ioctl(fd, KVM_GET_DEVICE_ATTR, &a) != 0)
+    if (ioctl(fd, KVM_GET_DEVICE_ATTR, &a) != 0)
         return VERR_NEM_IPE_0;
-    offset -= now - paused;
+    offset -= elapsed;
     return ioctl(fd, KVM_SET_DEVICE_ATTR, &a) == 0 ? VINF_SUCCESS : VERR_NEM_IPE_0;
 }
 
@@ -61,12 +61,15 @@ static void vcpus_tsc(PVM vm, struct kvm_vm *kvm, bool save)
 {
     if (!kvm->tsc_offsettable)
         return;
+    uint64_t elapsed = 0;                /* guest cycles since the pause, from vCPU 0 */
+    if (!save && kvm->vcpus[0] && RT_SUCCESS(tsc_transfer(kvm->vcpus[0]->fd, KVM_GET_MSRS, &elapsed)))
+        elapsed -= kvm->paused_tsc[0];
     for (uint32_t i = 0; i < vm->cCpus && i < VMM_MAX_CPU_COUNT; i++) {
         struct kvm_vcpu *kv = kvm->vcpus[i];
         if (!kv || kv->fd < 0)
             continue;
         int rc = save ? tsc_transfer(kv->fd, KVM_GET_MSRS, &kvm->paused_tsc[i])
-                      : tsc_rewind(kv->fd, kvm->paused_tsc[i]);
+                      : tsc_rewind(kv->fd, elapsed, kvm->paused_tsc[i]);
         if (RT_FAILURE(rc))
             vm_log(vm->pUVM, "KVM: %s the TSC of vCPU %u failed: %s; the guest TSC may jump",
                    save ? "saving" : "restoring", i, strerror(errno));
