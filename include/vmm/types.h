@@ -24,7 +24,7 @@
  * calling convention, so these only carry visibility. */
 #define DECLCALLBACK(type)                 type
 #define DECLCALLBACKTYPE(type, name, args) type name args
-#define DECLCALLBACKPTR(type, name, args)  type (*name) args
+#define DECLCALLBACKPTR(type, name, args)  type (*name) args  /* NOLINT(bugprone-macro-parentheses) */
 #define DECLEXPORT(type)                   __attribute__((visibility("default"))) type
 #define VMMDECL(type)                      DECLEXPORT(type)
 #define VMMR3DECL(type)                    DECLEXPORT(type)

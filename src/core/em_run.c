@@ -8,8 +8,8 @@
 
 #include "em_run.h"
 
-#define CAP_SLICE_NS   (100u * 1000000u)   /* cap accounting window */
-#define CAP_SLEEP_NS   (5u * 1000000u)     /* sleep step once over the cap */
+#define CAP_SLICE_NS   UINT64_C(100000000)   /* cap accounting window */
+#define CAP_SLEEP_NS   UINT64_C(5000000)     /* sleep step once over the cap */
 
 /* Force flags that send the vCPU back to the EMT loop. */
 #define EM_VM_FF_LEAVE  (VM_FF_REQUEST | VM_FF_PRIORITY_REQUEST | VM_FF_EMT_RENDEZVOUS | \

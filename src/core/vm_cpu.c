@@ -120,7 +120,7 @@ static void *exec_cap_thread(void *arg)
     PVM vm = arg;
     pthread_setname_np(pthread_self(), "exec-cap");
     while (!atomic_load(&vm->cap_thread_stop)) {
-        struct timespec ts = { 0, 5 * 1000 * 1000 };
+        struct timespec ts = { 0, 5000000L };
         nanosleep(&ts, NULL);
         if (atomic_load(&vm->exec_cap) >= 100)
             continue;

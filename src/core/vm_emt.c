@@ -318,7 +318,7 @@ int emt_start(PUVMCPU uvcpu)
 {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 1024 * 1024);
+    pthread_attr_setstacksize(&attr, (size_t)1 << 20);
     /* EMTs must not take the poke signal's default action, nor others'. */
     sigset_t all, old;
     sigfillset(&all);

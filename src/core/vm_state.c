@@ -110,7 +110,7 @@ static void raise_invalid_state(PVM vm, const char *who, VMSTATE cur, unsigned p
     }
     char list[1024];
     size_t off = 0;
-    for (unsigned i = 0; i < pairs && off < sizeof(list); i++)
+    for (size_t i = 0; i < pairs && off < sizeof(list); i++)
         off += (size_t)snprintf(list + off, sizeof(list) - off, "%s %s -> %s", i ? "," : "",
                                 VMR3GetStateName(tab[2 * i]), VMR3GetStateName(tab[2 * i + 1]));
     VMSetError(vm, VERR_VM_INVALID_VM_STATE, RT_SRC_POS,
@@ -129,7 +129,7 @@ int vm_state_try_set(PVM vm, const char *who, unsigned pairs, ...)
 
     pthread_mutex_lock(&vm->pUVM->state_cb_lock);
     VMSTATE cur = atomic_load(&vm->enmVMState);
-    for (unsigned i = 0; i < pairs; i++) {
+    for (size_t i = 0; i < pairs; i++) {
         if (tab[2 * i] == cur) {
             vm_state_set_locked(vm, tab[2 * i + 1], cur);
             pthread_mutex_unlock(&vm->pUVM->state_cb_lock);
