@@ -10,7 +10,7 @@ DEBIAN_PACKAGES = build-essential cmake nasm pkg-config libcmocka-dev \
                   busybox-static cpio
 
 # Tests that exercise threads run again under ThreadSanitizer.
-THREADED_TESTS = 'test_req|tstVMREQ|test_lifecycle|test_create|test_vclock|test_i8259|test_i8254|test_uart16550|test_cmos_rtc|test_kvm_guests|test_control|test_config_json|test_kvm_irqchip'
+THREADED_TESTS = 'test_linux_machine|test_req|tstVMREQ|test_lifecycle|test_create|test_vclock|test_i8259|test_i8254|test_uart16550|test_cmos_rtc|test_kvm_guests|test_control|test_config_json|test_kvm_irqchip'
 
 .PHONY: all deps build run run-linux linux-guest check check-asan check-tsan check-slow bench install lint clean
 
@@ -81,11 +81,20 @@ fuzz-interp: build
 	scripts/fuzz-interp.sh $(BUILD)
 
 # Static analysis: clang-tidy's bugprone checks and cppcheck over src/.
+# Silent when clean; prints the findings and fails when there are any.
 lint: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
-	run-clang-tidy -quiet -p $(BUILD) 'src/' 2>/dev/null | grep -E 'warning:|error:' ; \
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
+	@status=0; \
+	tidy_rc=0; tidy_out=$$(run-clang-tidy -quiet -p $(BUILD) 'src/' 2>&1) || tidy_rc=$$?; \
+	found=$$(printf '%s\n' "$$tidy_out" | sed 's/\x1b\[[0-9;]*m//g' | grep -E 'warning:|error:' | sort -u); \
+	if [ -n "$$found" ]; then \
+	    printf '%s\n' "$$found"; status=1; \
+	elif [ $$tidy_rc -ne 0 ]; then \
+	    printf '%s\n' "$$tidy_out" | tail -n 20; echo "lint: run-clang-tidy failed (exit $$tidy_rc)"; status=1; \
+	fi; \
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-	    --suppress=missingIncludeSystem -I include -I src src
+	    --suppress=missingIncludeSystem -I include -I src src || status=1; \
+	exit $$status
 
 install: build
 	cmake --install $(BUILD) --prefix $(or $(PREFIX),/usr/local)

@@ -94,7 +94,7 @@ static struct tables find_tables(struct guest_ram *ram, uint64_t rsdp_gpa)
     t.xsdt = table_at(ram, rd64(t.rsdp + 24), "XSDT");
     uint32_t n = (rd32(t.xsdt + 4) - 36) / 8;
     for (uint32_t i = 0; i < n; i++) {
-        uint64_t a = rd64(t.xsdt + 36 + 8 * i);
+        uint64_t a = rd64(t.xsdt + 36 + 8 * (size_t)i);
         const uint8_t *h = gp(ram, a, 4);
         if (!memcmp(h, "FACP", 4))
             t.fadt = table_at(ram, a, "FACP");
@@ -367,7 +367,7 @@ static void test_bad_configs(void **state)
     guest_ram_term(&ram);
 
     /* 512 KiB of RAM: the BIOS area is not RAM. */
-    assert_int_equal(guest_ram_init(&ram, 512 * 1024, 0), VINF_SUCCESS);
+    assert_int_equal(guest_ram_init(&ram, UINT64_C(512) * 1024, 0), VINF_SUCCESS);
     struct acpi_config ok = { .cpus = 1 };
     assert_int_equal(acpi_build(&ram, &ok, &rsdp), VERR_OUT_OF_RANGE);
     guest_ram_term(&ram);

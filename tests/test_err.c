@@ -378,7 +378,7 @@ static void test_every_code_has_its_name(void **state)
             assert_int_equal(real->value, codes[i].value);
             assert_false(is_alias(real->name));
         } else {
-            if (strcmp(got, codes[i].name))
+            if (strcmp(got, codes[i].name) != 0)
                 fail_msg("%s (%d) is named %s", codes[i].name, codes[i].value, got);
         }
         const char *msg = RTErrGetFull(codes[i].value);
@@ -418,7 +418,7 @@ static void test_list_covers_header(void **state)
         char name[128];
         if (sscanf(line, "#define %127[A-Z0-9_]", name) != 1)
             continue;
-        if (strncmp(name, "VERR_", 5) && strncmp(name, "VINF_", 5) && strncmp(name, "VWRN_", 5))
+        if (strncmp(name, "VERR_", 5) != 0 && strncmp(name, "VINF_", 5) != 0 && strncmp(name, "VWRN_", 5) != 0)
             continue;
         if (!find_code(name))
             fail_msg("%s is in err.h but not in test_err.c", name);

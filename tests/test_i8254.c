@@ -281,7 +281,7 @@ static void test_port61_calibration(void **state)
     write_word(f, 2, 0xffff);
     uint64_t k0 = latch;
     for (unsigned i = 1; i < 50; i++) {
-        at(f, k0 + 256 * i + 10);
+        at(f, k0 + 256 * (uint64_t)i + 10);
         inb(f, 0x42);
         assert_int_equal(inb(f, 0x42), 0xff - i);
     }

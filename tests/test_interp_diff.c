@@ -717,9 +717,9 @@ static void setup_prot32(struct harness *h)
     uint32_t e = 0x83;
     memcpy(m + 0x1000, &e, 4);
     e = 0x2000 | 3;
-    memcpy(m + 0x1000 + (DATA32_ADDR >> 22) * 4, &e, 4);
+    memcpy(m + 0x1000 + (size_t)(DATA32_ADDR >> 22) * 4, &e, 4);
     e = DATA_GPA | 3;
-    memcpy(m + 0x2000 + ((DATA32_ADDR >> 12) & 0x3ff) * 4, &e, 4);
+    memcpy(m + 0x2000 + (size_t)((DATA32_ADDR >> 12) & 0x3ff) * 4, &e, 4);
 }
 
 static void setup_long_mode(struct harness *h)
@@ -731,7 +731,7 @@ static void setup_long_mode(struct harness *h)
     put64(m + 0x3000, 0x0 | 0x83);                            /* PD[0]: 2 MiB identity */
     put64(m + 0x3008, 0x200000 | 0x83);
     unsigned pml4i = (unsigned)((DATA_ADDR >> 39) & 511);
-    put64(m + 0x1000 + pml4i * 8, 0x4000 | 3);
+    put64(m + 0x1000 + (size_t)pml4i * 8, 0x4000 | 3);
     put64(m + 0x4000, 0x5000 | 3);
     put64(m + 0x5000, 0x6000 | 3);
     put64(m + 0x6000, DATA_GPA | 3);

@@ -391,7 +391,7 @@ static void test_inject_interrupt(void **state)
     load_blob(g, 0x7c00, code, sizeof(code));
     load_blob(g, 0x7d00, handler, sizeof(handler));
     uint16_t ivt[2] = { 0x7d00, 0 };
-    memcpy(g->ram.host + 0x20 * 4, ivt, 4);
+    memcpy(g->ram.host + (size_t)0x20 * 4, ivt, 4);
     assert_false(interp_inject_interrupt(g->cpu, 0x20));       /* IF = 0 */
     assert_int_equal(interp_execute(g->cpu, 1), VINF_SUCCESS); /* sti */
     assert_false(interp_inject_interrupt(g->cpu, 0x20));       /* STI shadow */
@@ -427,7 +427,7 @@ static void test_random_bytes(void **state)
         }
         for (unsigned i = 0; i < 64; i++) {                        /* the code itself */
             x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-            memcpy(g->ram.host + 0x7c00 + i * 8, &x, 8);
+            memcpy(g->ram.host + 0x7c00 + (size_t)i * 8, &x, 8);
         }
         real_mode_state(&g->st, 0x7c00);
         for (unsigned r = 0; r < GPR_COUNT; r++) {

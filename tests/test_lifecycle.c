@@ -157,10 +157,10 @@ static void expect_transitions(struct fixture_log *log, unsigned from, const VMS
     pthread_mutex_lock(&log->lock);
     assert_true(log->n_states >= from + n);
     for (unsigned i = 0; i < n; i++) {
-        if (log->old_states[from + i] != pairs[2 * i] || log->new_states[from + i] != pairs[2 * i + 1])
+        if (log->old_states[from + i] != pairs[2 * (size_t)i] || log->new_states[from + i] != pairs[2 * (size_t)i + 1])
             fail_msg("transition %u: got %s -> %s, want %s -> %s", i, VMR3GetStateName(log->old_states[from + i]),
-                     VMR3GetStateName(log->new_states[from + i]), VMR3GetStateName(pairs[2 * i]),
-                     VMR3GetStateName(pairs[2 * i + 1]));
+                     VMR3GetStateName(log->new_states[from + i]), VMR3GetStateName(pairs[2 * (size_t)i]),
+                     VMR3GetStateName(pairs[2 * (size_t)i + 1]));
     }
     pthread_mutex_unlock(&log->lock);
 }
@@ -245,7 +245,7 @@ static void check_bad_handle(PUVM bad)
     assert_int_equal(VMR3LoadFromFile(bad, "x", NULL, NULL), VERR_INVALID_VM_HANDLE);
     assert_int_equal(VMR3LoadFromStream(bad, &stream_ops, NULL, NULL, NULL, false), VERR_INVALID_VM_HANDLE);
     assert_null(VMR3GetVM(bad));
-    assert_int_equal(VMR3RetainUVM(bad), bad ? UINT32_MAX : UINT32_MAX);
+    assert_int_equal(VMR3RetainUVM(bad), UINT32_MAX);
     assert_int_equal(VMR3ReleaseUVM(bad), bad ? UINT32_MAX : 0);
     assert_null(VMR3GetName(bad));
     assert_null(VMR3GetUuid(bad, &uuid));

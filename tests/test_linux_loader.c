@@ -158,8 +158,8 @@ static uint8_t *kernel_read(size_t *size)
 
 #define REQUIRE_KERNEL(var, size) \
     size_t size; \
-    uint8_t *var = kernel_read(&size); \
-    if (!var) { skip(); return; }
+    uint8_t *var = kernel_read(&(size)); /* NOLINT(bugprone-macro-parentheses): declarator */ \
+    if (!(var)) { skip(); return; }
 
 static int load_buf(struct guest_ram *ram, const uint8_t *k, size_t size, enum linux_entry entry,
                     struct cpu_state *st, struct linux_boot_info *info)
@@ -221,7 +221,8 @@ static uint8_t *elf_make(size_t *size)
     memcpy(e + eh.e_phoff, &ph, sizeof(ph));
     for (size_t i = 0; i < ELF_CODE_SIZE; i++)
         e[0x1000 + i] = (uint8_t)(i * 7 + 3);
-    memcpy(e + 0x1000, "\x48\x8d\x25", 3);        /* lea ...(%rip), %rsp like startup_64 */
+    static const uint8_t lea_rsp[] = { 0x48, 0x8d, 0x25 };   /* lea ...(%rip), %rsp like startup_64 */
+    memcpy(e + 0x1000, lea_rsp, sizeof(lea_rsp));
     *size = n;
     return e;
 }
@@ -285,7 +286,8 @@ static size_t zstd_pack(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
 /* lz4 legacy format with 8 MiB blocks, as the kernel's `lz4 -l` writes it. */
 static size_t lz4_pack(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
 {
-    memcpy(out, "\x02\x21\x4c\x18", 4);
+    static const uint8_t lz4_legacy_magic[] = { 0x02, 0x21, 0x4c, 0x18 };
+    memcpy(out, lz4_legacy_magic, sizeof(lz4_legacy_magic));
     size_t pos = 4;
     for (size_t off = 0; off < n; off += 8 * MiB) {
         int chunk = (int)(n - off < 8 * MiB ? n - off : 8 * MiB);
@@ -511,7 +513,7 @@ static void test_real_kernel_too_little_ram(void **state)
 {
     (void)state;
     REQUIRE_KERNEL(k, ksize);
-    const uint64_t sizes[] = { 512 * 1024, 16 * MiB, 48 * MiB, 64 * MiB };
+    const uint64_t sizes[] = { UINT64_C(512) * 1024, 16 * MiB, 48 * MiB, 64 * MiB };
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         assert_int_equal(load_copy(k, ksize, sizes[i]), VERR_OUT_OF_RANGE);
         assert_non_null(strstr(err_buf, "too little guest RAM"));

@@ -34,7 +34,7 @@ static int test_config(PUVM uvm, PVM vm, PCVMMR3VTABLE vmm, void *user)
     PCFGMNODE root = CFGMR3GetRoot(vm);
     int rc = CFGMR3InsertInteger(root, "NumCPUs", (uint64_t)(uintptr_t)user);
     if (RT_SUCCESS(rc))
-        rc = CFGMR3InsertInteger(root, "RamSize", 2 * 1024 * 1024);
+        rc = CFGMR3InsertInteger(root, "RamSize", UINT64_C(2) * 1024 * 1024);
     return rc;
 }
 

@@ -261,7 +261,7 @@ static bool uart_write_locked(struct uart16550 *u, unsigned reg, uint8_t value)
     case R_IIR_FCR: write_fcr(u, value); break;
     case R_LCR:     u->lcr = value; break;
     case R_MCR:     write_mcr(u, value); break;
-    case R_LSR:     break;           /* factory test register: ignore */
+    case R_LSR:                      /* factory test register: ignore */
     case R_MSR:     break;
     case R_SCR:     u->scr = value; break;
     }

@@ -143,6 +143,6 @@ int op_retf(struct interp_cpu *cpu, const struct insn *in)
     if ((r = load_cs_far(cpu, (uint16_t)sel, off)))
         return r;
     cpu->gpr[GPR_RSP] = old_sp;
-    stack_adjust(cpu, 2 * in->osz + (in->opc == 0xca ? (in->imm & 0xffff) : 0));
+    stack_adjust(cpu, 2 * (int64_t)in->osz + (int64_t)(in->opc == 0xca ? (in->imm & 0xffff) : 0));
     return X_END;
 }

@@ -57,7 +57,7 @@ static int decode_modrm16(struct dstate *d, struct insn *in, unsigned mod, unsig
     } else if (mod == 1) {
         if ((r = need(d, 1)))
             return r;
-        in->disp = (int8_t)take(d, 1);
+        in->disp = (int32_t)(int8_t)take(d, 1);   /* sign-extend disp8 */
     } else if (mod == 2) {
         if ((r = need(d, 2)))
             return r;
@@ -94,7 +94,7 @@ static int decode_modrm32(struct dstate *d, struct insn *in, enum code_mode mode
     if (mod == 1) {
         if ((r = need(d, 1)))
             return r;
-        in->disp = (int8_t)take(d, 1);
+        in->disp = (int32_t)(int8_t)take(d, 1);   /* sign-extend disp8 */
     } else if (mod == 2) {
         if ((r = need(d, 4)))
             return r;

@@ -6,16 +6,16 @@
 #include "handlers.h"
 
 #define ALU_ROW(base) \
-    [base + 0] = { op_alu_rm_r, F_MODRM | F_BYTE | F_LOCK, 0 }, \
-    [base + 1] = { op_alu_rm_r, F_MODRM | F_LOCK, 0 }, \
-    [base + 2] = { op_alu_r_rm, F_MODRM | F_BYTE, 0 }, \
-    [base + 3] = { op_alu_r_rm, F_MODRM, 0 }, \
-    [base + 4] = { op_alu_a_imm, F_BYTE | F_IMM8, 0 }, \
-    [base + 5] = { op_alu_a_imm, F_IMMZ, 0 }
+    [(base) + 0] = { op_alu_rm_r, F_MODRM | F_BYTE | F_LOCK, 0 }, \
+    [(base) + 1] = { op_alu_rm_r, F_MODRM | F_LOCK, 0 }, \
+    [(base) + 2] = { op_alu_r_rm, F_MODRM | F_BYTE, 0 }, \
+    [(base) + 3] = { op_alu_r_rm, F_MODRM, 0 }, \
+    [(base) + 4] = { op_alu_a_imm, F_BYTE | F_IMM8, 0 }, \
+    [(base) + 5] = { op_alu_a_imm, F_IMMZ, 0 }
 
-#define X8(first, v) [first] = v, [first + 1] = v, [first + 2] = v, [first + 3] = v, \
-    [first + 4] = v, [first + 5] = v, [first + 6] = v, [first + 7] = v
-#define X16(first, v) X8(first, v), X8(first + 8, v)
+#define X8(first, v) [(first)] = (v), [(first) + 1] = (v), [(first) + 2] = (v), [(first) + 3] = (v), \
+    [(first) + 4] = (v), [(first) + 5] = (v), [(first) + 6] = (v), [(first) + 7] = (v)
+#define X16(first, v) X8(first, v), X8((first) + 8, v)
 
 #define JCC8   { op_jcc, F_IMM8 | F_SX | F_FORCE64 | F_END, 0 }
 #define JCC32  { op_jcc, F_IMMZ | F_FORCE64 | F_END, 0 }

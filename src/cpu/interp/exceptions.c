@@ -46,7 +46,7 @@ static int deliver_real(struct interp_cpu *cpu, uint8_t vec, uint64_t ret_rip)
     uint64_t ent;
     if ((uint32_t)vec * 4 + 3 > st->idtr.limit)
         return raise_gp(cpu, 0);
-    int r = sys_read(cpu, st->idtr.base + vec * 4u, 4, &ent);
+    int r = sys_read(cpu, st->idtr.base + (uint64_t)vec * 4, 4, &ent);
     if (r)
         return r;
     unsigned ss = stack_addr_size(cpu);
@@ -79,9 +79,9 @@ static int read_gate(struct interp_cpu *cpu, uint8_t vec, enum event_kind kind, 
     uint64_t lo, hi = 0;
     if ((uint32_t)vec * esz + esz - 1 > st->idtr.limit)
         return raise_gp(cpu, ecode);
-    int r = sys_read(cpu, st->idtr.base + vec * esz, 8, &lo);
+    int r = sys_read(cpu, st->idtr.base + (uint64_t)vec * esz, 8, &lo);
     if (!r && lm)
-        r = sys_read(cpu, st->idtr.base + vec * esz + 8, 8, &hi);
+        r = sys_read(cpu, st->idtr.base + (uint64_t)vec * esz + 8, 8, &hi);
     if (r)
         return r;
     g->type = (lo >> 40) & 0x1f;
@@ -155,9 +155,9 @@ static int deliver_long(struct interp_cpu *cpu, uint8_t vec, enum event_kind kin
     if ((r = read_gate(cpu, vec, kind, &g)) || (r = read_handler_cs(cpu, &g, kind, &cs_desc, &new_cpl)))
         return r;
     uint64_t tss = st->seg[SEG_TR].base;
-    if (g.ist && (r = sys_read(cpu, tss + 0x24 + (g.ist - 1) * 8, 8, &sp)))
+    if (g.ist && (r = sys_read(cpu, tss + 0x24 + (uint64_t)(g.ist - 1) * 8, 8, &sp)))
         return r;
-    if (!g.ist && new_cpl < cpu->cpl && (r = sys_read(cpu, tss + 4 + new_cpl * 8, 8, &sp)))
+    if (!g.ist && new_cpl < cpu->cpl && (r = sys_read(cpu, tss + 4 + (uint64_t)new_cpl * 8, 8, &sp)))
         return r;
     sp &= ~UINT64_C(15);
     uint64_t vals[6] = { st->seg[SEG_SS].selector, st->gpr[GPR_RSP], pushed_flags(cpu, vec, kind),
@@ -190,7 +190,8 @@ static int tss32_stack(struct interp_cpu *cpu, unsigned new_cpl, uint16_t *ss_se
 {
     uint64_t tss = cpu->st->seg[SEG_TR].base, v;
     int r;
-    if ((r = sys_read(cpu, tss + 4 + new_cpl * 8, 4, esp)) || (r = sys_read(cpu, tss + 8 + new_cpl * 8, 2, &v)))
+    if ((r = sys_read(cpu, tss + 4 + (uint64_t)new_cpl * 8, 4, esp)) ||
+        (r = sys_read(cpu, tss + 8 + (uint64_t)new_cpl * 8, 2, &v)))
         return r;
     *ss_sel = (uint16_t)v;
     if ((*ss_sel & 0xfffc) == 0 || (r = desc_read(cpu, *ss_sel, ss_desc, EXC_TS)))

@@ -19,7 +19,7 @@ bool flags_cf_slow(const struct interp_cpu *cpu)
     case LF_LOGIC: return false;
     case LF_INC:
     case LF_DEC:   return lf->cin;
-    case LF_SHL:   return lf->src <= lf->size * 8u ? (d >> (lf->size * 8u - lf->src)) & 1 : 0;
+    case LF_SHL:   return lf->src <= lf->size * UINT64_C(8) ? (d >> (lf->size * UINT64_C(8) - lf->src)) & 1 : 0;
     case LF_SHR:   return (d >> (lf->src - 1)) & 1;
     case LF_SAR:   return ((uint64_t)sign_extend(d, lf->size) >> (lf->src - 1 > 63 ? 63 : lf->src - 1)) & 1;
     default:       return cpu->st->rflags & RFLAGS_CF;

@@ -62,7 +62,7 @@ static uint64_t ram_page_gpa(const struct interp_cpu *cpu, uint64_t i)
 void interp_invalidate_code(struct interp_cpu *cpu, uint64_t gpa, uint64_t len)
 {
     uint64_t end = gpa + len < gpa ? UINT64_MAX : gpa + len;
-    if (len <= 64 * 4096) {
+    if (len <= UINT64_C(64) * 4096) {
         for (uint64_t a = gpa & ~UINT64_C(0xfff); a < end; a += 4096) {
             uint8_t *h = phys_host(cpu, a);
             if (h && cpu->code_mark[(uint64_t)(h - cpu->ram->host) >> 12])

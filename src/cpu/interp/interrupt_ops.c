@@ -34,7 +34,7 @@ static int iret_real(struct interp_cpu *cpu, const struct insn *in)
         return r;
     if ((r = load_cs_far(cpu, (uint16_t)cs, ip)))
         return r;
-    stack_adjust(cpu, 3 * sz);
+    stack_adjust(cpu, 3 * (int64_t)sz);
     uint64_t mask = FLAGS_ARITH | RFLAGS_TF | RFLAGS_IF | RFLAGS_DF | RFLAGS_NT | RFLAGS_IOPL | RFLAGS_AC | RFLAGS_ID;
     flags_write(cpu, fl, sz == 2 ? mask & 0xffff : mask);
     return X_END;
@@ -100,7 +100,7 @@ static int iret_protected(struct interp_cpu *cpu, const struct insn *in)
             goto undo;
         set_reg(cpu, GPR_RSP, sz == 2 ? 2 : cpu->long64 || sz == 8 ? 8 : 4, sp);
     } else {
-        stack_adjust(cpu, 3 * sz);
+        stack_adjust(cpu, 3 * (int64_t)sz);
     }
     flags_write(cpu, fl, sz == 2 ? mask & 0xffff : mask);
     if (new_cpl > old_cpl)

@@ -118,7 +118,7 @@ int op_popa(struct interp_cpu *cpu, const struct insn *in)
     for (unsigned i = 0; i < 8; i++)
         if (i != GPR_RSP)
             set_reg(cpu, i, in->osz, vals[i]);
-    stack_adjust(cpu, 8 * in->osz);
+    stack_adjust(cpu, 8 * (int64_t)in->osz);
     return X_NEXT;
 }
 
