@@ -42,7 +42,7 @@ INITRAMFS    ?= .cache/initramfs.cpio.gz
 LINUX_CPUS   ?= 2
 LINUX_APPEND  = console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 reboot=k petrel.cpus=$(LINUX_CPUS)
 
-$(INITRAMFS): initramfs/init scripts/make-initramfs.sh
+$(INITRAMFS): initramfs/init scripts/make-initramfs.sh | deps
 	sh scripts/make-initramfs.sh $@
 
 linux-guest: deps $(INITRAMFS)

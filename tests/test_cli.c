@@ -9,10 +9,16 @@
 #include <cmocka.h>
 
 #include <glob.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <pty.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 struct run_result {
@@ -153,6 +159,13 @@ static void test_linux_bad_input(void **s)
     expect_usage_error((const char *[]){ "run", "--kernel", GUEST("hello_real.bin"), "--cpus", "65", NULL }, "--cpus");
     expect_usage_error((const char *[]){ "run", "--kernel", GUEST("hello_real.bin"), "--console", "tty", NULL }, "--console");
     expect_usage_error((const char *[]){ "run", "--kernel", GUEST("hello_real.bin"), "--engine", "bochs", NULL }, "--engine");
+    char json[] = "/tmp/petrel-cli-json-XXXXXX";
+    int fd = mkstemp(json);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "{\n  \"NoSuchKey\": 1\n}\n", 21), 21);
+    close(fd);
+    expect_usage_error((const char *[]){ "run", "--kernel", GUEST("hello_real.bin"), "--config", json, NULL }, "NoSuchKey");
+    unlink(json);
     if (access("/dev/kvm", R_OK | W_OK) != 0)
         skip();
     /* A flat test guest is not a Linux kernel: the loader says so. */
@@ -165,6 +178,69 @@ static void test_linux_bad_input(void **s)
     }
     expect_usage_error((const char *[]){ "run", "--kernel", kernel, "--memory", "16", "--console", "none", NULL },
                        "too little guest RAM");
+}
+
+/* Reads from fd into buf (appending) until needle shows up (NULL: never)
+ * or timeout_ms passes, dropping the oldest half when buf fills up. */
+static bool pty_wait_for(int fd, char *buf, size_t size, const char *needle, int timeout_ms)
+{
+    size_t len = strlen(buf);
+    for (int waited = 0; !(needle && strstr(buf, needle)) && waited < timeout_ms; waited += 50) {
+        if (len + 1 >= size) {
+            memmove(buf, buf + size / 2, len - size / 2 + 1);
+            len -= size / 2;
+        }
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        if (poll(&p, 1, 50) > 0) {
+            ssize_t n = read(fd, buf + len, size - 1 - len);
+            if (n <= 0)
+                break;
+            len += (size_t)n;
+            buf[len] = 0;
+        }
+    }
+    return needle && strstr(buf, needle) != NULL;
+}
+
+/* On a terminal: raw mode, Ctrl-A h lists the escapes, Ctrl-A x quits with 0, terminal restored. */
+static void test_console_escapes_on_tty(void **s)
+{
+    (void)s;
+    const char *kernel = cached_kernel();
+    if (access("/dev/kvm", R_OK | W_OK) != 0 || !kernel)
+        skip();
+    int master = -1;
+    pid_t pid = forkpty(&master, NULL, NULL, NULL);
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl(PETREL_BIN, PETREL_BIN, "run", "--kernel", kernel, "--console", "stdio", (char *)NULL);
+        _exit(127);
+    }
+    static char out[1 << 16];
+    out[0] = 0;
+    assert_true(pty_wait_for(master, out, sizeof(out), "petrel: engine", 10000));
+    struct termios t;
+    for (int i = 0; i < 100 && tcgetattr(master, &t) == 0 && (t.c_lflag & (ICANON | ECHO | ISIG)); i++)
+        pty_wait_for(master, out, sizeof(out), NULL, 50);           /* the console starts after the log line */
+    assert_int_equal(t.c_lflag & (ICANON | ECHO | ISIG), 0);          /* raw while the VM runs */
+    assert_int_equal(write(master, "\001h", 2), 2);
+    assert_true(pty_wait_for(master, out, sizeof(out), "C-a x", 5000));
+    assert_int_equal(write(master, "\001x", 2), 2);
+    int wstatus = 0;
+    for (int i = 0; i < 200 && waitpid(pid, &wstatus, WNOHANG) == 0; i++) {
+        pty_wait_for(master, out, sizeof(out), NULL, 50);               /* keep draining the output */
+        usleep(20 * 1000);                                              /* the pty may be closed already */
+    }
+    if (waitpid(pid, &wstatus, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &wstatus, 0);
+        fail_msg("petrel did not quit on Ctrl-A x; output:\n%s", out);
+    }
+    assert_true(WIFEXITED(wstatus));
+    assert_int_equal(WEXITSTATUS(wstatus), 0);
+    assert_int_equal(tcgetattr(master, &t), 0);
+    assert_int_equal(t.c_lflag & (ICANON | ECHO | ISIG), ICANON | ECHO | ISIG);   /* restored */
+    close(master);
 }
 
 static void test_help_and_version(void **s)
@@ -189,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_image_too_big),
         cmocka_unit_test(test_linux_bad_input),
+        cmocka_unit_test(test_console_escapes_on_tty),
         cmocka_unit_test(test_help_and_version),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "core/vm_internal.h"
+#include "io/io_bus.h"
 #include "time/vclock.h"
 #include "vm_fixture.h"
 
@@ -287,6 +288,32 @@ static void test_bad_input(void **s)
         expect_create_error(&(struct linux_vm){ .kernel = kernel, .ram_mib = 16 }, VERR_OUT_OF_RANGE, "RAM");
 }
 
+/* VMR3ConsoleInput types into COM1's receive FIFO (what `petrel run` does on a TTY). */
+static void test_console_input(void **s)
+{
+    (void)s;
+    if (!have_kvm())
+        skip();
+    PVM vm = NULL;
+    PUVM uvm = NULL;
+    struct linux_vm c = { .console = "stdout" };   /* output only: input comes from the API */
+    assert_int_equal(VMR3Create(1, NULL, NULL, NULL, linux_ctor, &c, &vm, &uvm), VINF_SUCCESS);
+    io_bus_port_write(vm->io, 0x3fa, 1, 0x07);     /* FCR: FIFOs on (16 bytes), cleared */
+    size_t taken = 0;
+    assert_int_equal(VMR3ConsoleInput(uvm, "hi", 2, &taken), VINF_SUCCESS);
+    assert_int_equal(taken, 2);
+    assert_true(io_bus_port_read(vm->io, 0x3fd, 1) & 0x01);      /* LSR: data ready */
+    assert_int_equal(io_bus_port_read(vm->io, 0x3f8, 1), 'h');
+    assert_int_equal(io_bus_port_read(vm->io, 0x3f8, 1), 'i');
+    char many[64];
+    memset(many, 'x', sizeof(many));
+    assert_int_equal(VMR3ConsoleInput(uvm, many, sizeof(many), &taken), VINF_SUCCESS);
+    assert_int_equal(taken, 16);                                  /* the FIFO is full: the caller retries */
+    assert_int_equal(VMR3ConsoleInput(NULL, "a", 1, &taken), VERR_INVALID_VM_HANDLE);
+    VMR3Destroy(uvm);
+    VMR3ReleaseUVM(uvm);
+}
+
 /* The virtual clock exists from creation, runs only while the VM runs. */
 static void test_clock_follows_vm_state(void **s)
 {
@@ -322,6 +349,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_clock_follows_vm_state),
         cmocka_unit_test(test_default_devices),
         cmocka_unit_test(test_reset_right_after_power_on),
+        cmocka_unit_test(test_console_input),
         cmocka_unit_test(test_bad_input),
     };
     const struct CMUnitTest slow[] = {

@@ -98,7 +98,7 @@ static int wait_for_stop(struct run_wait *w, const sigset_t *sigs)
         pthread_mutex_unlock(&w->lock);
         if (stopped)
             return 0;
-        struct timespec ts = { 0, 50 * 1000 * 1000 };
+        struct timespec ts = { 0, 50L * 1000 * 1000 };
         int sig = sigtimedwait(sigs, NULL, &ts);
         if (sig > 0)
             return sig;
@@ -114,7 +114,7 @@ static void log_engine(PUVM uvm)
     if (RT_FAILURE(EMR3QueryMainExecutionEngine(uvm, &engine)))
         return;
     const char *name = engine == VM_EXEC_ENGINE_NATIVE_API ? "kvm" : engine == VM_EXEC_ENGINE_IEM ? "interp" : "?";
-    if (strcmp(asked, "auto"))
+    if (strcmp(asked, "auto") != 0)
         fprintf(stderr, "petrel: engine %s (asked for with --engine %s)\n", name, asked);
     else if (engine == VM_EXEC_ENGINE_NATIVE_API)
         fprintf(stderr, "petrel: engine kvm (auto: /dev/kvm is usable; the interpreter cannot boot Linux yet)\n");

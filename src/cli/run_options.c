@@ -41,7 +41,7 @@ static int parse_number_option(int c, const char *arg, struct run_options *o)
             return cli_usage_error("--cpus: '%s' is not a number from 1 to 64", arg);
         return 0;
     case OPT_MEMORY:
-        if (!cli_parse_u64(arg, 1, 1024 * 1024, &o->memory_mib))
+        if (!cli_parse_u64(arg, 1, UINT64_C(1024) * 1024, &o->memory_mib))
             return cli_usage_error("--memory: '%s' is not a size in MiB from 1 to 1048576", arg);
         o->has_memory = true;
         return 0;
@@ -85,6 +85,11 @@ static int check_readable(const char *what, const char *path)
     return 0;
 }
 
+static bool one_of(const char *s, const char *a, const char *b, const char *c)
+{
+    return strcmp(s, a) == 0 || strcmp(s, b) == 0 || strcmp(s, c) == 0;
+}
+
 static bool console_spec_valid(const char *s)
 {
     return !strcmp(s, "stdio") || !strcmp(s, "none") || (!strncmp(s, "file:", 5) && s[5])
@@ -97,9 +102,9 @@ static int check_options(struct run_options *o)
         return cli_usage_error("run: --image (a flat guest) and --kernel (Linux) exclude each other");
     if (!o->image && !o->kernel && !o->config)
         return cli_usage_error("run: --kernel FILE or --image FILE is required (try `petrel help run`)");
-    if (o->image && strcmp(o->mode, "real") && strcmp(o->mode, "protected") && strcmp(o->mode, "long"))
+    if (o->image && !one_of(o->mode, "real", "protected", "long"))
         return cli_usage_error("--mode: '%s' is not one of real, protected, long", o->mode);
-    if (strcmp(o->engine, "auto") && strcmp(o->engine, "kvm") && strcmp(o->engine, "interp"))
+    if (!one_of(o->engine, "auto", "kvm", "interp"))
         return cli_usage_error("--engine: '%s' is not one of auto, kvm, interp", o->engine);
     if (!console_spec_valid(o->console))
         return cli_usage_error("--console: '%s' is not one of stdio, none, file:PATH, unix:PATH", o->console);

@@ -43,7 +43,7 @@ static struct sigaction previous_actions[sizeof(fatal_signals) / sizeof(fatal_si
 static void terminal_restore(void)
 {
     if (atomic_exchange(&termios_saved, false))
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_termios);
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
 }
 
 static void fatal_signal_handler(int sig)
@@ -83,7 +83,7 @@ static int terminal_raw(void)
     t.c_cc[VMIN] = 1;
     t.c_cc[VTIME] = 0;
     atomic_store(&termios_saved, true);
-    return tcsetattr(STDIN_FILENO, TCSAFLUSH, &t);
+    return tcsetattr(STDIN_FILENO, TCSANOW, &t);
 }
 
 /* Waits up to ms for the stop pipe; true if stopping. */
