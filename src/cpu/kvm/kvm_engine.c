@@ -4,6 +4,7 @@
  */
 #include "kvm_engine.h"
 #include "kvm_internal.h"
+#include "kvm_fallback.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -125,10 +126,12 @@ static void kvm_vm_term(PVM vm)
     struct kvm_vm *kvm = kvm_vm_of(vm);
     if (!kvm)
         return;
+    kvm_fallback_log_stats(vm);
     for (unsigned i = 0; i < VMM_MAX_CPU_COUNT; i++) {
         struct kvm_vcpu *kv = kvm->vcpus[i];
         if (!kv)
             continue;
+        kvm_fallback_free(kv);
         if (kv->run)
             munmap(kv->run, (size_t)kv->run_size);
         if (kv->fd >= 0)
@@ -169,7 +172,7 @@ const struct engine_ops kvm_engine_ops = {
     .run = kvm_run,
     .poke = kvm_poke,
     .get_state = kvm_get_state,
-    .set_state = kvm_set_state,
+    .set_state = kvm_fallback_set_state,
     .irq_set = kvm_irq_set,
     .interrupt_pending = kvm_interrupt_pending,
     .vm_pause = kvm_vm_pause,

@@ -111,14 +111,14 @@ static bool idt_handler(PVMCPU vcpu, struct kvm_vcpu *kv, const struct cpu_state
 {
     uint8_t g[16];
     if (!(st->cr0 & CR0_PE)) {
-        if (read_linear(vcpu, kv, st->idtr.base + v * 4u, g, 4) != 4)
+        if (read_linear(vcpu, kv, st->idtr.base + (uint64_t)v * 4, g, 4) != 4)
             return false;
         *off = (uint64_t)g[0] | (uint64_t)g[1] << 8;
         *sel = (uint16_t)(g[2] | g[3] << 8);
         return true;
     }
-    unsigned size = (st->efer & EFER_LMA) ? 16 : 8;
-    if ((uint64_t)v * size + size - 1 > st->idtr.limit || read_linear(vcpu, kv, st->idtr.base + v * size, g, size) != size)
+    uint64_t size = (st->efer & EFER_LMA) ? 16 : 8, at = (uint64_t)v * size;
+    if (at + size - 1 > st->idtr.limit || read_linear(vcpu, kv, st->idtr.base + at, g, size) != size)
         return false;
     *off = (uint64_t)g[0] | (uint64_t)g[1] << 8 | (uint64_t)g[6] << 16 | (uint64_t)g[7] << 24;
     if (size == 16)
@@ -188,15 +188,6 @@ static bool must_leave(PVMCPU vcpu, struct kvm_vcpu *kv, bool consume)
     return true;
 }
 
-/* interp_execute with in_interp set, so that a poke reaches it. */
-static int execute(struct kvm_vcpu *kv, struct kvm_fallback *fb, uint64_t n)
-{
-    atomic_store(&kv->in_interp, true);
-    int rc = atomic_load(&kv->poke_pending) ? VINF_SUCCESS : interp_execute(fb->cpu, n);
-    atomic_store(&kv->in_interp, false);
-    return rc;
-}
-
 /* Interprets while the state stays eligible (unpaged): up to budget
  * instructions (0 = until a poke, a force flag or a mode change).  One
  * instruction per interp_execute, so that the mode is checked after each
@@ -210,14 +201,14 @@ static int interpret_unpaged(PVMCPU vcpu, struct kvm_vcpu *kv, struct kvm_fallba
     uint64_t start = interp_instructions_retired(fb->cpu), done = 0;
     int rc = VINF_SUCCESS;
     while (rc == VINF_SUCCESS && kvm_mode_interp_eligible(&fb->st, irqchip) && (!budget || done < budget)) {
-        if (must_leave(vcpu, kv, consume_poke)) {
+        if (kvm_mode_next_is_kvms(vcpu->pVM, &fb->st, irqchip))
+            break;
+        rc = interp_execute(fb->cpu, 1);
+        done = interp_instructions_retired(fb->cpu) - start;
+        if (must_leave(vcpu, kv, consume_poke)) {     /* after a step: progress even if a flag sticks */
             *to_core = true;
             break;
         }
-        if (kvm_mode_next_is_kvms(vcpu->pVM, &fb->st, irqchip))
-            break;
-        rc = execute(kv, fb, 1);
-        done = interp_instructions_retired(fb->cpu) - start;
     }
     atomic_fetch_add_explicit(&fb->interpreted, done, memory_order_relaxed);
     return rc;
@@ -251,20 +242,31 @@ static int load_state(PVMCPU vcpu, struct kvm_fallback *fb)
     return VINF_SUCCESS;
 }
 
-/* Runs exactly the instruction at RIP (a stale poke may eat one call).
- * Returns its status; *retired tells whether it completed. */
-static int execute_one(struct kvm_fallback *fb, bool *retired)
+/* Runs the instruction KVM could not emulate (insn: its bytes): the status
+ * of interp_execute, or VERR_* with the guru message written. */
+static int run_failed_insn(PVMCPU vcpu, struct kvm_vcpu *kv, struct kvm_fallback *fb, const uint8_t *insn, size_t n)
 {
-    uint64_t before = interp_instructions_retired(fb->cpu), rip = fb->st.rip;
     uint16_t cs = fb->st.seg[SEG_CS].selector;
-    int rc = VINF_SUCCESS;
-    for (int tries = 0; tries < 2 && rc == VINF_SUCCESS; tries++) {
-        rc = interp_execute(fb->cpu, 1);
-        if (interp_instructions_retired(fb->cpu) != before || fb->st.rip != rip
-            || fb->st.seg[SEG_CS].selector != cs)
-            break;
+    uint64_t rip = fb->st.rip;
+    uint64_t before = interp_instructions_retired(fb->cpu);
+    int rc = interp_execute(fb->cpu, 1);
+    bool retired = interp_instructions_retired(fb->cpu) != before;   /* else it raised an exception */
+    const char *why = RT_FAILURE(rc) ? interp_last_error(fb->cpu) : NULL;
+    if (rc == VINF_SUCCESS && !retired && raised_ud(vcpu, kv, &fb->st)) {
+        rc = VERR_IEM_INSTR_NOT_IMPLEMENTED;
+        why = "the interpreter raised #UD (it does not implement this instruction either)";
     }
-    *retired = interp_instructions_retired(fb->cpu) != before;
+    if (why) {
+        (void)kvm_get_state(vcpu, &fb->st);   /* KVM still holds the state at the instruction: dump that */
+        return fallback_guru(vcpu, fb, rc, FAILURE, why, insn, n, cs, rip);
+    }
+    if (rc == VINF_EM_TRIPLE_FAULT && !retired) {
+        char bytes[64];
+        kvm_fallback_format_bytes(insn, n, bytes, sizeof(bytes));
+        vm_log(vcpu->pVM->pUVM, "vCPU %u: the exception the interpreter raised for %04x:%llx (bytes %s), which "
+               "KVM could not emulate, triple-faulted (an unimplemented instruction raises #UD)", vcpu->idCpu, cs,
+               (unsigned long long)rip, bytes);
+    }
     return rc;
 }
 
@@ -280,29 +282,16 @@ int kvm_fallback_emulation_failure(PVMCPU vcpu, struct kvm_vcpu *kv)
         return VINF_SUCCESS;          /* an INIT came in while we read the state: KVM handles it */
     uint8_t insn[INSN_MAX];
     bool long64 = (fb->st.efer & EFER_LMA) && (fb->st.seg[SEG_CS].attr & SEG_ATTR_L);
-    uint16_t cs = fb->st.seg[SEG_CS].selector;
-    uint64_t rip = fb->st.rip;
-    size_t n = read_linear(vcpu, kv, fb->st.seg[SEG_CS].base + rip, insn, sizeof(insn));
+    size_t n = read_linear(vcpu, kv, fb->st.seg[SEG_CS].base + fb->st.rip, insn, sizeof(insn));
     kvm_fallback_count_insn(vcpu, fb, insn, n, long64);
-
-    bool retired = false;
-    rc = execute_one(fb, &retired);
-    const char *why = RT_FAILURE(rc) ? interp_last_error(fb->cpu) : NULL;
-    if (rc == VINF_SUCCESS && !retired && raised_ud(vcpu, kv, &fb->st)) {
-        rc = VERR_IEM_INSTR_NOT_IMPLEMENTED;
-        why = "the interpreter raised #UD (it does not implement this instruction either)";
-    }
-    if (why) {
-        (void)kvm_get_state(vcpu, &fb->st);   /* KVM still holds the state at the instruction: dump that */
-        return fallback_guru(vcpu, fb, rc, FAILURE, why, insn, n, cs, rip);
-    }
+    rc = run_failed_insn(vcpu, kv, fb, insn, n);
     if (rc == VINF_SUCCESS) {
         bool to_core = false;         /* the run loop sees flags and pokes itself */
         rc = interpret_unpaged(vcpu, kv, fb, FALLBACK_BUDGET, &to_core, false);
         if (RT_FAILURE(rc))
             return guru_here(vcpu, kv, fb, rc, "interpreting after a KVM emulation failure failed");
     }
-    return write_back(vcpu, kv, fb, rc);
+    return RT_FAILURE(rc) ? rc : write_back(vcpu, kv, fb, rc);
 }
 
 int kvm_fallback_interpret(PVMCPU vcpu, struct kvm_vcpu *kv, bool *to_core)
@@ -325,14 +314,6 @@ int kvm_fallback_interpret(PVMCPU vcpu, struct kvm_vcpu *kv, bool *to_core)
     if (rc != VINF_SUCCESS)
         *to_core = true;
     return rc;
-}
-
-void kvm_fallback_poke(PVMCPU vcpu)
-{
-    kvm_poke(vcpu);
-    struct kvm_vcpu *kv = kvm_vcpu_of(vcpu);
-    if (kv && atomic_load(&kv->in_interp))
-        interp_poke(kv->fallback->cpu);   /* in_interp is only set once fallback exists */
 }
 
 int kvm_fallback_set_state(PVMCPU vcpu, const struct cpu_state *st)

@@ -11,8 +11,10 @@
  * emulates real mode and unpaged protected mode (no vmx/svm: kvm_pvm), the
  * interpreter runs those modes instead of KVM_RUN.
  *
- * All functions run on the vCPU's EMT except kvm_fallback_poke (any thread)
- * and kvm_fallback_stats (any thread; counters are read racily but safely).
+ * All functions run on the vCPU's EMT except the statistics (any thread;
+ * the counters are read racily but safely).  The interpreter runs one
+ * instruction per interp_execute and checks the force flags and the poke
+ * flag after each, so pokes need nothing beyond the engine's own.
  */
 #ifndef PETREL_KVM_FALLBACK_H
 #define PETREL_KVM_FALLBACK_H
@@ -52,9 +54,6 @@ int  kvm_fallback_emulation_failure(PVMCPU vcpu, struct kvm_vcpu *kv);
  * before KVM_RUN when kvm_mode_select_interp() says so).  *to_core is set
  * when a poke or force flag needs the core; the return value is as above. */
 int  kvm_fallback_interpret(PVMCPU vcpu, struct kvm_vcpu *kv, bool *to_core);
-
-/* engine_ops.poke: pokes KVM_RUN and, while it runs, the interpreter. */
-void kvm_fallback_poke(PVMCPU vcpu);
 
 /* engine_ops.set_state: kvm_set_state, and notes the guest's mode. */
 int  kvm_fallback_set_state(PVMCPU vcpu, const struct cpu_state *st);

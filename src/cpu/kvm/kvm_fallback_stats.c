@@ -28,7 +28,8 @@ static bool is_group(uint8_t op2)
 }
 
 /* Key: the last LOCK/REP prefix (it often names the instruction), the 0F
- * escapes and the opcode, plus ModRM.reg for group opcodes. */
+ * escapes and the opcode; for group opcodes ModRM.reg ("/5"), or the whole
+ * ModRM byte when it is a register form (0f 01 ca = clac). */
 static uint64_t opcode_key(const uint8_t *p, size_t n, bool long64)
 {
     uint8_t k[4];
@@ -47,7 +48,7 @@ static uint64_t opcode_key(const uint8_t *p, size_t n, bool long64)
     if (k[len - 1] == 0x0f && i < n) {
         uint8_t op2 = p[i++];
         k[len++] = op2;
-        if ((op2 == 0x38 || op2 == 0x3a) && i < n)
+        if (i < n && (op2 == 0x38 || op2 == 0x3a || (is_group(op2) && (p[i] & 0xc0) == 0xc0)))
             k[len++] = p[i++];
         else if (is_group(op2) && i < n)
             reg = ((p[i] >> 3) & 7) + 1u;

@@ -48,6 +48,12 @@ struct kvm_vcpu {
     uint8_t          sipi_vector;
     bool             has_reset_lapic;
     struct kvm_lapic_state reset_lapic;  /* the LAPIC as KVM created it (this vCPU's APIC id) */
+    /* Interpreter fallback and per-mode engine choice (kvm_fallback.c, kvm_mode_select.c). */
+#define KVM_VCPU_HAS_FALLBACK 1
+    struct kvm_fallback *fallback;   /* created on first use; freed by vm_term */
+    bool             interpret_unpaged;  /* /KVM/InterpretUnpagedModes */
+    bool             maybe_unpaged;  /* last known mode unpaged: check it before KVM_RUN */
+    uint32_t         runs_since_check;   /* run-loop rounds since the last mode check */
 };
 
 static inline struct kvm_vm *kvm_vm_of(PVM vm) { return vm->engine_data; }

@@ -4,6 +4,7 @@
  * everything else, and whenever a force flag is set.
  */
 #include "kvm_internal.h"
+#include "kvm_fallback.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -73,6 +74,8 @@ static int handle_exit(PVMCPU vcpu, struct kvm_vcpu *kv)
     case KVM_EXIT_SYSTEM_EVENT:
         return exit_system_event(vcpu, run);
     case KVM_EXIT_INTERNAL_ERROR:
+        if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION)
+            return kvm_fallback_emulation_failure(vcpu, kv);   /* the interpreter finishes it */
         return exit_internal_error(vcpu, run);
     case KVM_EXIT_FAIL_ENTRY:
         return kvm_guru(vcpu, VERR_NEM_IPE_0, "KVM_EXIT_FAIL_ENTRY: hardware entry failure reason %#llx",
@@ -109,6 +112,12 @@ int kvm_run(PVMCPU vcpu)
         return VINF_EM_HALT;           /* waiting for SIPI: nothing to execute */
     kv->halted = false;                /* the core decided the vCPU resumes after HLT */
     for (;;) {
+        if (kvm_mode_select_interp(vcpu, kv)) {       /* unpaged: KVM would only emulate */
+            bool to_core = false;
+            int rc = kvm_fallback_interpret(vcpu, kv, &to_core);
+            if (rc != VINF_SUCCESS || to_core)
+                return rc;
+        }
         bool poked = false;
         int r = enter_guest(kv, &poked);
         if (poked)

@@ -2,6 +2,7 @@
  * Creating and destroying a KVM vCPU (on its own EMT).
  */
 #include "kvm_internal.h"
+#include "kvm_fallback.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -37,6 +38,8 @@ int kvm_vcpu_init(PVMCPU vcpu)
     int rc = kvm_cpuid_apply(vcpu, kvm, kv->fd);
     if (RT_SUCCESS(rc))
         rc = kvm_irqchip_vcpu_init(vcpu, kvm, kv);
+    if (RT_SUCCESS(rc))
+        rc = kvm_mode_select_init(vcpu, kv);
     if (RT_FAILURE(rc))
         return rc;
     rc = kvm_poke_prepare_thread();
