@@ -18,6 +18,9 @@
         bits    16
         org     LOAD_REAL
 start:
+        mov     al, 0xff                ; mask both PICs: the PIT's reset-time
+        out     0x21, al                ; IRQ0 must not reach vector 0 once the
+        out     0xa1, al                ; guest runs with IF=1
         cli
         xor     ax, ax
         mov     ds, ax

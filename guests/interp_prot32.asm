@@ -19,6 +19,9 @@
         bits    16
         org     LOAD_REAL
 start:
+        mov     al, 0xff                ; mask both PICs: no hardware IRQ may
+        out     0x21, al                ; reach the guest's exception vectors
+        out     0xa1, al
         cli
         xor     ax, ax
         mov     ds, ax

@@ -129,6 +129,16 @@ static void test_operands_64(void **state)
     assert_int_equal(in.seg, SEG_GS);
     in = dec(MODE_64, B(0x44, 0x0f, 0x20, 0xc0), DEC_OK);           /* mov rax, cr8 */
     assert_int_equal(in.reg, 8);
+    in = dec(MODE_64, B(0x0f, 0x22, 0x05), DEC_OK);                 /* mov cr0, rbp: mod ignored, */
+    assert_int_equal(in.len, 3);                                    /* no RIP-relative disp32 */
+    assert_true(in.mod3);
+    assert_int_equal(in.rm, GPR_RBP);
+    in = dec(MODE_16, B(0x0f, 0x21, 0x46), DEC_OK);                 /* mov esi, dr0: no disp8 */
+    assert_int_equal(in.len, 3);
+    assert_int_equal(in.rm, GPR_RSI);
+    in = dec(MODE_64, B(0x41, 0x0f, 0x23, 0xf9), DEC_OK);           /* mov dr7, r9 */
+    assert_int_equal(in.reg, 7);
+    assert_int_equal(in.rm, GPR_R9);
 }
 
 static void test_modes_16_32(void **state)

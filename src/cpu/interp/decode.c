@@ -104,13 +104,14 @@ static int decode_modrm32(struct dstate *d, struct insn *in, enum code_mode mode
     return DEC_OK;
 }
 
-static int decode_modrm(struct dstate *d, struct insn *in, enum code_mode mode, uint8_t rex)
+static int decode_modrm(struct dstate *d, struct insn *in, enum code_mode mode, uint8_t rex,
+                        bool always_reg)
 {
     int r;
     if ((r = need(d, 1)))
         return r;
     uint8_t m = (uint8_t)take(d, 1);
-    unsigned mod = m >> 6, reg = (m >> 3) & 7, rm = m & 7;
+    unsigned mod = always_reg ? 3 : m >> 6, reg = (m >> 3) & 7, rm = m & 7;
     in->ext = (uint8_t)reg;
     in->reg = (uint8_t)(reg | ((rex & 4u) << 1));
     in->reg8 = byte_reg(in->reg, rex);
@@ -309,7 +310,7 @@ int decode_insn(enum code_mode mode, const uint8_t *bytes, unsigned avail, struc
         in->reg8 = byte_reg(in->reg, rex);
     }
     if (f & F_MODRM) {
-        if ((r = decode_modrm(&d, in, mode, rex)))
+        if ((r = decode_modrm(&d, in, mode, rex, (f & F_MODREG) != 0)))
             return r;
         f = modrm_rules(in, oi, f, mode, opsize);
     } else if (in->lock) {

@@ -37,6 +37,10 @@ H(op_int); H(op_int3); H(op_into); H(op_iret);
 /* system.c */
 H(op_ud); H(op_too_long); H(op_hlt); H(op_wbinvd); H(op_clts); H(op_cpuid); H(op_rdtsc); H(op_rdmsr);
 H(op_wrmsr); H(op_mov_cr); H(op_grp7);
+/* debug_regs.c */
+H(op_mov_dr);
+/* x87_control.c */
+H(op_x87); H(op_fwait);
 /* bcd.c */
 H(op_daa_das); H(op_aaa_aas); H(op_aam); H(op_aad);
 /* fpu_state.c */
@@ -45,7 +49,7 @@ int op_xgetsetbv(struct interp_cpu *cpu, bool set);
 /* syscall_ops.c */
 H(op_syscall); H(op_sysret);
 /* system_seg_ops.c */
-H(op_grp6);
+H(op_grp6); H(op_lar_lsl);
 /* seg_ops.c */
 H(op_mov_rm_sreg); H(op_mov_sreg_rm); H(op_push_sreg); H(op_pop_sreg); H(op_load_far_ptr);
 #undef H

@@ -509,6 +509,7 @@ void code_page_written(struct interp_cpu *cpu, uint64_t ram_page);
 #define F_MEMONLY 0x8000u   /* ModRM must name memory */
 #define F_SX      0x10000u  /* sign-extend the imm8 */
 #define F_END     0x20000u  /* ends a decoded block (control flow, mode change) */
+#define F_MODREG  0x40000u  /* ModRM.mod ignored: r/m always a register (MOV CR/DR) */
 
 struct opinfo {
     insn_fn  fn;        /* or NULL: #UD */

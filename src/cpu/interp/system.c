@@ -69,7 +69,7 @@ int op_cpuid(struct interp_cpu *cpu, const struct insn *in)
         a = 0x80000008;
         break;
     case 0x80000001:
-        d = (1u << 20) | (1u << 29);                       /* NX LM */
+        d = (1u << 11) | (1u << 20) | (1u << 29);          /* SYSCALL (64-bit mode) NX LM */
         c = (1u << 0) | (1u << 5);                         /* LAHF in 64-bit, LZCNT */
         break;
     case 0x80000008:
@@ -259,7 +259,7 @@ static int table_reg_op(struct interp_cpu *cpu, const struct insn *in, struct ta
     return X_END;
 }
 
-/* Group 7 mod3 forms: SWAPGS, RDTSCP. */
+/* Group 7 mod3 forms: SWAPGS, RDTSCP, CLAC/STAC, XGETBV/XSETBV, SMSW/LMSW. */
 static int grp7_reg(struct interp_cpu *cpu, const struct insn *in)
 {
     unsigned rm = in->rm & 7;
@@ -281,6 +281,17 @@ static int grp7_reg(struct interp_cpu *cpu, const struct insn *in)
         int r = need_cpl0(cpu);
         uint64_t cr0 = cpu->st->cr0, v = cpu->gpr[in->rm];
         return r ? r : write_cr0(cpu, (cr0 & ~UINT64_C(0xe)) | (v & 0xf) | (cr0 & CR0_PE));
+    }
+    if (in->ext == 1 && (rm == 2 || rm == 3)) {             /* CLAC, STAC */
+        /* #UD (not #GP) outside ring 0.  The interpreter does not enforce
+         * SMAP itself; as KVM's fallback it only has to keep AC right. */
+        if (cpu->cpl > 0)
+            return raise_ud(cpu);
+        if (rm == 2)
+            cpu->st->rflags &= ~(uint64_t)RFLAGS_AC;
+        else
+            cpu->st->rflags |= RFLAGS_AC;
+        return X_NEXT;
     }
     if (in->ext == 2 && rm <= 1)                            /* XGETBV, XSETBV */
         return op_xgetsetbv(cpu, rm == 1);
