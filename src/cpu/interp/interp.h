@@ -36,6 +36,10 @@ struct interp_io {
 };
 
 struct interp_cpu;
+struct io_bus;
+
+/* The interp_io that routes port I/O and MMIO to a VM's I/O bus. */
+struct interp_io interp_io_for_bus(struct io_bus *bus);
 
 /* Creates an interpreter for the state *st over ram (both stay owned by the
  * caller and must outlive it).  Returns NULL when out of memory. */

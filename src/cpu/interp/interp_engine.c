@@ -42,25 +42,6 @@ static struct interp_vcpu *ivcpu_of(PVMCPU vcpu)
     return vcpu->engine_data;
 }
 
-static uint32_t bus_port_read(void *opaque, uint16_t port, unsigned size)
-{
-    return io_bus_port_read(opaque, port, size);
-}
-
-static void bus_port_write(void *opaque, uint16_t port, unsigned size, uint32_t value)
-{
-    io_bus_port_write(opaque, port, size, value);
-}
-
-static uint64_t bus_mmio_read(void *opaque, uint64_t gpa, unsigned size)
-{
-    return io_bus_mmio_read(opaque, gpa, size);
-}
-
-static void bus_mmio_write(void *opaque, uint64_t gpa, unsigned size, uint64_t value)
-{
-    io_bus_mmio_write(opaque, gpa, size, value);
-}
 
 /* The PIC's INTR line rose: wake or kick vCPU 0 (any thread). */
 static void pic_notify(void *opaque, bool has_interrupt)
@@ -133,7 +114,7 @@ static int interp_vcpu_init(PVMCPU vcpu)
                           vcpu->idCpu);
     memset(iv, 0, sizeof(*iv));
     cpu_state_reset(&iv->st, vcpu->idCpu == 0);
-    struct interp_io io = { vm->io, bus_port_read, bus_port_write, bus_mmio_read, bus_mmio_write };
+    struct interp_io io = interp_io_for_bus(vm->io);
     iv->cpu = interp_cpu_create(&iv->st, &vm->ram, &io);
     if (!iv->cpu) {
         free(iv);

@@ -27,27 +27,6 @@
 #define FALLBACK_BUDGET   10000u    /* instructions after a fallback, unpaged only */
 #define INSN_MAX          15u
 
-/* --- the I/O bus as the interpreter sees it --- */
-
-static uint32_t bus_port_read(void *opaque, uint16_t port, unsigned size)
-{
-    return io_bus_port_read(opaque, port, size);
-}
-
-static void bus_port_write(void *opaque, uint16_t port, unsigned size, uint32_t value)
-{
-    io_bus_port_write(opaque, port, size, value);
-}
-
-static uint64_t bus_mmio_read(void *opaque, uint64_t gpa, unsigned size)
-{
-    return io_bus_mmio_read(opaque, gpa, size);
-}
-
-static void bus_mmio_write(void *opaque, uint64_t gpa, unsigned size, uint64_t value)
-{
-    io_bus_mmio_write(opaque, gpa, size, value);
-}
 
 /* The vCPU's interpreter, created on first use (NULL when out of memory). */
 static struct kvm_fallback *fallback_get(PVMCPU vcpu, struct kvm_vcpu *kv)
@@ -59,7 +38,7 @@ static struct kvm_fallback *fallback_get(PVMCPU vcpu, struct kvm_vcpu *kv)
     if (!fb)
         return NULL;
     memset(fb, 0, sizeof(*fb));
-    struct interp_io io = { vm->io, bus_port_read, bus_port_write, bus_mmio_read, bus_mmio_write };
+    struct interp_io io = interp_io_for_bus(vm->io);
     fb->cpu = interp_cpu_create(&fb->st, &vm->ram, &io);
     if (!fb->cpu) {
         free(fb);
