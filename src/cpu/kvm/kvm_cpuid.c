@@ -79,6 +79,11 @@ static void topo_adjust(struct kvm_cpuid_entry2 *e, uint32_t id, uint32_t ncpus,
     }
 }
 
+#define CPUID1_ECX_FMA   (UINT32_C(1) << 12)
+#define CPUID1_ECX_AVX   (UINT32_C(1) << 28)
+#define CPUID1_ECX_F16C  (UINT32_C(1) << 29)
+#define XCR0_AVX_STATES  (UINT32_C(1) << 2 | UINT32_C(1) << 5 | UINT32_C(1) << 6 | UINT32_C(1) << 7)
+
 /*
  * Where KVM only emulates guest kernel code (no vmx/svm on the host), kernel
  * instructions KVM cannot emulate are finished by the interpreter fallback.
@@ -88,8 +93,17 @@ static void topo_adjust(struct kvm_cpuid_entry2 *e, uint32_t id, uint32_t ncpus,
  */
 static void fallback_adjust(struct kvm_cpuid_entry2 *e)
 {
-    if (e->function == 0xd && e->index == 1 && kvm_mode_host_emulates_unpaged())
+    if (!kvm_mode_host_emulates_unpaged())
+        return;
+    if (e->function == 0xd && e->index == 1)
         e->eax &= ~(UINT32_C(1) << 1 | UINT32_C(1) << 3);
+    /* Nor AVX in any form (VEX-encoded kernel code, e.g. in memcpy and
+     * crypto): without the AVX bit Linux drops AVX2/AVX-512 itself, and the
+     * XSAVE leaf stops offering the YMM/opmask/ZMM state components. */
+    if (e->function == 1)
+        e->ecx &= ~(CPUID1_ECX_AVX | CPUID1_ECX_FMA | CPUID1_ECX_F16C);
+    if (e->function == 0xd && e->index == 0)
+        e->eax &= ~XCR0_AVX_STATES;
 }
 
 /* Leaf 0xB / 0x1F: level 0 = SMT (1 thread), level 1 = core (ncpus), then invalid. */
