@@ -31,8 +31,12 @@ build: deps
 
 # The main job: boot the default guest.  It stays the flat test guest until
 # Linux boots to the end here (README: "Booting Linux").
+# The default guest reports success through the debug-exit port with the
+# value 0x30, which petrel turns into exit status (0x30 << 1) | 1 = 97.
 run: build
-	./$(BUILD)/petrel run --image $(BUILD)/guests/hello_long.bin --mode long
+	@./$(BUILD)/petrel run --image $(BUILD)/guests/hello_long.bin --mode long; status=$$?; \
+	if [ $$status -eq 97 ]; then echo "petrel: the guest exited with its success code (97)"; \
+	else echo "petrel: the guest failed (exit status $$status)"; exit 1; fi
 
 # Debian's cloud kernel + the busybox initramfs (initramfs/init), 2 vCPUs.
 # Interactive: a shell on the console (Ctrl-A x quits).  With stdin not a
