@@ -7,7 +7,6 @@
  * offered only with the in-kernel irqchip.
  */
 #include "kvm_internal.h"
-#include "kvm_fallback.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -79,33 +78,6 @@ static void topo_adjust(struct kvm_cpuid_entry2 *e, uint32_t id, uint32_t ncpus,
     }
 }
 
-#define CPUID1_ECX_FMA   (UINT32_C(1) << 12)
-#define CPUID1_ECX_AVX   (UINT32_C(1) << 28)
-#define CPUID1_ECX_F16C  (UINT32_C(1) << 29)
-#define XCR0_AVX_STATES  (UINT32_C(1) << 2 | UINT32_C(1) << 5 | UINT32_C(1) << 6 | UINT32_C(1) << 7)
-
-/*
- * Where KVM only emulates guest kernel code (no vmx/svm on the host), kernel
- * instructions KVM cannot emulate are finished by the interpreter fallback.
- * It implements the standard XSAVE format but not the compacted one, so the
- * guest is not offered XSAVEC/XSAVES (CPUID.0xD.1:EAX bits 1 and 3): Linux
- * then saves FPU state with XSAVEOPT/XRSTOR, which the fallback handles.
- */
-static void fallback_adjust(struct kvm_cpuid_entry2 *e)
-{
-    if (!kvm_mode_host_emulates_unpaged())
-        return;
-    if (e->function == 0xd && e->index == 1)
-        e->eax &= ~(UINT32_C(1) << 1 | UINT32_C(1) << 3);
-    /* Nor AVX in any form (VEX-encoded kernel code, e.g. in memcpy and
-     * crypto): without the AVX bit Linux drops AVX2/AVX-512 itself, and the
-     * XSAVE leaf stops offering the YMM/opmask/ZMM state components. */
-    if (e->function == 1)
-        e->ecx &= ~(CPUID1_ECX_AVX | CPUID1_ECX_FMA | CPUID1_ECX_F16C);
-    if (e->function == 0xd && e->index == 0)
-        e->eax &= ~XCR0_AVX_STATES;
-}
-
 /* Leaf 0xB / 0x1F: level 0 = SMT (1 thread), level 1 = core (ncpus), then invalid. */
 static void topo_leaf(struct kvm_cpuid_entry2 *e, uint32_t fn, uint32_t sub, uint32_t id, uint32_t ncpus)
 {
@@ -163,8 +135,7 @@ int kvm_cpuid_apply(PVMCPU vcpu, struct kvm_vm *kvm, int vcpu_fd)
         if (fn == 0xb || fn == 0x1f || fn == PETREL_CPUID_LEAF)
             continue;                  /* regenerated below */
         c->entries[n] = sup->entries[i];
-        topo_adjust(&c->entries[n], id, ncpus, kvm);
-        fallback_adjust(&c->entries[n++]);
+        topo_adjust(&c->entries[n++], id, ncpus, kvm);
     }
     for (uint32_t sub = 0; sub < TOPO_SUBLEAVES; sub++) {
         if (maxleaf >= 0xb)
