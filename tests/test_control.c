@@ -226,8 +226,32 @@ static void test_status(void **state)
     assert_string_equal(json_string_value(json_object_get(r, "uuid")), "00000000-0000-0000-0000-000000000000");
     const char *engine = json_string_value(json_object_get(r, "engine"));
     assert_true(!strcmp(engine, "kvm") || !strcmp(engine, "interp"));
+    /* The engine's counters: one line of text, none from the interpreter. */
+    json_t *stats = json_object_get(r, "engine_stats");
+    assert_true(json_is_string(stats));
+    if (!strcmp(engine, "interp"))
+        assert_string_equal(json_string_value(stats), "");
+    else
+        assert_non_null(strstr(json_string_value(stats), "interpreted unpaged: "));
     json_decref(r);
     conn_close(c);
+}
+
+/* VMR3QueryEngineStats (the status's engine_stats) and its bad arguments. */
+static void test_engine_stats_api(void **state)
+{
+    struct ctl_fixture *f = *state;
+    char buf[256];
+    assert_int_equal(VMR3QueryEngineStats(f->uvm, buf, sizeof(buf)), VINF_SUCCESS);
+    assert_true(strlen(buf) < sizeof(buf));
+    assert_int_equal(VMR3QueryEngineStats(NULL, buf, sizeof(buf)), VERR_INVALID_VM_HANDLE);
+    assert_int_equal(VMR3QueryEngineStats(f->uvm, NULL, sizeof(buf)), VERR_INVALID_POINTER);
+    assert_int_equal(VMR3QueryEngineStats(f->uvm, buf, 0), VERR_BUFFER_OVERFLOW);
+    char one[1] = { 'x' };
+    int rc = VMR3QueryEngineStats(f->uvm, one, sizeof(one));
+    assert_true(rc == VINF_SUCCESS || rc == VERR_BUFFER_OVERFLOW);   /* empty text fits */
+    assert_int_equal(one[0], '\0');
+    assert_int_equal(rc, buf[0] ? VERR_BUFFER_OVERFLOW : VINF_SUCCESS);
 }
 
 static void test_suspend_resume_reset(void **state)
@@ -680,6 +704,7 @@ static void test_petrel_ctl(void **state)
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "RUNNING"));
     assert_non_null(strstr(r.out, "test-vm"));
+    assert_non_null(strstr(r.out, "engine_stats"));
     r = run_ctl(f->path, "suspend", NULL);
     assert_int_equal(r.status, 0);
     assert_int_equal(VMR3GetStateU(f->uvm), VMSTATE_SUSPENDED);
@@ -731,6 +756,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_engine_stats_api, setup, teardown),
         cmocka_unit_test_setup_teardown(test_suspend_resume_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cpu_and_exec_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_poweroff, setup, teardown),

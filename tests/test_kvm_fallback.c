@@ -175,6 +175,37 @@ static void test_cmpxchg16b(void **state)
     run_guest(state, "fallback_cmpxchg16b.bin", "long", -1, "cx16 ok ok\n", 0x21, "f0 0f c7/1");
 }
 
+/* The public API (VMR3QueryEngineStats, what `petrel ctl ... status` shows)
+ * gives the same text as the engine's counters, while the VM still exists. */
+static void test_cmpxchg16b_engine_stats(void **state)
+{
+    if (kvm_present(state) < 0)
+        skip();
+    struct fb_vm t = { 0 };
+    start(&t, "fallback_cmpxchg16b.bin", "long", -1);
+    assert_true(wait_state(&t, VMSTATE_OFF, 20000));
+    char api[512], direct[512];
+    assert_int_equal(VMR3QueryEngineStats(t.uvm, api, sizeof(api)), VINF_SUCCESS);
+    kvm_fallback_stats(t.vm, direct, sizeof(direct));
+    printf("VMR3QueryEngineStats: %s\n", api);
+    assert_string_equal(api, direct);
+    assert_non_null(strstr(api, "; interpreted unpaged: "));
+    if (kvm_emulates_ring0())
+        assert_non_null(strstr(api, "f0 0f c7/1: 2"));
+    /* Too small: truncated, NUL-terminated, VERR_BUFFER_OVERFLOW. */
+    char small[8];
+    memset(small, 'x', sizeof(small));
+    assert_int_equal(VMR3QueryEngineStats(t.uvm, small, sizeof(small)), VERR_BUFFER_OVERFLOW);
+    assert_int_equal(strlen(small), sizeof(small) - 1);
+    assert_memory_equal(small, api, sizeof(small) - 1);
+    assert_int_equal(VMR3QueryEngineStats(t.uvm, small, 0), VERR_BUFFER_OVERFLOW);
+    assert_int_equal(VMR3QueryEngineStats(t.uvm, NULL, sizeof(small)), VERR_INVALID_POINTER);
+    assert_int_equal(VMR3QueryEngineStats(NULL, small, sizeof(small)), VERR_INVALID_VM_HANDLE);
+    char out[1024];
+    finish(&t, out, sizeof(out));
+    assert_string_equal(out, "cx16 ok ok\n");
+}
+
 static void test_xrstor(void **state)
 {
     run_guest(state, "fallback_xrstor.bin", "long", -1, "xrstor ok\n", 0x23, "0f ae/5");
@@ -303,15 +334,13 @@ static void test_unsupported_is_guru(void **state)
     assert_int_equal(n, 1);
 }
 
-/* Instructions Linux runs at CPL 0 that KVM's emulator and the interpreter
- * both lack (see the guests' headers); these fail until the interpreter
- * implements them, so they only run with PETREL_TEST_INTERP_GAPS=1. */
-static void test_interp_gaps(void **state)
+/* vCPU 0 runs LOCK CMPXCHG16B through the fallback while vCPU 1 runs LOCK
+ * INC on the same qword in KVM: the interpreter's host atomics must lose no
+ * update. */
+static void test_smp_cmpxchg16b(void **state)
 {
-    if (!getenv("PETREL_TEST_INTERP_GAPS")) {
-        printf("SKIP: interpreter gaps (xsavec, SMP lock atomicity) run with PETREL_TEST_INTERP_GAPS=1\n");
+    if (kvm_present(state) < 0)
         skip();
-    }
     struct fb_vm t = { .cpus = 2 };
     start(&t, "fallback_gap_smp_cx16.bin", "long", -1);
     assert_true(wait_state(&t, VMSTATE_OFF, 20000));
@@ -319,6 +348,17 @@ static void test_interp_gaps(void **state)
     finish(&t, out, sizeof(out));
     printf("smp cmpxchg16b: %s", out);
     assert_string_equal(out, "smp cx16 ok\n");
+}
+
+/* Instructions Linux runs at CPL 0 that KVM's emulator and the interpreter
+ * both lack (see the guests' headers); these fail until the interpreter
+ * implements them, so they only run with PETREL_TEST_INTERP_GAPS=1. */
+static void test_interp_gaps(void **state)
+{
+    if (!getenv("PETREL_TEST_INTERP_GAPS")) {
+        printf("SKIP: interpreter gaps (xsavec) run with PETREL_TEST_INTERP_GAPS=1\n");
+        skip();
+    }
     run_guest(state, "fallback_gap_xsavec.bin", "long", -1, "xsavec ok\n", 0x31, "0f c7/4");
 }
 
@@ -359,6 +399,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cmpxchg16b),
+        cmocka_unit_test(test_cmpxchg16b_engine_stats),
         cmocka_unit_test(test_xrstor),
         cmocka_unit_test(test_int3),
         cmocka_unit_test(test_popcnt_real_kvm),
@@ -371,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_unsupported_is_guru),
         cmocka_unit_test(test_realmode_speed),
         cmocka_unit_test(test_clac_stac),
+        cmocka_unit_test(test_smp_cmpxchg16b),
         cmocka_unit_test(test_interp_gaps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -272,6 +272,14 @@ typedef VMR3STATUS *PVMR3STATUS;
  *  VERR_VERSION_MISMATCH).  Any thread, any state but DESTROYING/TERMINATED. */
 VMMR3DECL(int) VMR3QueryStatus(PUVM pUVM, PVMR3STATUS pStatus);
 
+/** The execution engine's own counters as one readable line into pszBuf
+ *  (KVM: its fallbacks to the interpreter per opcode, e.g. "f0 0f c7/1: 2,
+ *  cc: 3; interpreted unpaged: 92"); an empty string when the engine keeps
+ *  none.  VERR_BUFFER_OVERFLOW when the text does not fit (pszBuf then holds
+ *  a truncated, NUL-terminated line).  Any thread, any state but
+ *  DESTROYING/TERMINATED. */
+VMMR3DECL(int) VMR3QueryEngineStats(PUVM pUVM, char *pszBuf, size_t cbBuf);
+
 RT_C_DECLS_END
 
 #endif /* PETREL_VMM_VMAPI_H */

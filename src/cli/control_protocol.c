@@ -157,6 +157,10 @@ static int run_status(struct control_vm *cv, long long arg, json_t *reply)
     json_object_set_new(reply, "resets", json_integer(st.cResets));
     json_object_set_new(reply, "soft_resets", json_integer(st.cSoftResets));
     json_object_set_new(reply, "hard_resets", json_integer(st.cHardResets));
+    /* A truncated line (VERR_BUFFER_OVERFLOW) is still worth showing. */
+    char stats[1024];
+    rc = VMR3QueryEngineStats(cv->uvm, stats, sizeof(stats));
+    json_object_set_new(reply, "engine_stats", safe_string(RT_SUCCESS(rc) || rc == VERR_BUFFER_OVERFLOW ? stats : ""));
     return VINF_SUCCESS;
 }
 

@@ -71,6 +71,13 @@ struct engine_ops {
      * for them; irq_set() feeds the engine's chips.  May be NULL (= false).
      * Valid after vm_init. */
     bool (*irqchip_in_engine)(struct VM *vm);
+
+    /* A one-line readable summary of engine-specific counters (KVM: the
+     * interpreter fallbacks per opcode) into buf, NUL-terminated.  May be
+     * NULL (= none).  Any thread, between vm_init and vm_term.  Returns a
+     * VBox status: VERR_BUFFER_OVERFLOW when the text did not fit (buf then
+     * holds as much as fit). */
+    int  (*stats)(struct VM *vm, char *buf, size_t size);
 };
 
 /*

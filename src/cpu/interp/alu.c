@@ -46,11 +46,26 @@ static int alu_store(struct interp_cpu *cpu, const struct insn *in, unsigned op,
     return r;
 }
 
+/* LOCK d OP s on memory: the host atomic computes, alu() records the flags
+ * from the value it replaced. */
+static int alu_locked(struct interp_cpu *cpu, const struct insn *in, unsigned op, uint64_t s)
+{
+    uint64_t d;
+    struct rmw_op o = { .kind = (uint8_t)op, .size = in->osz, .src = s,
+                        .cin = (op == ALU_ADC || op == ALU_SBB) ? flags_cf(cpu) : 0 };
+    int r = rmw_locked(cpu, in->seg, insn_ea(cpu, in), &o, &d);
+    if (!r)
+        alu(cpu, op, in->osz, d, s);
+    return r;
+}
+
 /* Eb,Gb / Ev,Gv: 00 01 08 09 ... 38 39 */
 int op_alu_rm_r(struct interp_cpu *cpu, const struct insn *in)
 {
     unsigned op = (in->opc >> 3) & 7, size = in->osz;
     uint64_t d, s = op_reg_get(cpu, in, size);
+    if (unlikely(in->lock))
+        return alu_locked(cpu, in, op, s);
     int r = op_rm_get(cpu, in, size, &d, op != ALU_CMP);
     if (r)
         return r;
@@ -94,6 +109,8 @@ int op_grp1(struct interp_cpu *cpu, const struct insn *in)
 {
     unsigned op = in->ext, size = in->osz;
     uint64_t d;
+    if (unlikely(in->lock))
+        return alu_locked(cpu, in, op, in->imm);
     int r = op_rm_get(cpu, in, size, &d, op != ALU_CMP);
     if (r)
         return r;
@@ -140,10 +157,17 @@ static void incdec_flags(struct interp_cpu *cpu, bool dec, unsigned size, uint64
 int op_incdec_rm(struct interp_cpu *cpu, const struct insn *in)
 {
     uint64_t d;
+    bool dec = in->ext == 1;
+    if (unlikely(in->lock)) {
+        struct rmw_op o = { .kind = dec ? RMW_SUB : RMW_ADD, .size = in->osz, .src = 1 };
+        int r = rmw_locked(cpu, in->seg, insn_ea(cpu, in), &o, &d);
+        if (!r)
+            incdec_flags(cpu, dec, in->osz, d, dec ? d - 1 : d + 1);
+        return r;
+    }
     int r = op_rm_get(cpu, in, in->osz, &d, true);
     if (r)
         return r;
-    bool dec = in->ext == 1;
     uint64_t res = dec ? d - 1 : d + 1;
     if ((r = op_rm_set(cpu, in, in->osz, res)))
         return r;
@@ -166,6 +190,10 @@ int op_incdec_reg(struct interp_cpu *cpu, const struct insn *in)
 int op_not(struct interp_cpu *cpu, const struct insn *in)
 {
     uint64_t d;
+    if (unlikely(in->lock)) {
+        struct rmw_op o = { .kind = RMW_NOT, .size = in->osz };
+        return rmw_locked(cpu, in->seg, insn_ea(cpu, in), &o, &d);
+    }
     int r = op_rm_get(cpu, in, in->osz, &d, true);
     return r ? r : op_rm_set(cpu, in, in->osz, ~d);
 }
@@ -174,10 +202,14 @@ int op_not(struct interp_cpu *cpu, const struct insn *in)
 int op_neg(struct interp_cpu *cpu, const struct insn *in)
 {
     uint64_t d;
-    int r = op_rm_get(cpu, in, in->osz, &d, true);
+    int r;
+    if (unlikely(in->lock)) {
+        struct rmw_op o = { .kind = RMW_NEG, .size = in->osz };
+        r = rmw_locked(cpu, in->seg, insn_ea(cpu, in), &o, &d);
+    } else if (!(r = op_rm_get(cpu, in, in->osz, &d, true))) {
+        r = op_rm_set(cpu, in, in->osz, 0 - d);
+    }
     if (r)
-        return r;
-    if ((r = op_rm_set(cpu, in, in->osz, 0 - d)))
         return r;
     lazy_set(cpu, LF_SUB, in->osz, 0, d, 0 - d);
     return X_NEXT;

@@ -19,10 +19,19 @@ static int bt_common(struct interp_cpu *cpu, const struct insn *in, unsigned op,
             int64_t so = sign_extend(off, size);
             ea = (ea + (uint64_t)((so >> (size == 8 ? 6 : size == 4 ? 5 : 4)) * (int64_t)size)) & size_mask(in->asz);
         }
+        unsigned bit = off & (bits - 1);
+        if (op && unlikely(in->lock)) {     /* BTS/BTR/BTC as OR/AND/XOR with the bit mask */
+            static const uint8_t kinds[4] = { 0, RMW_OR, RMW_AND, RMW_XOR };
+            uint64_t mask = UINT64_C(1) << bit;
+            struct rmw_op o = { .kind = kinds[op], .size = (uint8_t)size, .src = op == 2 ? ~mask : mask };
+            if ((r = rmw_locked(cpu, in->seg, ea, &o, &v)))
+                return r;
+            flags_set_arith(cpu, RFLAGS_CF, ((v >> bit) & 1) ? RFLAGS_CF : 0);
+            return X_NEXT;
+        }
         r = op ? mem_read_rmw(cpu, in->seg, ea, size, &v) : mem_read(cpu, in->seg, ea, size, &v);
         if (r)
             return r;
-        unsigned bit = off & (bits - 1);
         bool cf = (v >> bit) & 1;
         if (op) {
             uint64_t nv = op == 1 ? v | (UINT64_C(1) << bit) : op == 2 ? v & ~(UINT64_C(1) << bit) : v ^ (UINT64_C(1) << bit);

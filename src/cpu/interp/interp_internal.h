@@ -459,6 +459,27 @@ static ALWAYS_INLINE int op_rm_set(struct interp_cpu *cpu, const struct insn *in
     return mem_write(cpu, in->seg, insn_ea(cpu, in), size, v);
 }
 
+/* ---- locked read-modify-write (atomic_ops.c) ---- */
+
+/* What a locked RMW writes, as a pure function of the old value (it may be
+ * recomputed when a compare-and-swap loses a race). */
+enum rmw_kind { RMW_ADD, RMW_OR, RMW_ADC, RMW_SBB, RMW_AND, RMW_SUB, RMW_XOR,
+                RMW_XCHG = 8, RMW_NOT, RMW_NEG, RMW_CMPXCHG };
+struct rmw_op {
+    uint8_t  kind;     /* enum rmw_kind (0-6 are the ALU ops in opcode order) */
+    uint8_t  size;     /* 1, 2, 4, 8 */
+    uint8_t  cin;      /* carry in (ADC/SBB) */
+    uint64_t src;      /* operand (the new value for XCHG/CMPXCHG) */
+    uint64_t cmp;      /* CMPXCHG's expected value */
+};
+/* Performs op atomically on seg:ea (host atomics on RAM, a global lock for
+ * split or MMIO operands); *old receives the value the write replaced. */
+int rmw_locked(struct interp_cpu *cpu, unsigned seg, uint64_t ea, const struct rmw_op *op, uint64_t *old);
+/* Host pointer for a locked write of size bytes at lin when it lies in one
+ * RAM page (write noted for dirty/SMC tracking); NULL otherwise.  On a fault
+ * returns NULL with *r = X_FAULT. */
+uint8_t *mem_rmw_host(struct interp_cpu *cpu, uint64_t lin, unsigned size, int *r);
+
 /* ---- stack (stack.c) ---- */
 
 unsigned stack_addr_size(const struct interp_cpu *cpu);   /* 2, 4 or 8 */

@@ -116,6 +116,30 @@ int mem_access_slow(struct interp_cpu *cpu, uint64_t lin, unsigned size, void *b
     return X_NEXT;
 }
 
+uint8_t *mem_rmw_host(struct interp_cpu *cpu, uint64_t lin, unsigned size, int *r)
+{
+    *r = X_NEXT;
+    if ((lin & 0xfff) + size > 4096)
+        return NULL;                           /* split across pages: the caller locks */
+    struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
+    if (e->tag_write == (lin & ~UINT64_C(0xfff)))
+        return (uint8_t *)(lin + e->addend);   /* RAM, dirty already noted, no code */
+    uint64_t phys;
+    if (cpu->long64 && !canonical(lin)) {
+        *r = raise_gp(cpu, 0);
+        return NULL;
+    }
+    if ((*r = mmu_translate(cpu, lin, ACC_RMW, &phys)))
+        return NULL;
+    uint8_t *host = phys_host(cpu, phys);
+    if (host) {
+        uint8_t *host_page = host - (phys & 0xfff);
+        note_ram_write(cpu, ram_page_index(cpu, host_page));   /* before the write, as access_page */
+        tlb_install(cpu, lin, host_page, phys & ~UINT64_C(0xfff), ACC_RMW);
+    }
+    return host;
+}
+
 /* Supervisor accesses to system tables (GDT, IDT, TSS): translated at CPL 0
  * and never cached, so they cannot open supervisor pages to user code. */
 int sys_access(struct interp_cpu *cpu, uint64_t lin, unsigned size, void *buf, bool write)

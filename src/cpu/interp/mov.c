@@ -80,11 +80,18 @@ int op_lea(struct interp_cpu *cpu, const struct insn *in)
     return X_NEXT;
 }
 
-/* XCHG Eb,Gb / Ev,Gv (86 87); the memory form is locked on hardware, and a
- * single vCPU thread makes it atomic here. */
+/* XCHG Eb,Gb / Ev,Gv (86 87); the memory form is locked on hardware (with
+ * or without the prefix), so it goes through the host atomics. */
 int op_xchg_rm_r(struct interp_cpu *cpu, const struct insn *in)
 {
     uint64_t a;
+    if (!in->mod3) {
+        struct rmw_op o = { .kind = RMW_XCHG, .size = in->osz, .src = op_reg_get(cpu, in, in->osz) };
+        int r = rmw_locked(cpu, in->seg, insn_ea(cpu, in), &o, &a);
+        if (!r)
+            op_reg_set(cpu, in, in->osz, a);
+        return r;
+    }
     int r = op_rm_get(cpu, in, in->osz, &a, true);
     if (r)
         return r;
