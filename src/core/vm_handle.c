@@ -14,6 +14,9 @@
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static PUVM registry[REGISTRY_MAX];
+/* One past the highest slot ever used: lookups (on every API call and
+ * request) scan only that far, usually one or two slots. */
+static unsigned registry_end;
 
 int uvm_registry_add(PUVM uvm)
 {
@@ -22,6 +25,8 @@ int uvm_registry_add(PUVM uvm)
     for (unsigned i = 0; i < REGISTRY_MAX; i++) {
         if (!registry[i]) {
             registry[i] = uvm;
+            if (i >= registry_end)
+                registry_end = i + 1;
             rc = VINF_SUCCESS;
             break;
         }
@@ -33,9 +38,11 @@ int uvm_registry_add(PUVM uvm)
 void uvm_registry_remove(PUVM uvm)
 {
     pthread_mutex_lock(&registry_lock);
-    for (unsigned i = 0; i < REGISTRY_MAX; i++)
+    for (unsigned i = 0; i < registry_end; i++)
         if (registry[i] == uvm)
             registry[i] = NULL;
+    while (registry_end && !registry[registry_end - 1])
+        registry_end--;
     pthread_mutex_unlock(&registry_lock);
 }
 
@@ -45,7 +52,7 @@ static bool registry_has_uvm(PUVM uvm)
     if (!uvm || ((uintptr_t)uvm & 4095))
         return false;
     pthread_mutex_lock(&registry_lock);
-    for (unsigned i = 0; i < REGISTRY_MAX && !found; i++)
+    for (unsigned i = 0; i < registry_end && !found; i++)
         found = registry[i] == uvm;
     pthread_mutex_unlock(&registry_lock);
     return found;
@@ -57,7 +64,7 @@ static PUVM registry_find_vm(PVM vm)
     if (!vm || ((uintptr_t)vm & 4095))
         return NULL;
     pthread_mutex_lock(&registry_lock);
-    for (unsigned i = 0; i < REGISTRY_MAX && !owner; i++)
+    for (unsigned i = 0; i < registry_end && !owner; i++)
         if (registry[i] && atomic_load(&registry[i]->pVM) == vm)
             owner = registry[i];
     pthread_mutex_unlock(&registry_lock);
