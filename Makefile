@@ -46,11 +46,11 @@ INITRAMFS    ?= .cache/initramfs.cpio.gz
 LINUX_CPUS   ?= 2
 LINUX_APPEND  = console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 reboot=k petrel.cpus=$(LINUX_CPUS)
 
-$(INITRAMFS): initramfs/init scripts/make-initramfs.sh | deps
-	sh scripts/make-initramfs.sh $@
+$(INITRAMFS): initramfs/init scripts/make-initramfs.sh scripts/fetch-kernel.sh | deps
+	sh scripts/fetch-kernel.sh $(KERNEL_CACHE) >/dev/null
+	sh scripts/make-initramfs.sh $@ $(KERNEL_CACHE)/root
 
 linux-guest: deps $(INITRAMFS)
-	sh scripts/fetch-kernel.sh $(KERNEL_CACHE) >/dev/null
 
 run-linux: build linux-guest
 	@append="$(LINUX_APPEND)"; [ -t 0 ] || append="$$append petrel.poweroff=1"; \

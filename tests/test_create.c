@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <cpuid.h>
+#include <fcntl.h>
+
 #include "vm_fixture.h"
 
 /* --- VMR3Create argument checks --- */
@@ -92,6 +95,18 @@ static void test_create_constructor(void **s)
     assert_non_null(strstr(log.last_error, "NumCPUs"));
 }
 
+/* "auto": KVM where /dev/kvm opens and the CPU has vmx/svm, else the interpreter. */
+static uint8_t auto_engine_expected(void)
+{
+    unsigned a, b, c, d;
+    bool virt = (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 5))) ||
+                (__get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 2)));
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd >= 0)
+        close(fd);
+    return fd >= 0 && virt ? VM_EXEC_ENGINE_NATIVE_API : VM_EXEC_ENGINE_IEM;
+}
+
 static void test_create_default_tree(void **s)
 {
     (void)s;
@@ -100,7 +115,14 @@ static void test_create_default_tree(void **s)
     assert_string_equal(VMR3GetName(uvm), "Default VM");
     uint8_t engine = 0;
     assert_int_equal(EMR3QueryMainExecutionEngine(uvm, &engine), VINF_SUCCESS);
-    assert_int_equal(engine, VM_EXEC_ENGINE_NATIVE_API);
+    assert_int_equal(engine, auto_engine_expected());
+    char why[256];
+    assert_int_equal(EMR3QueryExecutionEngineReason(uvm, why, sizeof(why)), VINF_SUCCESS);
+    assert_non_null(strstr(why, "auto: "));
+    assert_int_equal(EMR3QueryExecutionEngineReason(uvm, why, 4), VERR_BUFFER_OVERFLOW);
+    assert_int_equal(strlen(why), 3);
+    assert_int_equal(EMR3QueryExecutionEngineReason(uvm, NULL, 4), VERR_INVALID_POINTER);
+    assert_int_equal(EMR3QueryExecutionEngineReason(NULL, why, sizeof(why)), VERR_INVALID_VM_HANDLE);
     assert_int_equal(VMR3PowerOff(uvm), VINF_EM_OFF);
     assert_int_equal(VMR3Destroy(uvm), VINF_SUCCESS);
     assert_int_equal(VMR3ReleaseUVM(uvm), 0);

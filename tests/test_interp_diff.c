@@ -31,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <vmm/err.h>
@@ -939,9 +941,33 @@ static void test_diff_64(void **state)
     run_diff(false);
 }
 
+/* Whether this host runs 32-bit code in a 64-bit process: some hypervisors
+ * (PVM, for one) give their guests no compatibility mode, and the far call
+ * to 0x23 then kills the process.  Probed in a child. */
+static bool host_runs_compat_mode(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct harness *h = harness_new(true);
+        struct enc empty = { .n = 0 };
+        struct regs r = { .rflags = 0x202 };
+        run_native32(h, &empty, &r);
+        _exit(0);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+        return false;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 static void test_diff_32(void **state)
 {
     (void)state;
+    if (!host_runs_compat_mode()) {
+        fprintf(stderr, "[  SKIP    ] this host cannot run 32-bit code in a 64-bit process (the far call to "
+                        "the 0x23 code segment faults): no native reference for 32-bit sequences\n");
+        skip();
+    }
     run_diff(true);
 }
 

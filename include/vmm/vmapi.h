@@ -239,6 +239,12 @@ VMMR3DECL(int) VMR3GetGuestExitCode(PUVM pUVM, uint32_t *puCode);
 /** The engine that runs the guest: one of VM_EXEC_ENGINE_*. */
 VMMR3DECL(int) EMR3QueryMainExecutionEngine(PUVM pUVM, uint8_t *pbMainExecutionEngine);
 
+/** Why the VM runs on its engine, as one readable line into pszBuf (e.g.
+ *  "auto: the interpreter, because the host CPU has no vmx/svm: ...").
+ *  VERR_BUFFER_OVERFLOW when it does not fit (pszBuf then holds a truncated,
+ *  NUL-terminated line).  Any thread, once VMR3Create has succeeded. */
+VMMR3DECL(int) EMR3QueryExecutionEngineReason(PUVM pUVM, char *pszBuf, size_t cbBuf);
+
 /** Input for the guest's console (the first serial port, /Devices/serial/0):
  *  offers cbBuf bytes to its receive FIFO and stores in *pcbTaken how many it
  *  took (0 when the FIFO is full: offer the rest again shortly).  Any thread.

@@ -105,21 +105,12 @@ static int wait_for_stop(struct run_wait *w, const sigset_t *sigs)
     }
 }
 
-/* One line on stderr: which engine runs a Linux guest, and why. */
+/* One line on stderr: which engine runs the guest, and why. */
 static void log_engine(PUVM uvm)
 {
-    uint8_t engine = VM_EXEC_ENGINE_NOT_SET;
-    char asked[16] = "auto";
-    CFGMR3QueryStringDef(CFGMR3GetRootU(uvm), "ExecEngine", asked, sizeof(asked), "auto");
-    if (RT_FAILURE(EMR3QueryMainExecutionEngine(uvm, &engine)))
-        return;
-    const char *name = engine == VM_EXEC_ENGINE_NATIVE_API ? "kvm" : engine == VM_EXEC_ENGINE_IEM ? "interp" : "?";
-    if (strcmp(asked, "auto") != 0)
-        fprintf(stderr, "petrel: engine %s (asked for with --engine %s)\n", name, asked);
-    else if (engine == VM_EXEC_ENGINE_NATIVE_API)
-        fprintf(stderr, "petrel: engine kvm (auto: /dev/kvm is usable; the interpreter cannot boot Linux yet)\n");
-    else
-        fprintf(stderr, "petrel: engine %s (auto)\n", name);
+    char why[256] = "";
+    if (RT_SUCCESS(EMR3QueryExecutionEngineReason(uvm, why, sizeof(why))) && why[0])
+        fprintf(stderr, "petrel: engine %s\n", why);
 }
 
 static struct control_server *start_control(PUVM uvm, const char *path)

@@ -3,6 +3,7 @@
  * execution cap, CPU hot plug, core/package ids.
  */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -31,6 +32,20 @@ VMMR3DECL(int) EMR3QueryMainExecutionEngine(PUVM pUVM, uint8_t *pbMainExecutionE
         return VERR_INVALID_VM_HANDLE;
     *pbMainExecutionEngine = vm->bMainExecutionEngine;
     return VINF_SUCCESS;
+}
+
+VMMR3DECL(int) EMR3QueryExecutionEngineReason(PUVM pUVM, char *pszBuf, size_t cbBuf)
+{
+    if (!pszBuf)
+        return VERR_INVALID_POINTER;
+    if (!cbBuf)
+        return VERR_BUFFER_OVERFLOW;
+    pszBuf[0] = '\0';
+    PVM vm = uvm_vm(pUVM);
+    if (!vm)
+        return VERR_INVALID_VM_HANDLE;
+    int n = snprintf(pszBuf, cbBuf, "%s", vm->engine_reason);
+    return n >= 0 && (size_t)n < cbBuf ? VINF_SUCCESS : VERR_BUFFER_OVERFLOW;
 }
 
 VMMR3_INT_DECL(bool) VMR3IsLongModeAllowed(PVM pVM)

@@ -144,6 +144,7 @@ struct VM {
     uint32_t        cCpus;
     atomic_uint     ff;                      /* VM_FF_* */
     uint8_t         bMainExecutionEngine;    /* VM_EXEC_ENGINE_* */
+    char            engine_reason[256];      /* why engine_select() chose it */
     const struct engine_ops *engine;
     void           *engine_data;
     struct guest_ram ram;

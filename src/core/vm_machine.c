@@ -6,7 +6,7 @@
  *   RamSize      bytes of guest RAM, a multiple of 4 KiB (default 0; at
  *                least 1 MiB when /Boot/Image is set)
  *   RamHoleSize  bytes of MMIO hole below 4 GiB (default 512 MiB)
- *   ExecEngine   "auto" (default; KVM for now), "kvm" or "interp"
+ *   ExecEngine   "auto" (default: KVM where the CPU has vmx/svm, else the interpreter), "kvm" or "interp"
  *   Boot/Image   a flat image (flat_loader.c), or
  *   Boot/Kernel  a Linux kernel (vm_machine_linux.c): the PC devices are
  *                added and ACPI tables built; the two are exclusive
@@ -19,6 +19,7 @@
  */
 #include "vm_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +73,8 @@ static int machine_engine_init(PVM vm)
         return VMSetError(vm, VERR_NO_MEMORY, RT_SRC_POS, "out of memory for the I/O bus");
     vm->engine = ops;
     vm->bMainExecutionEngine = ops->exec_engine;
+    snprintf(vm->engine_reason, sizeof(vm->engine_reason), "%s", why);
+    vm_log(vm->pUVM, "execution engine %s (%s)", ops->name, why);
     rc = ops->vm_init(vm);
     if (RT_FAILURE(rc)) {
         vm->engine = NULL;             /* the engine cleaned up after itself */

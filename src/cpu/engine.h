@@ -81,8 +81,9 @@ struct engine_ops {
 };
 
 /*
- * Picks an engine by name: "kvm", "interp" or "auto".  Returns NULL and
- * fills why (for the error message) when it is not available.
+ * Picks an engine by name: "kvm", "interp" or "auto".  Fills why with the
+ * reason for the choice (one line for the log), or, returning NULL, with why
+ * the engine is not available (for the error message).
  */
 const struct engine_ops *engine_select(const char *name, char *why, size_t why_size);
 
