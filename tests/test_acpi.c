@@ -25,6 +25,7 @@
 #include "boot/acpi_aml.h"
 #include "config/cfgm_internal.h"
 #include "core/vm_internal.h"
+#include "devices/acpi_cpu_hotplug.h"
 #include "devices/acpi_pm.h"
 #include "io/io_bus.h"
 #include "memory/guest_ram.h"
@@ -462,7 +463,8 @@ static void run_acpiexec(const char *dir)
     }
     char cmd[1024];
     snprintf(cmd, sizeof(cmd), "cd %s && timeout 60 acpiexec -b 'evaluate \\_S5; evaluate \\_SB.PCI0._CRS; "
-             "evaluate \\_SB.PCI0._PRT; evaluate \\_SB.PS2K._CRS' dsdt.dat facp.dat apic.dat facs.dat "
+             "evaluate \\_SB.PCI0._PRT; evaluate \\_SB.PS2K._CRS; evaluate \\_SB.C003._STA; "
+             "evaluate \\_SB.C003._MAT; evaluate \\_GPE._E02' dsdt.dat facp.dat apic.dat facs.dat "
              "> acpiexec.log 2>&1", dir);
     int rc = system(cmd);
     snprintf(cmd, sizeof(cmd), "%s/acpiexec.log", dir);
@@ -471,7 +473,9 @@ static void run_acpiexec(const char *dir)
     const char *want[] = { "1 ACPI AML tables successfully acquired and loaded",
                            "Evaluation of \\_S5 returned object", "[Integer] = 0000000000000005",
                            "Evaluation of \\_SB.PCI0._CRS returned", "Evaluation of \\_SB.PCI0._PRT returned",
-                           "Evaluation of \\_SB.PS2K._CRS returned", "2 regs on interrupt 0x9 (SCI)" };
+                           "Evaluation of \\_SB.PS2K._CRS returned", "2 regs on interrupt 0x9 (SCI)",
+                           "Evaluation of \\_SB.C003._STA returned", "Evaluation of \\_SB.C003._MAT returned",
+                           "No object was returned from evaluation of \\_GPE._E02" };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         if (rc != 0 || !strstr(log, want[i]))
             fail_msg("acpiexec (exit %d) lacks \"%s\":\n%s", rc, want[i], log);
@@ -490,7 +494,8 @@ static void test_iasl_accepts_tables(void **state)
     assert_int_equal(guest_ram_init(&ram, 64 * MIB, 0), VINF_SUCCESS);
     struct acpi_config cfg = { .cpus = 4, .max_cpus = 8, .pci_mmio32_base = 64 * MIB,
                                .pci_mmio32_size = 0xFEC00000 - 64 * MIB,
-                               .pci_mmio64_base = 1ull << 36, .pci_mmio64_size = 1ull << 34, .com1 = true };
+                               .pci_mmio64_base = 1ull << 36, .pci_mmio64_size = 1ull << 34, .com1 = true,
+                               .cpu_hotplug = true };
     uint64_t rsdp;
     assert_int_equal(acpi_build(&ram, &cfg, &rsdp), VINF_SUCCESS);
     struct tables t = find_tables(&ram, rsdp);
@@ -514,7 +519,11 @@ static void test_iasl_accepts_tables(void **state)
     const char *want[] = { "_S5, Package", "_S0, Package", "Device (PCI0)", "EisaId (\"PNP0A03\")",
                            "Name (_PRT, Package", "WordBusNumber", "DWordMemory", "QWordMemory",
                            "Device (COM1)", "EisaId (\"PNP0501\")", "Device (PS2K)", "EisaId (\"PNP0303\")",
-                           "IRQNoFlags", "Device (RTC)", "EisaId (\"PNP0B00\")", "0x03F8" };
+                           "IRQNoFlags", "Device (RTC)", "EisaId (\"PNP0B00\")", "0x03F8",
+                           /* CPU hot plug: processor objects, their registers and the GPE handler */
+                           "OperationRegion (CPHR, SystemIO, 0x0CD8, 0x1C)", "EJCT,   32", "Device (C007)",
+                           "Name (_HID, \"ACPI0007\" /* Processor Device */)", "Method (_EJ0, 1", "EJCT = 0x07", "Method (_E02, 0, Serialized)",
+                           "Notify (\\_SB.C007, 0x03)", "Notify (\\_SB.C000, One)" };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         if (!strstr(dsl, want[i]))
             fail_msg("the disassembled DSDT lacks \"%s\":\n%s", want[i], dsl);
@@ -696,6 +705,63 @@ static void test_pm_reset_register_and_gpe(void **state)
     assert_null(acpi_pm_create(f->bus, PM, f->clock, NULL));
 }
 
+/* --- CPU hot plug registers --- */
+
+static uint32_t ejected_ids[8], n_ejected;
+
+static void note_ejected(void *opaque, uint32_t id)
+{
+    (void)opaque;
+    if (n_ejected < 8)
+        ejected_ids[n_ejected++] = id;
+}
+
+static void test_cpu_hotplug_registers(void **state)
+{
+    struct pm_fx *f = *state;
+    const uint16_t hp_port = ACPI_CPU_HOTPLUG_PORT;
+    n_ejected = 0;
+    assert_null(acpi_cpu_hotplug_create(f->bus, f->pm, 1, 65, note_ejected, NULL));   /* too many vCPUs */
+    struct acpi_cpu_hotplug *hp = acpi_cpu_hotplug_create(f->bus, f->pm, 0x3, 40, note_ejected, NULL);
+    assert_non_null(hp);
+    out(f, PM + 18, 1, 1u << ACPI_CPU_HOTPLUG_GPE);            /* the guest enables the GPE */
+    assert_int_equal(in(f, hp_port + 0, 4), 0x3);              /* PRS0: vCPUs 0 and 1 */
+    assert_int_equal(in(f, hp_port + 4, 4), 0);
+    /* Plug vCPU 2 and 35: present, "inserted" pending, GPE + SCI. */
+    assert_int_equal(acpi_cpu_hotplug_plug(hp, 2), VINF_SUCCESS);
+    assert_int_equal(acpi_cpu_hotplug_plug(hp, 35), VINF_SUCCESS);
+    assert_int_equal(acpi_cpu_hotplug_plug(hp, 40), VERR_INVALID_CPU_ID);
+    assert_int_equal(in(f, PM + 16, 1), 1u << ACPI_CPU_HOTPLUG_GPE);
+    assert_int_equal(f->sci_level, 1);
+    assert_int_equal(in(f, hp_port + 0, 4), 0x7);
+    assert_int_equal(in(f, hp_port + 4, 4), 1u << 3);
+    assert_int_equal(in(f, hp_port + 8, 4), 0x4);              /* INS0, then cleared by the read */
+    assert_int_equal(in(f, hp_port + 8, 4), 0);
+    assert_int_equal(in(f, hp_port + 12, 4), 1u << 3);
+    assert_int_equal(in(f, hp_port + 8, 2), 0);                /* not a dword access: reads 0 */
+    /* Unplug: an eject request; the vCPU stays present until the guest ejects it. */
+    assert_int_equal(acpi_cpu_hotplug_request_unplug(hp, 1), VINF_SUCCESS);
+    assert_int_equal(acpi_cpu_hotplug_request_unplug(hp, 5), VERR_NOT_FOUND);
+    assert_int_equal(in(f, hp_port + 16, 4), 0x2);             /* RMV0 */
+    assert_int_equal(in(f, hp_port + 16, 4), 0);
+    assert_int_equal(n_ejected, 0);
+    out(f, hp_port + 24, 4, 0);                                /* vCPU 0 is never ejected */
+    out(f, hp_port + 24, 4, 99);                               /* out of range: ignored */
+    out(f, hp_port + 24, 2, 1);                                /* not a dword write: ignored */
+    assert_int_equal(n_ejected, 0);
+    out(f, hp_port + 24, 4, 1);
+    assert_int_equal(n_ejected, 1);
+    assert_int_equal(ejected_ids[0], 1);
+    assert_int_equal(acpi_cpu_hotplug_present(hp), (UINT64_C(1) << 35) | 0x5);
+    out(f, hp_port + 24, 4, 1);                                /* already gone: no second callback */
+    assert_int_equal(n_ejected, 1);
+    /* Reset: the boot-time set again, nothing pending. */
+    acpi_cpu_hotplug_reset(hp);
+    assert_int_equal(acpi_cpu_hotplug_present(hp), 0x3);
+    assert_int_equal(in(f, hp_port + 12, 4), 0);
+    acpi_cpu_hotplug_destroy(hp);
+}
+
 /* --- the "acpi" device and acpi_build_for_vm on a bare VM --- */
 
 static void test_device_and_build_for_vm(void **state)
@@ -757,6 +823,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pm_s5_powers_off, pm_setup, pm_teardown),
         cmocka_unit_test_setup_teardown(test_pm_power_button_sci, pm_setup, pm_teardown),
         cmocka_unit_test_setup_teardown(test_pm_reset_register_and_gpe, pm_setup, pm_teardown),
+        cmocka_unit_test_setup_teardown(test_cpu_hotplug_registers, pm_setup, pm_teardown),
         cmocka_unit_test(test_device_and_build_for_vm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

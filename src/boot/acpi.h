@@ -35,6 +35,12 @@
 #define ACPI_IOAPIC_ADDR  UINT32_C(0xFEC00000)
 #define ACPI_IOAPIC_ID    0u                    /* KVM's in-kernel IOAPIC resets to id 0 */
 
+/* CPU hot plug registers (src/devices/acpi_cpu_hotplug.c), read by the
+ * DSDT's processor objects and its GPE handler; GPE0 bit that signals them. */
+#define ACPI_CPU_HOTPLUG_PORT 0x0CD8u
+#define ACPI_CPU_HOTPLUG_LEN  0x1Cu
+#define ACPI_CPU_HOTPLUG_GPE  2u
+
 /* Sleep type the DSDT's \_S5_ gives and acpi_pm treats as "power off". */
 #define ACPI_SLP_TYP_S5   5u
 
@@ -48,6 +54,7 @@ struct acpi_config {
     uint64_t pci_mmio64_base;   /* PCI0 64-bit memory window; size 0 = none */
     uint64_t pci_mmio64_size;
     bool     com1;              /* declare \_SB.COM1 (0x3F8, IRQ 4) */
+    bool     cpu_hotplug;       /* processor objects + GPE handler for CPU hot plug */
 };
 
 /*

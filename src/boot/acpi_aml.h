@@ -51,6 +51,26 @@ void aml_method_begin(struct aml *a, const char *path, unsigned argc, bool seria
 void aml_package_begin(struct aml *a, unsigned elements);
 void aml_buffer_begin(struct aml *a);            /* BufferSize = the bytes up to aml_end */
 void aml_end(struct aml *a);
+/* Low level: after an opcode that takes a PkgLength, opens it (aml_end closes). */
+void aml_construct_begin(struct aml *a);
+
+/* Statements and expressions (acpi_aml_ops.c).  Operators are prefix: emit
+ * the operator, then its operands in order (a Target operand is a name,
+ * a Local, or aml_null_target).  If/Else bodies are closed by aml_end(). */
+void aml_if_begin(struct aml *a);
+void aml_else_begin(struct aml *a);
+void aml_store(struct aml *a);                   /* Store (source, target) */
+void aml_and(struct aml *a);                     /* And (x, y, target) */
+void aml_lequal(struct aml *a);                  /* LEqual (x, y) */
+void aml_notify(struct aml *a);                  /* Notify (object, value) */
+void aml_local(struct aml *a, unsigned n);       /* Local0-7 */
+void aml_arg(struct aml *a, unsigned n);         /* Arg0-6 */
+void aml_null_target(struct aml *a);
+/* OperationRegion (name, SystemIO, offset, length) */
+void aml_opregion_io(struct aml *a, const char *name, uint16_t port, uint16_t len);
+/* Field (region, DWordAcc, NoLock, Preserve) { names[i], bits[i] ... } */
+void aml_field_dword(struct aml *a, const char *region, const char *const *names, const unsigned *bits,
+                     unsigned count);
 
 /* Resource descriptors (inside aml_buffer_begin ... aml_end), ACPI 6.4. */
 void aml_res_io(struct aml *a, uint16_t min, uint16_t max, uint8_t align, uint8_t len);

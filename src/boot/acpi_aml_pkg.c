@@ -36,6 +36,11 @@ static void open_construct(struct aml *a, bool buffer)
     a->depth++;
 }
 
+void aml_construct_begin(struct aml *a)
+{
+    open_construct(a, false);
+}
+
 void aml_scope_begin(struct aml *a, const char *path)
 {
     aml_byte(a, AML_SCOPE);

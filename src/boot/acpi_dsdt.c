@@ -10,7 +10,9 @@
  *                         driver finds the controller through PNP, quietly)
  *   \_SB.RTC              PNP0B00 CMOS RTC at 0x70, IRQ 8
  *
- * No processor objects: Linux finds the CPUs in the MADT.
+ * Linux finds the CPUs in the MADT; with cfg->cpu_hotplug the DSDT also
+ * has a processor object per possible vCPU and the hot plug GPE handler
+ * (acpi_dsdt_cpus.c).
  */
 #include "acpi_internal.h"
 
@@ -127,6 +129,8 @@ int acpi_dsdt_build(const struct acpi_config *cfg, struct acpi_blob *out)
     sleep_state(&a, "\\_S0", 0);
     sleep_state(&a, "\\_S5", ACPI_SLP_TYP_S5);
     system_bus(&a, cfg);
+    if (cfg->cpu_hotplug)
+        acpi_dsdt_cpus(&a, cfg);
     if (aml_failed(&a) || a.len > UINT32_MAX) {
         int rc = a.failed && !a.buf ? VERR_NO_MEMORY : VERR_INTERNAL_ERROR;
         aml_free(&a);

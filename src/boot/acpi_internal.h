@@ -45,6 +45,9 @@ int acpi_config_normalize(const struct acpi_config *in, struct acpi_config *out)
 
 int  acpi_dsdt_build(const struct acpi_config *cfg, struct acpi_blob *out);
 int  acpi_madt_build(const struct acpi_config *cfg, struct acpi_blob *out);
+struct aml;
+/* The processor objects and GPE handler for CPU hot plug (acpi_dsdt_cpus.c). */
+void acpi_dsdt_cpus(struct aml *a, const struct acpi_config *cfg);
 int  acpi_fadt_build(const struct acpi_config *cfg, uint64_t facs, uint64_t dsdt, struct acpi_blob *out);
 int  acpi_xsdt_build(const uint64_t *tables, unsigned count, struct acpi_blob *out);
 void acpi_facs_build(uint8_t out[ACPI_FACS_LEN]);

@@ -3,7 +3,8 @@
  * and devices exist, on every (re)load since a hard reset clears RAM.
  *
  * Taken from the VM: vCPUs = cCpus (all present unless
- * /Devices/acpi/0/Config/CpuPresentMask says otherwise, for CPU hot plug),
+ * /Devices/acpi/0/Config/CpuPresentMask says otherwise, for CPU hot plug;
+ * processor objects in the DSDT when the acpi device does CPU hot plug),
  * the PM block base from the "acpi" device, COM1 when /Devices/serial/0
  * exists, and a 32-bit PCI window from the end of low RAM (1 MiB aligned)
  * up to the IOAPIC at 0xFEC00000.  No 64-bit window: Petrel's guests may
@@ -30,6 +31,7 @@ static int config_from_vm(struct VM *vm, struct acpi_pm *pm, struct acpi_config 
     cfg->cpu_present_mask = mask;
     cfg->pm_io_base = acpi_pm_io_base(pm);
     cfg->com1 = CFGMR3GetChild(root, "Devices/serial/0") != NULL;
+    cfg->cpu_hotplug = acpi_cpu_hotplug_of_vm(vm) != NULL;
     uint64_t base = (vm->ram.low_size + MIB - 1) & ~(MIB - 1);
     if (base < ACPI_IOAPIC_ADDR) {
         cfg->pci_mmio32_base = base;

@@ -25,7 +25,7 @@ struct run_options {
     const char *image, *mode;            /* flat guest */
     const char *kernel, *initrd, *append; /* Linux guest */
     const char *engine, *console, *control, *config, *name;
-    uint64_t load_addr, cpus, memory_mib;
+    uint64_t load_addr, cpus, max_cpus, memory_mib;   /* max_cpus >= cpus: the rest hot-pluggable */
     bool has_load_addr, has_memory, has_engine, has_name, has_append, has_console;
     bool power_off_on_reset;
     bool cli_reads_stdin;                /* console stdio on a TTY: the CLI feeds the guest */

@@ -46,6 +46,8 @@ void cmd_run_help(void)
           "\n"
           "Both:\n"
           "  --cpus N            number of vCPUs, 1..64 (default: 1)\n"
+          "  --max-cpus M        vCPUs the guest can have, M >= N: the others start\n"
+          "                      unplugged (petrel ctl PATH cpu-plug ID adds one)\n"
           "  --memory MIB        guest RAM in MiB (default: 256 for Linux, 64 for --image)\n"
           "  --engine ENGINE     auto | kvm | interp (default: auto)\n"
           "  --name NAME         the VM's name (default: petrel)\n"
@@ -171,7 +173,7 @@ int cmd_run(int argc, char **argv)
 
     struct run_wait w = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
     PUVM uvm = NULL;
-    rc = VMR3Create((uint32_t)o.cpus, NULL, on_error, NULL, run_config, &o, NULL, &uvm);
+    rc = VMR3Create((uint32_t)o.max_cpus, NULL, on_error, NULL, run_config, &o, NULL, &uvm);
     if (RT_FAILURE(rc))
         return CLI_EXIT_USAGE;
     if (!o.image)

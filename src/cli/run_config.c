@@ -3,8 +3,9 @@
  * configuration tree.  Order matters: flags the user gave are inserted
  * first, then --config's JSON file (which keeps existing values, so flags
  * override it), then the defaults for whatever is still missing (so the
- * file overrides defaults).  NumCPUs always comes from --cpus: it must
- * match the vCPU count the VM is created with.
+ * file overrides defaults).  NumCPUs always comes from --max-cpus (default
+ * --cpus): it must match the vCPU count the VM is created with; vCPUs past
+ * --cpus start unplugged (the acpi device's CpuPresentMask).
  */
 #include <string.h>
 
@@ -29,7 +30,9 @@ static const char *serial_console(const struct run_options *o)
 
 static int insert_flags(PCFGMNODE root, const struct run_options *o)
 {
-    int rc = CFGMR3InsertInteger(root, "NumCPUs", o->cpus);
+    int rc = CFGMR3InsertInteger(root, "NumCPUs", o->max_cpus);
+    if (RT_SUCCESS(rc) && o->max_cpus > o->cpus)       /* vCPUs cpus..max_cpus-1 start unplugged */
+        rc = CFGMR3InsertInteger(root, "Devices/acpi/0/Config/CpuPresentMask", (UINT64_C(1) << o->cpus) - 1);
     if (RT_SUCCESS(rc) && o->has_name) rc = CFGMR3InsertString(root, "Name", o->name);
     if (RT_SUCCESS(rc) && o->has_memory) rc = CFGMR3InsertInteger(root, "RamSize", o->memory_mib << 20);
     if (RT_SUCCESS(rc) && o->has_engine) rc = CFGMR3InsertString(root, "ExecEngine", o->engine);

@@ -13,6 +13,7 @@
 enum {
     OPT_IMAGE = 256, OPT_MODE, OPT_LOAD_ADDR, OPT_CPUS, OPT_MEMORY, OPT_ENGINE, OPT_KERNEL, OPT_INITRD,
     OPT_APPEND, OPT_CONSOLE, OPT_CONTROL, OPT_CONFIG, OPT_NAME, OPT_POWER_OFF_ON_RESET, OPT_HELP,
+    OPT_MAX_CPUS,
 };
 
 static const struct option run_longopts[] = {
@@ -22,7 +23,7 @@ static const struct option run_longopts[] = {
     { "kernel", required_argument, NULL, OPT_KERNEL },   { "initrd", required_argument, NULL, OPT_INITRD },
     { "append", required_argument, NULL, OPT_APPEND },   { "console", required_argument, NULL, OPT_CONSOLE },
     { "control", required_argument, NULL, OPT_CONTROL }, { "config", required_argument, NULL, OPT_CONFIG },
-    { "name", required_argument, NULL, OPT_NAME },
+    { "name", required_argument, NULL, OPT_NAME },       { "max-cpus", required_argument, NULL, OPT_MAX_CPUS },
     { "power-off-on-reset", no_argument, NULL, OPT_POWER_OFF_ON_RESET },
     { "help", no_argument, NULL, OPT_HELP },             { NULL, 0, NULL, 0 },
 };
@@ -39,6 +40,10 @@ static int parse_number_option(int c, const char *arg, struct run_options *o)
     case OPT_CPUS:
         if (!cli_parse_u64(arg, 1, 64, &o->cpus))
             return cli_usage_error("--cpus: '%s' is not a number from 1 to 64", arg);
+        return 0;
+    case OPT_MAX_CPUS:
+        if (!cli_parse_u64(arg, 1, 64, &o->max_cpus))
+            return cli_usage_error("--max-cpus: '%s' is not a number from 1 to 64", arg);
         return 0;
     case OPT_MEMORY:
         if (!cli_parse_u64(arg, 1, UINT64_C(1024) * 1024, &o->memory_mib))
@@ -64,7 +69,7 @@ static int parse_one(int c, const char *arg, char **argv, struct run_options *o)
     case OPT_CONFIG: o->config = arg; return 0;
     case OPT_NAME: o->name = arg; o->has_name = true; return 0;
     case OPT_POWER_OFF_ON_RESET: o->power_off_on_reset = true; return 0;
-    case OPT_LOAD_ADDR: case OPT_CPUS: case OPT_MEMORY: return parse_number_option(c, arg, o);
+    case OPT_LOAD_ADDR: case OPT_CPUS: case OPT_MAX_CPUS: case OPT_MEMORY: return parse_number_option(c, arg, o);
     case OPT_HELP: cmd_run_help(); return -1;
     }
     return cli_usage_error("run: unknown or incomplete option '%s' (try `petrel help run`)", argv[optind - 1]);
@@ -104,6 +109,13 @@ static int check_options(struct run_options *o)
         return cli_usage_error("run: --kernel FILE or --image FILE is required (try `petrel help run`)");
     if (o->image && !one_of(o->mode, "real", "protected", "long"))
         return cli_usage_error("--mode: '%s' is not one of real, protected, long", o->mode);
+    if (o->max_cpus && o->max_cpus < o->cpus)
+        return cli_usage_error("--max-cpus: %llu is less than --cpus %llu", (unsigned long long)o->max_cpus,
+                               (unsigned long long)o->cpus);
+    if (o->max_cpus && o->image)
+        return cli_usage_error("--max-cpus: CPU hot plug needs ACPI, i.e. a Linux guest (--kernel)");
+    if (!o->max_cpus)
+        o->max_cpus = o->cpus;
     if (!one_of(o->engine, "auto", "kvm", "interp"))
         return cli_usage_error("--engine: '%s' is not one of auto, kvm, interp", o->engine);
     if (!console_spec_valid(o->console))

@@ -9,6 +9,9 @@
 
 #include "vm_internal.h"
 
+#include "../devices/acpi_cpu_hotplug.h"
+#include "../devices/acpi_pm.h"
+
 VMMR3DECL(const char *) VMR3GetName(PUVM pUVM)
 {
     return uvm_is_valid(pUVM) ? pUVM->name : NULL;
@@ -105,6 +108,16 @@ static int check_hotplug_cpu(PUVM uvm, VMCPUID id, PVM *pvm)
     return VINF_SUCCESS;
 }
 
+void vm_cpu_ejected_by_guest(PVM vm, uint32_t id)
+{
+    if (id == 0 || id >= vm->cCpus)
+        return;
+    VMR3ReqCallNoWaitU(vm->pUVM, id, (PFNRT)hot_unplug_on_emt, 2, vm, vm->apCpus[id]);
+}
+
+/* With the ACPI CPU hot plug registers the guest is asked to give the vCPU
+ * up (an eject request); it is reset once the guest has ejected it.
+ * Without them (flat test guests) the vCPU is reset at once. */
 VMMR3DECL(int) VMR3HotUnplugCpu(PUVM pUVM, VMCPUID idCpu)
 {
     PVM vm = NULL;
@@ -114,16 +127,28 @@ VMMR3DECL(int) VMR3HotUnplugCpu(PUVM pUVM, VMCPUID idCpu)
     /* Petrel refuses to unplug the boot CPU: no guest can continue without it. */
     if (idCpu == 0)
         return VMSetError(vm, VERR_NOT_SUPPORTED, RT_SRC_POS, "CPU 0 (the boot CPU) cannot be unplugged");
+    struct acpi_cpu_hotplug *hp = acpi_cpu_hotplug_of_vm(vm);
+    if (hp) {
+        rc = acpi_cpu_hotplug_request_unplug(hp, idCpu);
+        if (rc == VERR_NOT_FOUND)
+            return VMSetError(vm, VERR_INVALID_STATE, RT_SRC_POS, "CPU %u is not plugged", idCpu);
+        return rc;
+    }
     if (vm_current_cpu_id(pUVM) == idCpu)
         return hot_unplug_on_emt(vm, vm->apCpus[idCpu]);
     return VMR3ReqCallNoWaitU(pUVM, idCpu, (PFNRT)hot_unplug_on_emt, 2, vm, vm->apCpus[idCpu]);
 }
 
+/* The vCPU waits for a startup IPI; the guest learns of it through ACPI
+ * (a device check on its processor object) when the machine has it. */
 VMMR3DECL(int) VMR3HotPlugCpu(PUVM pUVM, VMCPUID idCpu)
 {
     PVM vm = NULL;
-    /* The vCPU waits for a startup IPI from the guest, nothing to do here. */
-    return check_hotplug_cpu(pUVM, idCpu, &vm);
+    int rc = check_hotplug_cpu(pUVM, idCpu, &vm);
+    if (RT_FAILURE(rc))
+        return rc;
+    struct acpi_cpu_hotplug *hp = acpi_cpu_hotplug_of_vm(vm);
+    return hp ? acpi_cpu_hotplug_plug(hp, idCpu) : VINF_SUCCESS;
 }
 
 /* --- execution cap --- */

@@ -236,6 +236,11 @@ int  vm_merge_status(int a, int b);
 int  vm_set_error_worker(PUVM uvm, int rc, RT_SRC_POS_DECL, const char *fmt, va_list va);
 void vm_log(PUVM uvm, const char *fmt, ...) RT_IPRT_FORMAT_ATTR(2, 3);
 
+/* --- CPU hot plug (vm_cpu.c) --- */
+/* The guest ejected vCPU id (ACPI _EJ0): it goes back to waiting for a
+ * startup IPI.  Any thread; the work is queued to that vCPU's EMT. */
+void vm_cpu_ejected_by_guest(PVM vm, uint32_t id);
+
 /* --- guest requests from devices (vm_emt.c) --- */
 /* A device asks for power-off (optionally with a debug-exit code) or reset. */
 void vm_guest_request_power_off(PVM vm, bool has_code, uint32_t code);

@@ -14,6 +14,7 @@
 #include "../core/vm_internal.h"
 #include "../io/io_bus.h"
 #include "../time/vclock.h"
+#include "acpi_cpu_hotplug.h"
 
 #define NS_PER_SEC 1000000000ull
 
@@ -208,6 +209,7 @@ void acpi_pm_gpe_raise(struct acpi_pm *pm, unsigned bit)
 struct acpi_pm_dev {
     struct VM *vm;
     struct acpi_pm *pm;
+    struct acpi_cpu_hotplug *cpu_hotplug;    /* NULL: no CPU hot plug */
 };
 
 static void dev_power_off(void *opaque)
@@ -226,6 +228,35 @@ static void dev_sci(void *opaque, int level)
 {
     struct acpi_pm_dev *d = opaque;
     irq_set(d->vm, ACPI_SCI_IRQ, level);
+}
+
+static void dev_cpu_ejected(void *opaque, uint32_t id)
+{
+    struct acpi_pm_dev *d = opaque;
+    vm_cpu_ejected_by_guest(d->vm, id);
+}
+
+/* CpuHotPlug (default: on with more than one vCPU) and CpuPresentMask
+ * (default: all vCPUs) of /Devices/acpi/0/Config. */
+static int create_cpu_hotplug(struct VM *vm, PCFGMNODE cfg, struct acpi_pm_dev *d)
+{
+    bool on;
+    uint64_t present;
+    uint64_t all = vm->cCpus >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << vm->cCpus) - 1;
+    int rc = CFGMR3QueryBoolDef(cfg, "CpuHotPlug", &on, vm->cCpus > 1);
+    if (RT_SUCCESS(rc))
+        rc = CFGMR3QueryU64Def(cfg, "CpuPresentMask", &present, all);
+    if (RT_FAILURE(rc))
+        return VMSetError(vm, rc, RT_SRC_POS, "acpi: /Devices/acpi/0/Config/CpuHotPlug must be a boolean and "
+                          "CpuPresentMask an integer");
+    if (!on)
+        return VINF_SUCCESS;
+    d->cpu_hotplug = acpi_cpu_hotplug_create(vm->io, d->pm, present & all, vm->cCpus, dev_cpu_ejected, d);
+    if (!d->cpu_hotplug)
+        return VMSetError(vm, VERR_ALREADY_EXISTS, RT_SRC_POS, "acpi: CPU hot plug ports 0x%x-0x%x are already "
+                          "taken (or out of memory)", ACPI_CPU_HOTPLUG_PORT,
+                          ACPI_CPU_HOTPLUG_PORT + ACPI_CPU_HOTPLUG_LEN - 1);
+    return VINF_SUCCESS;
 }
 
 static int acpi_dev_create(struct VM *vm, PCFGMNODE cfg, void **state)
@@ -248,6 +279,12 @@ static int acpi_dev_create(struct VM *vm, PCFGMNODE cfg, void **state)
                           "acpi: ports 0x%x-0x%x are already taken (or out of memory)",
                           base, base + ACPI_PM_IO_SIZE - 1);
     }
+    rc = create_cpu_hotplug(vm, cfg, d);
+    if (RT_FAILURE(rc)) {
+        acpi_pm_destroy(d->pm);
+        free(d);
+        return rc;
+    }
     *state = d;
     return VINF_SUCCESS;
 }
@@ -255,6 +292,7 @@ static int acpi_dev_create(struct VM *vm, PCFGMNODE cfg, void **state)
 static void acpi_dev_destroy(void *state)
 {
     struct acpi_pm_dev *d = state;
+    acpi_cpu_hotplug_destroy(d->cpu_hotplug);
     acpi_pm_destroy(d->pm);
     free(d);
 }
@@ -263,6 +301,8 @@ static void acpi_dev_reset(void *state)
 {
     struct acpi_pm_dev *d = state;
     acpi_pm_reset(d->pm);
+    if (d->cpu_hotplug)
+        acpi_cpu_hotplug_reset(d->cpu_hotplug);
 }
 
 const struct device_ops acpi_pm_device_ops = {
@@ -279,6 +319,16 @@ struct acpi_pm *acpi_pm_of_vm(struct VM *vm)
     for (struct device_instance *i = vm->devices; i; i = i->next)
         if (i->ops == &acpi_pm_device_ops)
             return ((struct acpi_pm_dev *)i->state)->pm;
+    return NULL;
+}
+
+struct acpi_cpu_hotplug *acpi_cpu_hotplug_of_vm(struct VM *vm)
+{
+    if (!vm)
+        return NULL;
+    for (struct device_instance *i = vm->devices; i; i = i->next)
+        if (i->ops == &acpi_pm_device_ops)
+            return ((struct acpi_pm_dev *)i->state)->cpu_hotplug;
     return NULL;
 }
 

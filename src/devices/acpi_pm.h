@@ -85,13 +85,17 @@ void acpi_pm_gpe_raise(struct acpi_pm *pm, unsigned bit);
 
 /*
  * The "acpi" device: /Devices/acpi/0/Config/IoBase (default 0x600; must
- * match the FADT, see acpi_build_for_vm).  S5 -> vm_guest_request_power_off,
+ * match the FADT, see acpi_build_for_vm); CpuHotPlug (default true with more
+ * than one vCPU: the CPU hot plug registers, acpi_cpu_hotplug.h) and
+ * CpuPresentMask (the vCPUs present at power-on; default all).  S5 -> vm_guest_request_power_off,
  * reset register -> vm_guest_request_reset, SCI -> irq_set(vm, 9, level).
  */
 extern const struct device_ops acpi_pm_device_ops;
 
 /* The VM's ACPI PM block (the first "acpi" device), or NULL. */
 struct acpi_pm *acpi_pm_of_vm(struct VM *vm);
+/* The VM's CPU hot plug registers, or NULL (no "acpi" device, or CpuHotPlug off). */
+struct acpi_cpu_hotplug *acpi_cpu_hotplug_of_vm(struct VM *vm);
 /* For the control socket: VERR_NOT_FOUND when the VM has no "acpi" device. */
 int acpi_pm_press_power_button_vm(struct VM *vm);
 
