@@ -59,7 +59,7 @@ run-linux: build linux-guest
 
 check: check-asan check-tsan
 
-check-asan: deps
+check-asan: deps linux-guest
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPETREL_SANITIZE=address
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j 2 -LE slow
