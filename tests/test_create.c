@@ -223,8 +223,6 @@ static void probe_runtime(PUVM uvm, void *user, uint32_t flags, const char *id, 
 static void test_runtime_errors(void **s)
 {
     (void)s;
-    if (!fixture_have_kvm())
-        skip();
     struct fixture_config cfg = { .cpus = 2, .ram_mib = 16, .image = "hlt_forever.bin", .mode = "long" };
     PUVM uvm = NULL;
     assert_int_equal(fixture_create(&cfg, NULL, &uvm), VINF_SUCCESS);

@@ -134,11 +134,6 @@ static inline void fixture_destroy(PUVM uvm)
     VMR3ReleaseUVM(uvm);
 }
 
-static inline bool fixture_have_kvm(void)
-{
-    return access("/dev/kvm", R_OK | W_OK) == 0;
-}
-
 static inline uint64_t fixture_now_ms(void)
 {
     struct timespec ts;
