@@ -12,7 +12,7 @@ DEBIAN_PACKAGES = build-essential cmake nasm pkg-config libcmocka-dev \
 # Tests that exercise threads run again under ThreadSanitizer.
 THREADED_TESTS = 'test_linux_machine|test_req|tstVMREQ|test_lifecycle|test_create|test_vclock|test_i8259|test_i8254|test_uart16550|test_cmos_rtc|test_kvm_guests|test_control|test_config_json|test_kvm_irqchip|test_interp_atomic'
 
-.PHONY: all deps build run run-linux linux-guest check check-asan check-tsan check-slow bench install lint clean
+.PHONY: all deps build run run-linux linux-guest check check-asan check-tsan check-slow bench bench-linux install lint clean
 
 all: build
 
@@ -79,6 +79,11 @@ bench: build
 	./$(BUILD)/bench/req_roundtrip
 	./$(BUILD)/bench/pio_exit
 	./$(BUILD)/bench/interp_mips
+
+# Linux boot time (beside QEMU, which the script installs for the comparison)
+# and the VMM's memory overhead.
+bench-linux: build linux-guest
+	bench/linux_boot.sh $(BUILD) 5 1
 
 # The interpreter against the real CPU with fresh seeds, until stopped.
 fuzz-interp: build

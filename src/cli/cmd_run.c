@@ -22,7 +22,11 @@ struct run_wait {
     VMSTATE last;
     bool stopped;
     bool quit;                       /* Ctrl-A x on the console */
+    pthread_t waiter;                /* the thread in wait_for_stop: woken with WAKE_SIGNAL */
 };
+
+/* Wakes wait_for_stop at once when the VM stops (it also waits for signals). */
+#define WAKE_SIGNAL SIGUSR1
 
 void cmd_run_help(void)
 {
@@ -80,7 +84,10 @@ static void on_state(PUVM uvm, PCVMMR3VTABLE vmm, VMSTATE state, VMSTATE old, vo
         state == VMSTATE_LOAD_FAILURE)
         w->stopped = true;
     pthread_cond_broadcast(&w->cond);
+    bool wake = w->stopped;
     pthread_mutex_unlock(&w->lock);
+    if (wake)
+        pthread_kill(w->waiter, WAKE_SIGNAL);
 }
 
 static void on_console_quit(void *user)
@@ -89,9 +96,11 @@ static void on_console_quit(void *user)
     pthread_mutex_lock(&w->lock);
     w->quit = true;
     pthread_mutex_unlock(&w->lock);
+    pthread_kill(w->waiter, WAKE_SIGNAL);
 }
 
-/* Waits for the VM to stop, Ctrl-A x, or a signal in sigs (blocked, polled here). */
+/* Waits for the VM to stop, Ctrl-A x, or a signal in sigs (blocked, taken
+ * here); WAKE_SIGNAL (also in sigs) only wakes it to look again. */
 static int wait_for_stop(struct run_wait *w, const sigset_t *sigs)
 {
     for (;;) {
@@ -100,9 +109,9 @@ static int wait_for_stop(struct run_wait *w, const sigset_t *sigs)
         pthread_mutex_unlock(&w->lock);
         if (stopped)
             return 0;
-        struct timespec ts = { 0, 50L * 1000 * 1000 };
+        struct timespec ts = { 1, 0 };
         int sig = sigtimedwait(sigs, NULL, &ts);
-        if (sig > 0)
+        if (sig > 0 && sig != WAKE_SIGNAL)
             return sig;
     }
 }
@@ -169,9 +178,11 @@ int cmd_run(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGHUP);
     sigaddset(&sigs, SIGQUIT);
+    sigaddset(&sigs, WAKE_SIGNAL);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-    struct run_wait w = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+    struct run_wait w = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+                          .waiter = pthread_self() };
     PUVM uvm = NULL;
     rc = VMR3Create((uint32_t)o.max_cpus, NULL, on_error, NULL, run_config, &o, NULL, &uvm);
     if (RT_FAILURE(rc))

@@ -25,8 +25,9 @@ struct interp_cpu *interp_cpu_create(struct cpu_state *st, struct guest_ram *ram
         interp_cpu_destroy(cpu);
         return NULL;
     }
-    for (unsigned i = 0; i < BLOCK_CACHE_SIZE; i++)
-        cpu->blocks[i].mode = 0xff;
+    /* The zeroed slots carry epoch 0, never current: no need to touch the
+     * cache's megabytes now (start-up latency). */
+    cpu->code_epoch = 1;
     cpu->scratch.mode = 0xff;
     interp_state_changed(cpu);
     return cpu;
@@ -80,6 +81,7 @@ void interp_invalidate_code(struct interp_cpu *cpu, uint64_t gpa, uint64_t len)
 
 void interp_flush_code(struct interp_cpu *cpu)
 {
-    cpu->code_epoch++;
+    if (++cpu->code_epoch == 0)        /* 0 marks never-used slots */
+        cpu->code_epoch = 1;
     tlb_flush(cpu);
 }
