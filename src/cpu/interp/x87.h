@@ -57,6 +57,15 @@ static inline uint16_t x87_fix_es(uint16_t fsw, uint16_t fcw)
  * TOP rotates it to keep every physical register's contents. */
 void x87_set_fsw(struct interp_cpu *cpu, uint16_t fsw);
 
+/* A waiting instruction first reports an unmasked exception left pending
+ * (#MF with CR0.NE; without it FERR#/IRQ 13 is not modelled). */
+static inline int x87_pending(struct interp_cpu *cpu)
+{
+    if ((x87_get(cpu, X87_FSW) & FSW_ES) && (cpu->st->cr0 & CR0_NE))
+        return raise_exc(cpu, EXC_MF, false, 0);
+    return X_NEXT;
+}
+
 /* FNINIT's state (FOP/FIP/FDP cleared too). */
 void x87_reset(struct interp_cpu *cpu);
 

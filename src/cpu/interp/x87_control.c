@@ -21,14 +21,6 @@ static int x87_avail(struct interp_cpu *cpu)
     return X_NEXT;
 }
 
-/* A waiting instruction first reports an unmasked exception left pending. */
-static int x87_pending(struct interp_cpu *cpu)
-{
-    if ((x87_get(cpu, X87_FSW) & FSW_ES) && (cpu->st->cr0 & CR0_NE))
-        return raise_exc(cpu, EXC_MF, false, 0);
-    return X_NEXT;
-}
-
 static int x87_reg(struct interp_cpu *cpu, const struct insn *in)
 {
     unsigned esc = in->opc & 7, m = 0xc0u | (in->ext << 3) | (in->rm & 7u);
@@ -40,30 +32,27 @@ static int x87_reg(struct interp_cpu *cpu, const struct insn *in)
         set_reg(cpu, GPR_RAX, 2, x87_get(cpu, X87_FSW));
     else if (esc == 3 && (m == 0xe0 || m == 0xe1 || m == 0xe4))    /* FENI, FDISI, FSETPM */
         return X_NEXT;
-    else {
-        int r = x87_pending(cpu);
-        if (r || (esc == 1 && m == 0xd0))                          /* FNOP */
-            return r;
+    else if (esc == 1 && m == 0xd0)                                /* FNOP */
+        return x87_pending(cpu);
+    else
         return x87_exec(cpu, in);
-    }
     return X_NEXT;
 }
 
 static int x87_mem(struct interp_cpu *cpu, const struct insn *in)
 {
     unsigned esc = in->opc & 7;
-    uint64_t v;
+    uint64_t v = 0;
     if ((esc == 1 && (in->ext == 4 || in->ext == 6)) || (esc == 5 && (in->ext == 4 || in->ext == 6)))
         return x87_env_op(cpu, in);
     if (esc == 1 && in->ext == 7)
         return mem_write(cpu, in->seg, insn_ea(cpu, in), 2, x87_get(cpu, X87_FCW));
     if (esc == 5 && in->ext == 7)
         return mem_write(cpu, in->seg, insn_ea(cpu, in), 2, x87_get(cpu, X87_FSW));
-    int r = x87_pending(cpu);
-    if (r)
-        return r;
     if (esc == 1 && in->ext == 5) {                                /* FLDCW */
-        r = mem_read(cpu, in->seg, insn_ea(cpu, in), 2, &v);
+        int r = x87_pending(cpu);
+        if (!r)
+            r = mem_read(cpu, in->seg, insn_ea(cpu, in), 2, &v);
         if (!r) {
             uint16_t fcw = (uint16_t)((v & 0x1f3f) | 0x40);        /* reserved bit 6 reads as 1 */
             x87_put(cpu, X87_FCW, fcw);

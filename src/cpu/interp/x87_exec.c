@@ -157,8 +157,13 @@ int x87_exec(struct interp_cpu *cpu, const struct insn *in)
         store = (mem_store[esc] >> (in->ext & 7)) & 1;
         modrm = (in->ext & 7u) << 3 | (in->rm & 7u);
         ea = insn_ea(cpu, in);
+    }
+    int r = x87_pending(cpu);
+    if (r)
+        return r;
+    if (!in->mod3) {
         if (!store) {
-            int r = read_buf(cpu, in, ea, buf, size);
+            r = read_buf(cpu, in, ea, buf, size);
             if (r)
                 return r;
         }
@@ -185,7 +190,7 @@ int x87_exec(struct interp_cpu *cpu, const struct insn *in)
         return X_NEXT;
     }
     if (store) {
-        int r = write_buf(cpu, in, ea, buf, size);
+        r = write_buf(cpu, in, ea, buf, size);
         if (r)
             return r;
     }
