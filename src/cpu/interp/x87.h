@@ -1,0 +1,88 @@
+/*
+ * x87 state helpers shared by the x87 files.  The state lives in the
+ * legacy region of cpu_state.xsave in the FXSAVE layout: FCW at 0, FSW at
+ * 2, the abridged tag byte at 4 (one bit per physical register), FOP at 6,
+ * FIP at 8 and FDP at 16 (64 bits each, as FXSAVE64 stores them), and
+ * ST(i) at 32 + 16 * i in stack order (MMi share those slots).
+ */
+#ifndef PETREL_CPU_INTERP_X87_H
+#define PETREL_CPU_INTERP_X87_H
+
+#include "interp_internal.h"
+
+#define X87_FCW  0u
+#define X87_FSW  2u
+#define X87_FTW  4u
+#define X87_FOP  6u
+#define X87_FIP  8u
+#define X87_FDP  16u
+#define X87_REGS 32u
+
+#define FSW_IE   0x0001u
+#define FSW_DE   0x0002u
+#define FSW_ZE   0x0004u
+#define FSW_OE   0x0008u
+#define FSW_UE   0x0010u
+#define FSW_PE   0x0020u
+#define FSW_SF   0x0040u
+#define FSW_ES   0x0080u     /* error summary: an unmasked exception is pending */
+#define FSW_EXC  0x00ffu     /* exception flags, SF and ES */
+#define FSW_CC   0x4700u     /* C0-C3 */
+#define FSW_TOP  0x3800u
+#define FSW_B    0x8000u     /* busy (mirrors ES) */
+
+static inline uint16_t x87_get(const struct interp_cpu *cpu, unsigned off)
+{
+    return (uint16_t)load_le(cpu->st->xsave + off, 2);
+}
+
+/* Writes a 16-bit field and marks the x87 component as in use (XINUSE[0]),
+ * so that XSAVE stores it and XRSTOR of the saved image restores it. */
+static inline void x87_put(struct interp_cpu *cpu, unsigned off, uint16_t v)
+{
+    store_le(cpu->st->xsave + off, 2, v);
+    cpu->st->xsave[512] |= 1;
+}
+
+/* ES and B follow the exception flags that the control word leaves unmasked. */
+static inline uint16_t x87_fix_es(uint16_t fsw, uint16_t fcw)
+{
+    fsw &= (uint16_t)~(FSW_ES | FSW_B);
+    if (fsw & ~fcw & 0x3fu)
+        fsw |= FSW_ES | FSW_B;
+    return fsw;
+}
+
+/* Sets FSW (TOP included): the register image is in stack order, so a new
+ * TOP rotates it to keep every physical register's contents. */
+void x87_set_fsw(struct interp_cpu *cpu, uint16_t fsw);
+
+/* A waiting instruction first reports an unmasked exception left pending
+ * (#MF with CR0.NE; without it FERR#/IRQ 13 is not modelled). */
+static inline int x87_pending(struct interp_cpu *cpu)
+{
+    if ((x87_get(cpu, X87_FSW) & FSW_ES) && (cpu->st->cr0 & CR0_NE))
+        return raise_exc(cpu, EXC_MF, false, 0);
+    return X_NEXT;
+}
+
+/* FNINIT's state (FOP/FIP/FDP cleared too). */
+void x87_reset(struct interp_cpu *cpu);
+
+/* The full 16-bit tag word (FNSTENV) from the abridged one and the registers. */
+uint16_t x87_full_tag(const uint8_t *fx);
+
+/* FLDENV, FNSTENV, FRSTOR, FNSAVE (x87_env.c). */
+int x87_env_op(struct interp_cpu *cpu, const struct insn *in);
+
+/* Executes escape opcode esc (0-7) with ModRM byte modrm on the host FPU
+ * with the x87 state of the 512-byte FXSAVE image fx (16-byte aligned),
+ * which receives the result.  A memory operand is host memory at mem (the
+ * stub addresses it as [rdi]).  *rflags: in, the guest's arithmetic flags
+ * (FCMOVcc reads them); out, the host flags after the instruction (FCOMI). */
+void x87_host_exec(uint8_t *fx, unsigned esc, unsigned modrm, void *mem, uint64_t *rflags);
+
+/* Arithmetic and data-movement instructions (x87_exec.c). */
+int x87_exec(struct interp_cpu *cpu, const struct insn *in);
+
+#endif /* PETREL_CPU_INTERP_X87_H */

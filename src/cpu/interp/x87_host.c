@@ -1,0 +1,74 @@
+/*
+ * x87 arithmetic on the host FPU.  Petrel runs only on x86-64 hosts, whose
+ * x87 unit is the exact reference for every guest x87 instruction
+ * (rounding, precision control, NaN propagation, C0-C3, the transcendental
+ * results of this CPU).  So the interpreter loads the guest's x87 state into
+ * the host FPU (FXRSTOR, with every exception masked and the host's own
+ * MXCSR), executes the very same instruction from a table of stubs, and
+ * reads the state back (FXSAVE).  Memory operands are copied to a host
+ * buffer that the stub addresses as [rdi].
+ *
+ * The stub table holds, for each escape byte D8-DF and ModRM byte, the
+ * 8 bytes "endbr64; esc modrm; ret; int3"; memory forms are rewritten to
+ * ModRM mod=00 rm=111 ([rdi]).  Only encodings that x87_exec accepts are
+ * ever called.
+ */
+#include "x87.h"
+
+__asm__(".pushsection .text.petrel_x87_stubs,\"ax\",@progbits\n"
+        ".p2align 4\n"
+        ".globl petrel_x87_stubs\n"
+        ".hidden petrel_x87_stubs\n"
+        "petrel_x87_stubs:\n"
+        ".set .Lx87_esc, 0xd8\n"
+        ".rept 8\n"
+        ".set .Lx87_modrm, 0\n"
+        ".rept 256\n"
+        ".byte 0xf3, 0x0f, 0x1e, 0xfa, .Lx87_esc\n"
+        ".if .Lx87_modrm < 0xc0\n"
+        ".byte (.Lx87_modrm & 0x38) | 7\n"
+        ".else\n"
+        ".byte .Lx87_modrm\n"
+        ".endif\n"
+        ".byte 0xc3, 0xcc\n"
+        ".set .Lx87_modrm, .Lx87_modrm + 1\n"
+        ".endr\n"
+        ".set .Lx87_esc, .Lx87_esc + 1\n"
+        ".endr\n"
+        ".popsection\n");
+
+extern const uint8_t petrel_x87_stubs[];
+
+#define STUB_SIZE 8u
+#define ARITH_FLAGS 0x8d5u
+
+void x87_host_exec(uint8_t *fx, unsigned esc, unsigned modrm, void *mem, uint64_t *rflags)
+{
+    const uint8_t *stub = petrel_x87_stubs + ((esc & 7u) * 256u + (modrm & 0xffu)) * STUB_SIZE;
+    uint16_t host_cw;
+    uint32_t host_mxcsr;
+    __asm__ volatile("fnstcw %0\n\tstmxcsr %1" : "=m"(host_cw), "=m"(host_mxcsr));
+    memcpy(fx + 24, &host_mxcsr, 4);           /* never load the guest's MXCSR into the host */
+    uint64_t flags_in = *rflags & ARITH_FLAGS, flags_out;
+    /* The call needs stack below the red zone; every operand is a register. */
+    __asm__ volatile("sub $128, %%rsp\n\t"
+                     "fxrstor (%[fx])\n\t"
+                     "pushfq\n\t"
+                     "andq $-0x8d6, (%%rsp)\n\t"
+                     "orq %[fin], (%%rsp)\n\t"
+                     "popfq\n\t"
+                     "call *%[stub]\n\t"
+                     "pushfq\n\t"
+                     "popq %[fout]\n\t"
+                     "fxsave (%[fx])\n\t"
+                     "fninit\n\t"
+                     "fldcw (%[cw])\n\t"
+                     "add $128, %%rsp"
+                     : [fout] "=&r"(flags_out)
+                     : [fx] "r"(fx), [fin] "r"(flags_in), [stub] "r"(stub), [cw] "r"(&host_cw), "D"(mem)
+                     : "memory", "cc", "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)",
+                       "mm0", "mm1", "mm2", "mm3", "mm4", "mm5", "mm6", "mm7",
+                       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+                       "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+    *rflags = flags_out;
+}

@@ -1,0 +1,229 @@
+/*
+ * The x87 test guest (guests/interp_x87.asm) under the interpreter: it
+ * switches to long mode, computes with the x87 and stores its results; this
+ * test computes the same values on the host FPU (the reference: same
+ * operations, same precision and rounding) and checks the exception
+ * behaviour against the architecture: #NM from CR0.TS (x87 instruction,
+ * and WAIT with MP), #MF at the FWAIT after an unmasked zero divide (FSW
+ * with ZE, ES, B; the stack unchanged), the masked stack-overflow response
+ * (IE, SF, C1 and the QNaN indefinite), FNSAVE re-initialising and FRSTOR /
+ * FLDENV restoring, FNSTENV masking every exception, the 32- and 16-bit
+ * environment layouts, FCOMI's flags and FBSTP's packed BCD.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <vmm/err.h>
+#include "cpu/interp/interp.h"
+
+#define RAM_SIZE (4u << 20)
+#define RES      0x6000u
+
+struct guest {
+    struct guest_ram ram;
+    struct cpu_state st;
+    struct interp_cpu *cpu;
+    char out[256];
+    size_t out_len;
+    bool exited;
+    uint32_t exit_code;
+};
+
+static uint32_t port_read(void *opaque, uint16_t port, unsigned size)
+{
+    (void)opaque;
+    (void)size;
+    (void)port;
+    return 0xffffffffu;
+}
+
+static void port_write(void *opaque, uint16_t port, unsigned size, uint32_t value)
+{
+    struct guest *g = opaque;
+    (void)size;
+    if (port == 0xe9 && g->out_len + 1 < sizeof(g->out))
+        g->out[g->out_len++] = (char)value;
+    if (port == 0xf4) {
+        g->exited = true;
+        g->exit_code = value;
+        interp_poke(g->cpu);
+    }
+}
+
+static void real_mode_state(struct cpu_state *st)
+{
+    memset(st, 0, offsetof(struct cpu_state, xsave));
+    for (unsigned s = 0; s < 6; s++)
+        st->seg[s] = (struct seg_reg){ 0, 0, 0xffff, 0x3 | SEG_ATTR_S | SEG_ATTR_P };
+    st->seg[SEG_CS].attr = 0xb | SEG_ATTR_S | SEG_ATTR_P;
+    st->seg[SEG_LDTR].attr = SEG_ATTR_UNUSABLE;
+    st->seg[SEG_TR] = (struct seg_reg){ 0, 0, 0xffff, 0xb | SEG_ATTR_P };
+    st->idtr.limit = 0x3ff;
+    st->gdtr.limit = 0xffff;
+    st->rflags = RFLAGS_FIXED;
+    st->cr0 = CR0_ET;
+    st->rip = 0x7c00;
+    st->gpr[GPR_RSP] = 0x7c00;
+}
+
+static struct guest *run_guest(void)
+{
+    struct guest *g = calloc(1, sizeof(*g));
+    assert_non_null(g);
+    g->ram.host = calloc(1, RAM_SIZE);
+    g->ram.size = g->ram.low_size = RAM_SIZE;
+    g->ram.hole_size = GUEST_4G - RAM_SIZE;
+    real_mode_state(&g->st);
+    struct interp_io io = { g, port_read, port_write, NULL, NULL };
+    g->cpu = interp_cpu_create(&g->st, &g->ram, &io);
+    assert_non_null(g->cpu);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", PETREL_GUEST_DIR, "interp_x87.bin");
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t n = fread(g->ram.host + 0x7c00, 1, 0x8000, f);
+    fclose(f);
+    assert_true(n > 0);
+    interp_invalidate_code(g->cpu, 0x7c00, n);
+    uint64_t budget = 1000000;
+    while (budget && !g->exited) {
+        uint64_t before = interp_instructions_retired(g->cpu);
+        int rc = interp_execute(g->cpu, budget);
+        budget -= interp_instructions_retired(g->cpu) - before;
+        if (rc != VINF_SUCCESS) {
+            fprintf(stderr, "rc=%d rip=%#llx (%s)\n", rc, (unsigned long long)g->st.rip, interp_last_error(g->cpu));
+            break;
+        }
+    }
+    g->out[g->out_len] = 0;
+    return g;
+}
+
+static void guest_free(struct guest *g)
+{
+    interp_cpu_destroy(g->cpu);
+    free(g->ram.host);
+    free(g);
+}
+
+static void check_f80(const struct guest *g, unsigned off, long double expect, const char *what)
+{
+    uint8_t e[10];
+    memcpy(e, &expect, 10);
+    const uint8_t *got = g->ram.host + RES + off;
+    if (memcmp(got, e, 10) != 0) {
+        fprintf(stderr, "%s: got", what);
+        for (int i = 9; i >= 0; i--)
+            fprintf(stderr, " %02x", got[i]);
+        fprintf(stderr, ", host");
+        for (int i = 9; i >= 0; i--)
+            fprintf(stderr, " %02x", e[i]);
+        fprintf(stderr, "\n");
+    }
+    assert_memory_equal(got, e, 10);
+}
+
+static uint16_t res16(const struct guest *g, unsigned off)
+{
+    uint16_t v;
+    memcpy(&v, g->ram.host + RES + off, 2);
+    return v;
+}
+
+/* A constant loaded under control word cw (constants follow the rounding control). */
+static long double host_const(uint16_t cw, int which)
+{
+    uint16_t old;
+    long double r;
+    __asm__ volatile("fnstcw %0" : "=m"(old));
+    __asm__ volatile("fldcw %0" : : "m"(cw));
+    if (which == 0)
+        __asm__ volatile("fldpi" : "=t"(r));
+    else if (which == 1)
+        __asm__ volatile("fldl2t" : "=t"(r));
+    else
+        __asm__ volatile("fld1" : "=t"(r));
+    __asm__ volatile("fldcw %0" : : "m"(old));
+    return r;
+}
+
+static void test_x87_guest(void **state)
+{
+    (void)state;
+    struct guest *g = run_guest();
+    if (strcmp(g->out, "X87 NM NM MF\n") != 0)
+        fprintf(stderr, "console: '%s'\n", g->out);
+    assert_true(g->exited);
+    assert_int_equal(g->exit_code, 0);
+    assert_string_equal(g->out, "X87 NM NM MF\n");
+
+    long double s = 0, x;
+    for (int k = 1; k <= 100; k++) {
+        long double kk = k;
+        s += 1.0L / (kk * kk);
+    }
+    check_f80(g, 0x00, s, "series");
+    x = 1.0L;
+    __asm__("fsin" : "+t"(x));
+    check_f80(g, 0x10, x, "fsin");
+    x = 2.0L;
+    __asm__("fsqrt" : "+t"(x));
+    check_f80(g, 0x20, x, "fsqrt");
+    long double one = 1.0L;
+    x = 1.0L;
+    __asm__("fpatan" : "+t"(x) : "u"(one) : "st(1)");
+    check_f80(g, 0x30, x, "fpatan");
+    static const uint8_t bcd[10] = { 0x23, 0x01, 0x89, 0x67, 0x45, 0x23, 0x01, 0, 0, 0 };
+    assert_memory_equal(g->ram.host + RES + 0x40, bcd, 10);
+    long double three = 3.0L;
+    x = 10.0L;
+    __asm__("fyl2x" : "+t"(x) : "u"(three) : "st(1)");
+    check_f80(g, 0x50, x, "fyl2x");
+    x = 0.5L;
+    __asm__("f2xm1" : "+t"(x));
+    check_f80(g, 0x60, x, "f2xm1");
+
+    uint64_t fl;
+    memcpy(&fl, g->ram.host + RES + 0x74, 8);
+    assert_int_equal(fl & 0x8d5, 0x001);                       /* FCOMI 1 < 2: CF only */
+    assert_int_equal(res16(g, 0x70) & 0x7f00, 0);              /* FCOMPP 2 > 1: C3=C2=C0=0, TOP 0 */
+
+    assert_int_equal(g->ram.host[RES + 0x7e], 2);              /* two #NM */
+    assert_int_equal(g->ram.host[RES + 0x7f], 1);              /* one #MF */
+    assert_int_equal(res16(g, 0x7c), 0xb084);                  /* B ES ZE, TOP 6 */
+    check_f80(g, 0x80, 0.0L, "st0 after #MF");
+    check_f80(g, 0x90, 1.0L, "st1 after #MF");
+
+    assert_int_equal(res16(g, 0xa0), 0x3a41);                  /* TOP 7, C1 SF IE */
+    static const uint8_t indefinite[10] = { 0, 0, 0, 0, 0, 0, 0, 0xc0, 0xff, 0xff };
+    assert_memory_equal(g->ram.host + RES + 0xb0, indefinite, 10);
+
+    assert_int_equal(res16(g, 0xc0), 0x037f);                  /* FNSAVE re-initialised */
+    assert_int_equal(res16(g, 0xc2), 0);
+    assert_int_equal(res16(g, 0xc4), 0x0a7e);                  /* FRSTOR restored */
+    check_f80(g, 0xd0, host_const(0x0a7e, 2), "fld1 after frstor");
+    check_f80(g, 0xe0, host_const(0x0a7e, 1), "fldl2t after frstor");
+    check_f80(g, 0xf0, host_const(0x0a7e, 0), "fldpi after frstor");
+
+    assert_int_equal(res16(g, 0x100), 0x0a7f);                 /* FNSTENV masked everything */
+    assert_int_equal(res16(g, 0x102), 0x0a7e);                 /* FLDENV restored */
+    assert_int_equal(res16(g, 0x104), 0x3800);                 /* FSW: TOP 7 */
+    assert_int_equal(res16(g, 0x106), 0x3fff);                 /* tag: register 7 valid, others empty */
+    static const uint8_t env16[6] = { 0x7e, 0x0a, 0x00, 0x38, 0xff, 0x3f };
+    assert_memory_equal(g->ram.host + RES + 0x108, env16, 6);
+    guest_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_x87_guest),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
