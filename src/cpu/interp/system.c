@@ -57,7 +57,7 @@ int op_cpuid(struct interp_cpu *cpu, const struct insn *in)
     uint32_t leaf = (uint32_t)cpu->gpr[GPR_RAX], a = 0, b = 0, c = 0, d = 0;
     switch (leaf) {
     case 0:
-        a = 1;
+        a = 7;
         b = 0x72746550; d = 0x65506c65; c = 0x6c657274;    /* "PetrelPetrel" */
         break;
     case 1:
@@ -65,6 +65,10 @@ int op_cpuid(struct interp_cpu *cpu, const struct insn *in)
         d = (1u << 0) |                                    /* FPU */
             (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 15);  /* PSE TSC MSR PAE CX8 CMOV */
         c = (1u << 13) | (1u << 22) | (1u << 23);          /* CX16 MOVBE POPCNT */
+        break;
+    case 7:
+        if ((uint32_t)cpu->gpr[GPR_RCX] == 0)
+            d = 1u << 29;                                  /* IA32_ARCH_CAPABILITIES */
         break;
     case 0x80000000:
         a = 0x80000008;
@@ -103,6 +107,16 @@ int op_rdtsc(struct interp_cpu *cpu, const struct insn *in)
     return X_NEXT;
 }
 
+/* IA32_ARCH_CAPABILITIES: the interpreter executes nothing speculatively,
+ * so it is not affected by the transient-execution attacks the kernel would
+ * otherwise mitigate at a cost (page-table isolation, buffer clearing):
+ * RDCL_NO, SSB_NO, MDS_NO, PSCHANGE_MC_NO, TAA_NO, SBDR_SSDP_NO, FBSDP_NO,
+ * PSDP_NO, BHI_NO, GDS_NO, RFDS_NO. */
+#define MSR_ARCH_CAPABILITIES 0x10au
+#define ARCH_CAPABILITIES_NOT_AFFECTED                                                              \
+    ((1u << 0) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 13) | (1u << 14) | (1u << 15) | \
+     (1u << 20) | (1u << 26) | (1u << 27))
+
 /* The MSRs we keep, by number; NULL if unknown. */
 static uint64_t *msr_slot(struct interp_cpu *cpu, uint32_t msr)
 {
@@ -135,6 +149,8 @@ int op_rdmsr(struct interp_cpu *cpu, const struct insn *in)
         return raise_gp(cpu, 0);
     if (msr == 0x10)
         v = guest_tsc(cpu);
+    else if (msr == MSR_ARCH_CAPABILITIES)
+        v = ARCH_CAPABILITIES_NOT_AFFECTED;
     else if (msr == 0xc0000080)
         v = cpu->st->efer;
     else if (slot)
