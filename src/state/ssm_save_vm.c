@@ -78,8 +78,6 @@ static int live_cleanup(PVM vm, int rc, bool *suspended)
     if (to != st)
         vm_state_set_locked(vm, to, st);
     pthread_mutex_unlock(&vm->pUVM->state_cb_lock);
-    if (to == VMSTATE_RUNNING)
-        vm_set_ff(vm, VM_FF_CHECK_VM_STATE);
     return RT_FAILURE(why) ? why : rc;     /* a power-off during the save is what the caller must hear */
 }
 
