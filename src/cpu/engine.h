@@ -78,6 +78,25 @@ struct engine_ops {
      * VBox status: VERR_BUFFER_OVERFLOW when the text did not fit (buf then
      * holds as much as fit). */
     int  (*stats)(struct VM *vm, char *buf, size_t size);
+
+    /*
+     * Saved state of machine parts the engine owns (the interpreter's PIC
+     * and PIT, KVM's in-kernel irqchip and PIT), exchanged as Petrel's
+     * engine-neutral device structs (struct i8259_saved for unit "i8259",
+     * struct i8254_saved for "i8254", ...) so that a state saved under one
+     * engine loads under the other.  EMT(0), VM not running.  Return
+     * VERR_NOT_FOUND for a unit the engine does not own; load validates
+     * (VERR_SSM_UNEXPECTED_DATA).  May be NULL: the engine owns none.
+     */
+    int  (*device_state_save)(struct VM *vm, const char *unit, void *saved, size_t size);
+    int  (*device_state_load)(struct VM *vm, const char *unit, const void *saved, size_t size);
+
+    /*
+     * The guest-visible CPU feature words of the saved-state fingerprint
+     * (CPUID 1 ECX/EDX, 7.0 EBX/ECX/EDX, 0x80000001 ECX/EDX, 0xD.0 EAX, in
+     * that order).  May be NULL: the engine reports none (all zero).
+     */
+    void (*cpu_features)(struct VM *vm, uint32_t words[8]);
 };
 
 /*

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <vmm/err.h>
 
@@ -305,11 +306,54 @@ static void acpi_dev_reset(void *state)
         acpi_cpu_hotplug_reset(d->cpu_hotplug);
 }
 
+/* --- saved state --- */
+
+void acpi_pm_save(struct acpi_pm *pm, struct acpi_pm_saved *o)
+{
+    memset(o, 0, sizeof(*o));
+    pthread_mutex_lock(&pm->lock);
+    o->pm1_sts = pm->pm1_sts;
+    o->pm1_en = pm->pm1_en;
+    o->pm1_cnt = pm->pm1_cnt;
+    o->gpe_sts = pm->gpe_sts;
+    o->gpe_en = pm->gpe_en;
+    pthread_mutex_unlock(&pm->lock);
+}
+
+/* Any register value is one the guest could have written. */
+int acpi_pm_load(struct acpi_pm *pm, const struct acpi_pm_saved *o)
+{
+    pthread_mutex_lock(&pm->lock);
+    pm->pm1_sts = o->pm1_sts;
+    pm->pm1_en = o->pm1_en;
+    pm->pm1_cnt = o->pm1_cnt;
+    pm->gpe_sts = o->gpe_sts;
+    pm->gpe_en = o->gpe_en;
+    pm->sci_level = -1;              /* the line is told again */
+    update_sci(pm);
+    pthread_mutex_unlock(&pm->lock);
+    return VINF_SUCCESS;
+}
+
+static void acpi_dev_save(void *state, void *saved)
+{
+    acpi_pm_save(((struct acpi_pm_dev *)state)->pm, saved);
+}
+
+static int acpi_dev_load(void *state, const void *saved)
+{
+    return acpi_pm_load(((struct acpi_pm_dev *)state)->pm, saved);
+}
+
 const struct device_ops acpi_pm_device_ops = {
     .name = "acpi",
     .create = acpi_dev_create,
     .destroy = acpi_dev_destroy,
     .reset = acpi_dev_reset,
+    .saved_version = ACPI_PM_SAVED_VERSION,
+    .saved_size = sizeof(struct acpi_pm_saved),
+    .save = acpi_dev_save,
+    .load = acpi_dev_load,
 };
 
 struct acpi_pm *acpi_pm_of_vm(struct VM *vm)

@@ -99,4 +99,14 @@ struct acpi_cpu_hotplug *acpi_cpu_hotplug_of_vm(struct VM *vm);
 /* For the control socket: VERR_NOT_FOUND when the VM has no "acpi" device. */
 int acpi_pm_press_power_button_vm(struct VM *vm);
 
+/* Saved state of the PM block (unit "acpi"): event and control registers;
+ * the PM timer follows the virtual clock and needs nothing. */
+#define ACPI_PM_SAVED_VERSION 1u
+struct acpi_pm_saved {
+    uint16_t pm1_sts, pm1_en, pm1_cnt, gpe_sts, gpe_en;
+    uint8_t  pad[6];
+};
+void acpi_pm_save(struct acpi_pm *pm, struct acpi_pm_saved *out);
+int  acpi_pm_load(struct acpi_pm *pm, const struct acpi_pm_saved *in);
+
 #endif /* PETREL_ACPI_PM_H */

@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <vmm/err.h>
@@ -569,9 +570,78 @@ static int rtc_dev_create(struct VM *vm, PCFGMNODE cfg, void **state)
     return VINF_SUCCESS;
 }
 
+/* --- saved state --- */
+
+#define SAVED_TIME_MAX (INT64_C(1) << 40)     /* seconds: keeps the time math from overflowing */
+#define SAVED_VTIME_MAX (UINT64_C(1) << 62)
+
+void cmos_rtc_save(struct cmos_rtc *r, struct cmos_rtc_saved *o)
+{
+    memset(o, 0, sizeof(*o));
+    pthread_mutex_lock(&r->lock);
+    memcpy(o->ram, r->ram, sizeof(o->ram));
+    o->delta_s = r->delta_s;
+    o->phase_ns = r->phase_ns;
+    o->last_update_sec = r->last_update_sec;
+    o->periodic_next = r->periodic_next;
+    o->pf_ref = r->pf_ref;
+    o->periodic_ticks = r->periodic_ticks;
+    o->index = r->index;
+    o->nmi_disabled = r->nmi_disabled;
+    o->periodic_live = r->periodic_live;
+    pthread_mutex_unlock(&r->lock);
+}
+
+static bool saved_valid(const struct cmos_rtc_saved *o)
+{
+    return o->index < 128 && o->nmi_disabled <= 1 && o->periodic_live <= 1 && o->phase_ns >= 0 &&
+           o->phase_ns < (int64_t)NS_PER_SEC && o->delta_s > -SAVED_TIME_MAX && o->delta_s < SAVED_TIME_MAX &&
+           o->last_update_sec > -SAVED_TIME_MAX && o->last_update_sec < SAVED_TIME_MAX &&
+           o->periodic_next < SAVED_VTIME_MAX && o->pf_ref < SAVED_VTIME_MAX;
+}
+
+/* The virtual clock is restored first, so the periodic phase carries on. */
+int cmos_rtc_load(struct cmos_rtc *r, const struct cmos_rtc_saved *o)
+{
+    if (!saved_valid(o))
+        return VERR_SSM_UNEXPECTED_DATA;
+    pthread_mutex_lock(&r->lock);
+    memcpy(r->ram, o->ram, sizeof(r->ram));
+    r->delta_s = o->delta_s;
+    r->phase_ns = o->phase_ns;
+    r->last_update_sec = o->last_update_sec;
+    r->periodic_next = o->periodic_next;
+    r->pf_ref = o->pf_ref;
+    r->periodic_ticks = o->periodic_ticks;
+    r->index = o->index;
+    r->nmi_disabled = o->nmi_disabled;
+    r->periodic_live = o->periodic_live && r->periodic_timer && periodic_ns(r) && (r->ram[R_B] & B_PIE);
+    if (r->periodic_live)
+        vtimer_arm(r->periodic_timer, r->periodic_next);
+    schedule_update(r);
+    r->irq_level = -1;               /* the line is told again */
+    update_irq(r);
+    pthread_mutex_unlock(&r->lock);
+    return VINF_SUCCESS;
+}
+
+static void rtc_dev_save(void *state, void *saved)
+{
+    cmos_rtc_save(((struct rtc_device *)state)->rtc, saved);
+}
+
+static int rtc_dev_load(void *state, const void *saved)
+{
+    return cmos_rtc_load(((struct rtc_device *)state)->rtc, saved);
+}
+
 const struct device_ops cmos_rtc_device_ops = {
     .name = "rtc",
     .create = rtc_dev_create,
     .destroy = rtc_dev_destroy,
     .reset = rtc_dev_reset,
+    .saved_version = CMOS_RTC_SAVED_VERSION,
+    .saved_size = sizeof(struct cmos_rtc_saved),
+    .save = rtc_dev_save,
+    .load = rtc_dev_load,
 };

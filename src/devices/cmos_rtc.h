@@ -47,4 +47,19 @@ void cmos_rtc_set_time_source(struct cmos_rtc *rtc, cmos_rtc_time_fn *fn);
 /* /Devices/rtc/0/Config: IRQ (8). */
 extern const struct device_ops cmos_rtc_device_ops;
 
+/* Saved state of the RTC (unit "rtc"): CMOS RAM and registers, the guest
+ * wall clock as an offset from the host's (so restored guest time is real
+ * time, as a battery-powered chip would keep it) and the periodic timer's
+ * phase in virtual time.  load validates (VERR_SSM_UNEXPECTED_DATA). */
+#define CMOS_RTC_SAVED_VERSION 1u
+struct cmos_rtc_saved {
+    uint8_t  ram[128];
+    int64_t  delta_s, phase_ns, last_update_sec;
+    uint64_t periodic_next, pf_ref, periodic_ticks;
+    uint8_t  index, nmi_disabled, periodic_live;
+    uint8_t  pad[5];
+};
+void cmos_rtc_save(struct cmos_rtc *rtc, struct cmos_rtc_saved *out);
+int  cmos_rtc_load(struct cmos_rtc *rtc, const struct cmos_rtc_saved *in);
+
 #endif /* PETREL_CMOS_RTC_H */

@@ -21,6 +21,16 @@ struct device_ops {
     void (*suspend)(void *state);                       /* may be NULL */
     void (*resume)(void *state);                        /* may be NULL */
     void (*power_off)(void *state);                     /* may be NULL */
+    /*
+     * Saved state (unit named after the device, instance = its ordinal
+     * among instances of the same name): save fills a plain struct of
+     * saved_size bytes, load validates one (VERR_SSM_UNEXPECTED_DATA) and
+     * applies it.  Called while the VM does not run.  NULL: nothing to save.
+     */
+    uint32_t saved_version;
+    uint32_t saved_size;
+    void (*save)(void *state, void *saved);
+    int  (*load)(void *state, const void *saved);
 };
 
 struct device_instance {

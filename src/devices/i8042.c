@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <vmm/err.h>
 #include <vmm/vmapi.h>
@@ -349,9 +350,68 @@ static int kbc_dev_create(struct VM *vm, PCFGMNODE cfg, void **state)
     return VINF_SUCCESS;
 }
 
+/* --- saved state --- */
+
+void i8042_save(struct i8042 *k, struct i8042_saved *o)
+{
+    memset(o, 0, sizeof(*o));
+    pthread_mutex_lock(&k->lock);
+    memcpy(o->ram, k->ram, sizeof(o->ram));
+    for (unsigned i = 0; i < QUEUE_SIZE; i++) {
+        o->queue_value[i] = k->queue[i].value;
+        o->queue_flags[i] = (uint8_t)((k->queue[i].aux ? 1 : 0) | (k->queue[i].timeout ? 2 : 0));
+    }
+    o->status_bits = k->status_bits;
+    o->outport = k->outport;
+    o->port_a = k->port_a;
+    o->pending_cmd = k->pending_cmd;
+    o->q_head = (uint8_t)k->q_head;
+    o->q_count = (uint8_t)k->q_count;
+    o->last_data = k->last_data;
+    pthread_mutex_unlock(&k->lock);
+}
+
+int i8042_load(struct i8042 *k, const struct i8042_saved *o)
+{
+    if (o->q_head >= QUEUE_SIZE || o->q_count > QUEUE_SIZE)
+        return VERR_SSM_UNEXPECTED_DATA;
+    for (unsigned i = 0; i < QUEUE_SIZE; i++)
+        if (o->queue_flags[i] > 3)
+            return VERR_SSM_UNEXPECTED_DATA;
+    pthread_mutex_lock(&k->lock);
+    memcpy(k->ram, o->ram, sizeof(k->ram));
+    for (unsigned i = 0; i < QUEUE_SIZE; i++)
+        k->queue[i] = (struct obyte){ o->queue_value[i], o->queue_flags[i] & 1, (o->queue_flags[i] & 2) != 0 };
+    k->status_bits = o->status_bits;
+    k->outport = o->outport;
+    k->port_a = o->port_a;
+    k->pending_cmd = o->pending_cmd;
+    k->q_head = o->q_head;
+    k->q_count = o->q_count;
+    k->last_data = o->last_data;
+    k->irq_kbd = k->irq_aux = -1;    /* both lines are told again */
+    update_irq(k);
+    pthread_mutex_unlock(&k->lock);
+    return VINF_SUCCESS;
+}
+
+static void kbc_dev_save(void *state, void *saved)
+{
+    i8042_save(((struct kbc_device *)state)->kbc, saved);
+}
+
+static int kbc_dev_load(void *state, const void *saved)
+{
+    return i8042_load(((struct kbc_device *)state)->kbc, saved);
+}
+
 const struct device_ops i8042_device_ops = {
     .name = "i8042",
     .create = kbc_dev_create,
     .destroy = kbc_dev_destroy,
     .reset = kbc_dev_reset,
+    .saved_version = I8042_SAVED_VERSION,
+    .saved_size = sizeof(struct i8042_saved),
+    .save = kbc_dev_save,
+    .load = kbc_dev_load,
 };

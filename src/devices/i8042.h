@@ -37,4 +37,16 @@ int  i8042_a20_enabled(struct i8042 *kbc);
 /* /Devices/i8042/0 (no Config keys). */
 extern const struct device_ops i8042_device_ops;
 
+/* Saved state of the controller (unit "i8042"): a plain struct; load
+ * validates (VERR_SSM_UNEXPECTED_DATA) and re-derives both IRQ lines. */
+#define I8042_SAVED_VERSION 1u
+struct i8042_saved {
+    uint8_t ram[32];
+    uint8_t queue_value[8], queue_flags[8];   /* flags: bit 0 aux, bit 1 timeout */
+    uint8_t status_bits, outport, port_a, pending_cmd, q_head, q_count, last_data;
+    uint8_t pad[1];
+};
+void i8042_save(struct i8042 *kbc, struct i8042_saved *out);
+int  i8042_load(struct i8042 *kbc, const struct i8042_saved *in);
+
 #endif /* PETREL_I8042_H */

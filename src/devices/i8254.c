@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <vmm/err.h>
 
@@ -594,4 +595,89 @@ void i8254_destroy(struct i8254 *pit)
 {
     if (pit)
         free_pit(pit);
+}
+
+/* ---------------------------------------------------------- saved state */
+
+enum {
+    I8254_SAVED_F_BCD = 1u << 0, I8254_SAVED_F_GATE = 1u << 1, I8254_SAVED_F_NULL_COUNT = 1u << 2,
+    I8254_SAVED_F_RUNNING = 1u << 3, I8254_SAVED_F_TC_BEFORE = 1u << 4, I8254_SAVED_F_PENDING = 1u << 5,
+    I8254_SAVED_F_WRITE_MSB = 1u << 6, I8254_SAVED_F_READ_MSB = 1u << 7, I8254_SAVED_F_STATUS = 1u << 8,
+    I8254_SAVED_F_ALL = (1u << 9) - 1,
+};
+#define SAVED_TICK_MAX (UINT64_C(1) << 62)   /* keeps the tick-to-ns math from overflowing */
+
+static void counter_save(const struct pit_counter *c, struct i8254_saved_counter *o)
+{
+    o->k0 = c->k0;
+    o->pending_at = c->pending_at;
+    o->reload = c->reload;
+    o->start = c->start;
+    o->held = c->held;
+    o->pending_n = c->pending_n;
+    o->latch_value = c->latch_value;
+    o->flags = (uint16_t)((c->bcd ? I8254_SAVED_F_BCD : 0) | (c->gate ? I8254_SAVED_F_GATE : 0) |
+                          (c->null_count ? I8254_SAVED_F_NULL_COUNT : 0) | (c->running ? I8254_SAVED_F_RUNNING : 0) |
+                          (c->tc_before ? I8254_SAVED_F_TC_BEFORE : 0) | (c->pending ? I8254_SAVED_F_PENDING : 0) |
+                          (c->write_msb_next ? I8254_SAVED_F_WRITE_MSB : 0) |
+                          (c->read_msb_next ? I8254_SAVED_F_READ_MSB : 0) |
+                          (c->status_latched ? I8254_SAVED_F_STATUS : 0));
+    o->mode = c->mode;
+    o->mode_bits = c->mode_bits;
+    o->rw = c->rw;
+    o->write_lsb = c->write_lsb;
+    o->latch_left = c->latch_left;
+    o->status = c->status;
+}
+
+void i8254_save(struct i8254 *pit, struct i8254_saved *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&pit->lock);
+    for (unsigned i = 0; i < 3; i++)
+        counter_save(&pit->ctr[i], &out->ctr[i]);
+    out->port61 = pit->port61;
+    out->irq_line = (int8_t)pit->irq_line;
+    pthread_mutex_unlock(&pit->lock);
+}
+
+/* Values the timing math divides by or scales must be in range. */
+static bool counter_valid(const struct i8254_saved_counter *o)
+{
+    bool running = o->flags & I8254_SAVED_F_RUNNING, pending = o->flags & I8254_SAVED_F_PENDING;
+    return !(o->flags & ~I8254_SAVED_F_ALL) && o->mode <= 5 && o->mode_bits <= 7 && o->rw <= 3 &&
+           o->latch_left <= 2 && o->reload <= 65536 && o->held <= 65536 && o->start <= 65536 &&
+           o->pending_n <= 65536 && (!running || o->start >= 1) && (!pending || o->pending_n >= 1) &&
+           o->k0 < SAVED_TICK_MAX && o->pending_at < SAVED_TICK_MAX;
+}
+
+static void counter_load(struct pit_counter *c, const struct i8254_saved_counter *o)
+{
+    *c = (struct pit_counter){
+        .mode = o->mode, .mode_bits = o->mode_bits, .rw = o->rw, .bcd = o->flags & I8254_SAVED_F_BCD,
+        .gate = o->flags & I8254_SAVED_F_GATE, .reload = o->reload,
+        .null_count = o->flags & I8254_SAVED_F_NULL_COUNT, .running = o->flags & I8254_SAVED_F_RUNNING,
+        .k0 = o->k0, .start = o->start, .tc_before = o->flags & I8254_SAVED_F_TC_BEFORE, .held = o->held,
+        .pending = o->flags & I8254_SAVED_F_PENDING, .pending_n = o->pending_n, .pending_at = o->pending_at,
+        .write_msb_next = o->flags & I8254_SAVED_F_WRITE_MSB, .write_lsb = o->write_lsb,
+        .read_msb_next = o->flags & I8254_SAVED_F_READ_MSB, .latch_left = o->latch_left,
+        .latch_value = o->latch_value, .status_latched = o->flags & I8254_SAVED_F_STATUS, .status = o->status,
+    };
+}
+
+int i8254_load(struct i8254 *pit, const struct i8254_saved *in)
+{
+    for (unsigned i = 0; i < 3; i++)
+        if (!counter_valid(&in->ctr[i]))
+            return VERR_SSM_UNEXPECTED_DATA;
+    if (in->port61 > 0xf || in->irq_line < -1 || in->irq_line > 1)
+        return VERR_SSM_UNEXPECTED_DATA;
+    pthread_mutex_lock(&pit->lock);
+    for (unsigned i = 0; i < 3; i++)
+        counter_load(&pit->ctr[i], &in->ctr[i]);
+    pit->port61 = in->port61;
+    pit->irq_line = in->irq_line;
+    schedule(pit, vclock_now(pit->clock));
+    pthread_mutex_unlock(&pit->lock);
+    return VINF_SUCCESS;
 }

@@ -13,6 +13,8 @@
 #ifndef PETREL_I8254_H
 #define PETREL_I8254_H
 
+#include <stdint.h>
+
 struct io_bus;
 struct vclock;
 struct i8254;
@@ -28,5 +30,26 @@ struct i8254 *i8254_create(struct io_bus *bus, struct vclock *clock,
 void i8254_destroy(struct i8254 *pit);
 /* The state a PC BIOS leaves: every counter in mode 3 with count 65536. */
 void i8254_reset(struct i8254 *pit);
+
+/* Saved state: a plain struct of fixed-width fields (saved-state unit
+ * "i8254", version I8254_SAVED_VERSION).  Times are in ticks of the
+ * virtual clock, so the clock is restored first; load validates every
+ * field and re-plans the counter 0 timer. */
+#define I8254_SAVED_VERSION 1u
+struct i8254_saved_counter {
+    uint64_t k0, pending_at;
+    uint32_t reload, start, held, pending_n;
+    uint16_t latch_value, flags;    /* flags: I8254_SAVED_F_* (i8254.c) */
+    uint8_t  mode, mode_bits, rw, write_lsb, latch_left, status;
+    uint8_t  pad[6];
+};
+struct i8254_saved {
+    struct i8254_saved_counter ctr[3];
+    uint8_t port61;
+    int8_t  irq_line;
+    uint8_t pad[6];
+};
+void i8254_save(struct i8254 *pit, struct i8254_saved *out);
+int  i8254_load(struct i8254 *pit, const struct i8254_saved *in);
 
 #endif /* PETREL_I8254_H */

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <vmm/err.h>
 
@@ -410,4 +411,72 @@ int i8259_acknowledge(struct i8259 *pic)
     int vector = ack_locked(pic);
     update_and_unlock(pic);
     return vector;
+}
+
+/* ---------------------------------------------------------- saved state */
+
+enum {
+    I8259_SAVED_F_ICW4 = 1u << 0, I8259_SAVED_F_SINGLE = 1u << 1, I8259_SAVED_F_LTIM = 1u << 2,
+    I8259_SAVED_F_AEOI = 1u << 3, I8259_SAVED_F_ROTATE_AEOI = 1u << 4, I8259_SAVED_F_SFNM = 1u << 5,
+    I8259_SAVED_F_SMM = 1u << 6, I8259_SAVED_F_POLL = 1u << 7, I8259_SAVED_F_READ_ISR = 1u << 8,
+    I8259_SAVED_F_MASTER = 1u << 9, I8259_SAVED_F_ALL = (1u << 10) - 1,
+};
+
+static void chip_save(const struct pic_chip *c, struct i8259_saved_chip *o)
+{
+    *o = (struct i8259_saved_chip){
+        .irr = c->irr, .isr = c->isr, .imr = c->imr, .pins = c->pins, .elcr = c->elcr,
+        .elcr_mask = c->elcr_mask, .vector_base = c->vector_base, .icw3 = c->icw3, .lowest = c->lowest,
+        .init_state = c->init_state,
+        .flags = (uint16_t)((c->icw4_needed ? I8259_SAVED_F_ICW4 : 0) | (c->single ? I8259_SAVED_F_SINGLE : 0) |
+                            (c->ltim ? I8259_SAVED_F_LTIM : 0) | (c->auto_eoi ? I8259_SAVED_F_AEOI : 0) |
+                            (c->rotate_on_aeoi ? I8259_SAVED_F_ROTATE_AEOI : 0) |
+                            (c->sfnm ? I8259_SAVED_F_SFNM : 0) | (c->special_mask ? I8259_SAVED_F_SMM : 0) |
+                            (c->poll ? I8259_SAVED_F_POLL : 0) | (c->read_isr ? I8259_SAVED_F_READ_ISR : 0) |
+                            (c->is_master ? I8259_SAVED_F_MASTER : 0)),
+    };
+}
+
+void i8259_save(struct i8259 *pic, struct i8259_saved *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&pic->lock);
+    for (unsigned i = 0; i < 2; i++)
+        chip_save(&pic->chip[i], &out->chip[i]);
+    out->line = pic->line;
+    pthread_mutex_unlock(&pic->lock);
+}
+
+static bool chip_valid(const struct i8259_saved_chip *o, bool master)
+{
+    return !(o->flags & ~I8259_SAVED_F_ALL) && o->lowest <= 7 && o->init_state <= INIT_ICW4 &&
+           !(o->vector_base & 7) && !(o->elcr & ~o->elcr_mask) &&
+           o->elcr_mask == (master ? 0xf8 : 0xde) && !!(o->flags & I8259_SAVED_F_MASTER) == master;
+}
+
+static void chip_load(struct pic_chip *c, const struct i8259_saved_chip *o)
+{
+    *c = (struct pic_chip){
+        .irr = o->irr, .isr = o->isr, .imr = o->imr, .pins = o->pins, .elcr = o->elcr,
+        .elcr_mask = o->elcr_mask, .vector_base = o->vector_base, .icw3 = o->icw3, .lowest = o->lowest,
+        .init_state = o->init_state, .icw4_needed = o->flags & I8259_SAVED_F_ICW4,
+        .single = o->flags & I8259_SAVED_F_SINGLE, .ltim = o->flags & I8259_SAVED_F_LTIM,
+        .auto_eoi = o->flags & I8259_SAVED_F_AEOI, .rotate_on_aeoi = o->flags & I8259_SAVED_F_ROTATE_AEOI,
+        .sfnm = o->flags & I8259_SAVED_F_SFNM, .special_mask = o->flags & I8259_SAVED_F_SMM,
+        .poll = o->flags & I8259_SAVED_F_POLL, .read_isr = o->flags & I8259_SAVED_F_READ_ISR,
+        .is_master = o->flags & I8259_SAVED_F_MASTER,
+    };
+}
+
+/* The INTR line is re-derived and notified, so a pending request wakes the vCPU. */
+int i8259_load(struct i8259 *pic, const struct i8259_saved *in)
+{
+    if (!chip_valid(&in->chip[0], true) || !chip_valid(&in->chip[1], false) || in->line > 1)
+        return VERR_SSM_UNEXPECTED_DATA;
+    pthread_mutex_lock(&pic->lock);
+    chip_load(&pic->chip[0], &in->chip[0]);
+    chip_load(&pic->chip[1], &in->chip[1]);
+    pic->line = false;              /* a raised output is notified again */
+    update_and_unlock(pic);
+    return VINF_SUCCESS;
 }

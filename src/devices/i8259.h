@@ -14,6 +14,7 @@
 #define PETREL_I8259_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct io_bus;
 struct i8259;
@@ -32,5 +33,22 @@ void i8259_set_irq(struct i8259 *pic, unsigned irq, int level);
 bool i8259_has_interrupt(struct i8259 *pic);
 /* INTA cycle: the vector to deliver (spurious IRQ7/IRQ15 when nothing is). */
 int  i8259_acknowledge(struct i8259 *pic);
+
+/* Saved state: a plain struct of fixed-width fields (saved-state unit
+ * "i8259", version I8259_SAVED_VERSION).  load validates every field and
+ * returns VERR_SSM_UNEXPECTED_DATA for values the chip cannot hold. */
+#define I8259_SAVED_VERSION 1u
+struct i8259_saved_chip {
+    uint8_t  irr, isr, imr, pins, elcr, elcr_mask, vector_base, icw3, lowest, init_state;
+    uint16_t flags;                 /* I8259_SAVED_F_* */
+    uint8_t  pad[4];
+};
+struct i8259_saved {
+    struct i8259_saved_chip chip[2];   /* [0] master, [1] slave */
+    uint8_t line;
+    uint8_t pad[7];
+};
+void i8259_save(struct i8259 *pic, struct i8259_saved *out);
+int  i8259_load(struct i8259 *pic, const struct i8259_saved *in);
 
 #endif /* PETREL_I8259_H */

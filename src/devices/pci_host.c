@@ -257,11 +257,53 @@ static void pci_dev_reset(void *state)
     pci_host_reset(d->host);
 }
 
+/* --- saved state --- */
+
+void pci_host_save(struct pci_host *h, struct pci_host_saved *o)
+{
+    memset(o, 0, sizeof(*o));
+    pthread_mutex_lock(&h->lock);
+    o->address = h->address;
+    o->rcr = h->rcr;
+    memcpy(o->bridge_config, h->bridge_config, sizeof(o->bridge_config));
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* Only COMMAND of 00:00.0 is guest-writable: the rest must be what this bridge is. */
+int pci_host_load(struct pci_host *h, const struct pci_host_saved *o)
+{
+    pthread_mutex_lock(&h->lock);
+    bool same = memcmp(o->bridge_config, h->bridge_config, 4) == 0 && !(o->bridge_config[4] & ~0x07) &&
+                memcmp(o->bridge_config + 5, h->bridge_config + 5, sizeof(o->bridge_config) - 5) == 0 &&
+                !(o->rcr & ~RCR_KEEP);
+    if (same) {
+        h->address = o->address;
+        h->rcr = o->rcr;
+        memcpy(h->bridge_config, o->bridge_config, sizeof(h->bridge_config));
+    }
+    pthread_mutex_unlock(&h->lock);
+    return same ? VINF_SUCCESS : VERR_SSM_UNEXPECTED_DATA;
+}
+
+static void pci_dev_save(void *state, void *saved)
+{
+    pci_host_save(((struct pci_host_dev *)state)->host, saved);
+}
+
+static int pci_dev_load(void *state, const void *saved)
+{
+    return pci_host_load(((struct pci_host_dev *)state)->host, saved);
+}
+
 const struct device_ops pci_host_device_ops = {
     .name = "pci",
     .create = pci_dev_create,
     .destroy = pci_dev_destroy,
     .reset = pci_dev_reset,
+    .saved_version = PCI_HOST_SAVED_VERSION,
+    .saved_size = sizeof(struct pci_host_saved),
+    .save = pci_dev_save,
+    .load = pci_dev_load,
 };
 
 struct pci_host *pci_host_of_vm(struct VM *vm)

@@ -79,4 +79,17 @@ extern const struct device_ops pci_host_device_ops;
 /* The VM's host bridge (the first "pci" device), or NULL: for virtio-pci devices. */
 struct pci_host *pci_host_of_vm(struct VM *vm);
 
+/* Saved state of the host bridge (unit "pci"): the CONFIG_ADDRESS latch,
+ * the reset control register and 00:00.0's config space.  The functions
+ * behind the bridge save themselves as their own devices. */
+#define PCI_HOST_SAVED_VERSION 1u
+struct pci_host_saved {
+    uint32_t address;
+    uint8_t  rcr;
+    uint8_t  pad[3];
+    uint8_t  bridge_config[256];
+};
+void pci_host_save(struct pci_host *host, struct pci_host_saved *out);
+int  pci_host_load(struct pci_host *host, const struct pci_host_saved *in);
+
 #endif /* PETREL_PCI_HOST_H */

@@ -539,11 +539,65 @@ static int serial_create(struct VM *vm, PCFGMNODE cfg, void **state)
     return VINF_SUCCESS;
 }
 
+/* --- saved state --- */
+
+void uart16550_save(struct uart16550 *u, struct uart16550_saved *o)
+{
+    memset(o, 0, sizeof(*o));
+    pthread_mutex_lock(&u->lock);
+    memcpy(o->rx, u->rx, sizeof(o->rx));
+    o->rx_head = (uint8_t)u->rx_head;
+    o->rx_count = (uint8_t)u->rx_count;
+    o->rbr_last = u->rbr_last;
+    o->ier = u->ier; o->lcr = u->lcr; o->mcr = u->mcr; o->lsr = u->lsr;
+    o->msr = u->msr; o->scr = u->scr; o->dll = u->dll; o->dlm = u->dlm;
+    o->rx_trigger = (uint8_t)u->rx_trigger;
+    o->fifo_on = u->fifo_on;
+    o->thr_ipending = u->thr_ipending;
+    pthread_mutex_unlock(&u->lock);
+}
+
+int uart16550_load(struct uart16550 *u, const struct uart16550_saved *o)
+{
+    unsigned cap = o->fifo_on ? FIFO_SIZE : 1;
+    bool trigger_ok = o->rx_trigger == 1 || o->rx_trigger == 4 || o->rx_trigger == 8 || o->rx_trigger == 14;
+    if (o->rx_head >= FIFO_SIZE || o->rx_count > cap || !trigger_ok || o->fifo_on > 1 || o->thr_ipending > 1)
+        return VERR_SSM_UNEXPECTED_DATA;
+    pthread_mutex_lock(&u->lock);
+    memcpy(u->rx, o->rx, sizeof(u->rx));
+    u->rx_head = o->rx_head;
+    u->rx_count = o->rx_count;
+    u->rbr_last = o->rbr_last;
+    u->ier = o->ier; u->lcr = o->lcr; u->mcr = o->mcr; u->lsr = o->lsr;
+    u->msr = o->msr; u->scr = o->scr; u->dll = o->dll; u->dlm = o->dlm;
+    u->rx_trigger = o->rx_trigger;
+    u->fifo_on = o->fifo_on;
+    u->thr_ipending = o->thr_ipending;
+    u->irq_level = -1;               /* the line is told again */
+    uart_update_irq(u);
+    pthread_mutex_unlock(&u->lock);
+    return VINF_SUCCESS;
+}
+
+static void serial_save(void *state, void *saved)
+{
+    uart16550_save(((struct serial_device *)state)->uart, saved);
+}
+
+static int serial_load(void *state, const void *saved)
+{
+    return uart16550_load(((struct serial_device *)state)->uart, saved);
+}
+
 const struct device_ops uart16550_device_ops = {
     .name = "serial",
     .create = serial_create,
     .destroy = serial_destroy,
     .reset = serial_reset,
+    .saved_version = UART16550_SAVED_VERSION,
+    .saved_size = sizeof(struct uart16550_saved),
+    .save = serial_save,
+    .load = serial_load,
 };
 
 struct uart16550 *uart16550_of_vm(struct VM *vm)

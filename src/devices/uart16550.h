@@ -59,4 +59,16 @@ extern const struct device_ops uart16550_device_ops;
 /* The VM's first serial port (the console), or NULL: for VMR3ConsoleInput. */
 struct uart16550 *uart16550_of_vm(struct VM *vm);
 
+/* Saved state of the UART (unit "serial"): a plain struct; load validates
+ * (VERR_SSM_UNEXPECTED_DATA) and re-derives the interrupt line. */
+#define UART16550_SAVED_VERSION 1u
+struct uart16550_saved {
+    uint8_t rx[16];
+    uint8_t rx_head, rx_count, rbr_last, ier, lcr, mcr, lsr, msr, scr, dll, dlm, rx_trigger;
+    uint8_t fifo_on, thr_ipending;
+    uint8_t pad[2];
+};
+void uart16550_save(struct uart16550 *uart, struct uart16550_saved *out);
+int  uart16550_load(struct uart16550 *uart, const struct uart16550_saved *in);
+
 #endif /* PETREL_UART16550_H */

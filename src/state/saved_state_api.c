@@ -1,40 +1,33 @@
 /*
- * VMR3Save / VMR3Teleport / VMR3LoadFromFile / VMR3LoadFromStream.
- *
- * The saved-state format is not built yet (see the saved-state issue):
- * these calls validate their arguments and the VM state exactly as the API
- * says, then fail with VERR_NOT_IMPLEMENTED and a VM error saying so,
- * leaving the VM untouched.
+ * VMR3Save / VMR3LoadFromFile / VMR3LoadFromStream (VMR3Teleport is in
+ * teleport_api.c).  The stream is written and read on the caller's thread;
+ * state transitions and the final suspend follow the API (spec §6.3/6.4).
+ * Deviations, as the spec recommends: a live save that fails while the VM
+ * still runs (including when the stream cannot even be opened: quirk Q2)
+ * returns the VM to RUNNING; a user suspend or reset during a live save
+ * ends the save normally (quirk Q1).
  */
+#include <stdio.h>
+
 #include "../core/vm_internal.h"
-
-static int not_yet(PVM vm, const char *who)
-{
-    return VMSetError(vm, VERR_NOT_IMPLEMENTED, RT_SRC_POS,
-                      "%s: saved state is not implemented in this version of Petrel", who);
-}
-
-/* The states a call is legal in; anything else is the usual invalid-state error. */
-static int check_state(PVM vm, const char *who, const VMSTATE *legal, unsigned count)
-{
-    VMSTATE cur = atomic_load(&vm->enmVMState);
-    for (unsigned i = 0; i < count; i++)
-        if (legal[i] == cur)
-            return VINF_SUCCESS;
-    return VMSetError(vm, VERR_VM_INVALID_VM_STATE, RT_SRC_POS,
-                      "%s failed because the current VM state, %s, is not one it accepts", who,
-                      VMR3GetStateName(cur));
-}
+#include "ssm_file.h"
+#include "ssm_live.h"
+#include "ssm_stream_io.h"
 
 static bool stream_ops_valid(PCSSMSTRMOPS ops)
 {
     return ops->u32Version == SSMSTRMOPS_VERSION && ops->u32EndVersion == SSMSTRMOPS_VERSION;
 }
 
+static bool stream_ops_complete(PCSSMSTRMOPS ops)
+{
+    return ops->pfnWrite && ops->pfnRead && ops->pfnSeek && ops->pfnTell && ops->pfnSize && ops->pfnClose;
+}
+
 VMMR3DECL(int) VMR3Save(PUVM pUVM, const char *pszFilename, PCSSMSTRMOPS pStreamOps, void *pvStreamOpsUser,
                         bool fContinueAfterwards, PFNVMPROGRESS pfnProgress, void *pvUser, bool *pfSuspended)
 {
-    (void)pvStreamOpsUser; (void)fContinueAfterwards; (void)pfnProgress; (void)pvUser;
+    (void)fContinueAfterwards;         /* only tells units what comes next; no unit cares yet */
     if (!pfSuspended)
         return VERR_INVALID_POINTER;
     *pfSuspended = false;
@@ -47,48 +40,73 @@ VMMR3DECL(int) VMR3Save(PUVM pUVM, const char *pszFilename, PCSSMSTRMOPS pStream
         return VERR_INVALID_PARAMETER;
     if (pStreamOps && !stream_ops_valid(pStreamOps))
         return VERR_INVALID_MAGIC;
-    static const VMSTATE legal[] = { VMSTATE_SUSPENDED, VMSTATE_RUNNING };
-    int rc = check_state(vm, "VMR3Save", legal, 2);
-    return RT_FAILURE(rc) ? rc : not_yet(vm, "VMR3Save");
+    if (pStreamOps && !stream_ops_complete(pStreamOps))
+        return VERR_INVALID_PARAMETER;
+    struct ssm_target target = { .filename = pszFilename, .ops = pStreamOps, .user = pvStreamOpsUser };
+    struct ssm_progress progress = { .uvm = pUVM, .fn = pfnProgress, .user = pvUser };
+    return ssm_save_vm(vm, &target, &progress, SSM_LIVE_SAVE, pfSuspended);
 }
 
-VMMR3DECL(int) VMR3Teleport(PUVM pUVM, uint32_t cMsDowntime, PCSSMSTRMOPS pStreamOps, void *pvStreamOpsUser,
-                            PFNVMPROGRESS pfnProgress, void *pvProgressUser, bool *pfSuspended)
+/* --- load --- */
+
+static void cpus_mark_started(PVM vm)
 {
-    (void)cMsDowntime; (void)pvStreamOpsUser; (void)pfnProgress; (void)pvProgressUser;
-    if (!pfSuspended)
-        return VERR_INVALID_POINTER;
-    *pfSuspended = false;
-    PVM vm = uvm_vm(pUVM);
-    if (!vm)
-        return VERR_INVALID_VM_HANDLE;
-    if (!pStreamOps)
-        return VERR_INVALID_POINTER;
-    if (!stream_ops_valid(pStreamOps))
-        return VERR_INVALID_MAGIC;
-    /* Fails fast in a wrong state (the intent behind the API's quirk Q3). */
-    static const VMSTATE legal[] = { VMSTATE_SUSPENDED, VMSTATE_RUNNING };
-    int rc = check_state(vm, "VMR3Teleport", legal, 2);
-    return RT_FAILURE(rc) ? rc : not_yet(vm, "VMR3Teleport");
+    for (VMCPUID i = 0; i < vm->cCpus; i++)
+        atomic_store(&vm->apCpus[i]->started, true);
+}
+
+static int load_vm(PVM vm, const char *filename, PCSSMSTRMOPS ops, void *user, struct ssm_progress *progress,
+                   bool teleporting)
+{
+    int rc = vm_state_try_set(vm, "VMR3Load", 2, VMSTATE_CREATED, VMSTATE_LOADING,
+                              VMSTATE_SUSPENDED, VMSTATE_LOADING);
+    if (RT_FAILURE(rc))
+        return rc;
+    vm->teleported_not_resumed = teleporting;
+    struct ssm_file file;
+    char msg[SSM_MSG_SIZE] = "";
+    if (filename) {
+        rc = ssm_file_open(&file, filename);
+        ops = &ssm_file_ops;
+        user = &file;
+        if (RT_FAILURE(rc))
+            snprintf(msg, sizeof(msg), "cannot open '%s' (status %d)", filename, rc);
+    }
+    if (RT_SUCCESS(rc)) {
+        rc = ssm_load_stream(vm, ops, user, progress, msg, sizeof(msg));
+        int rc2 = ops->pfnClose(user, RT_FAILURE(rc));
+        if (RT_SUCCESS(rc) && RT_FAILURE(rc2)) {
+            rc = rc2;
+            snprintf(msg, sizeof(msg), "closing the stream failed (status %d)", rc2);
+        }
+    }
+    if (RT_FAILURE(rc)) {
+        vm->teleported_not_resumed = false;
+        VMSetError(vm, rc, RT_SRC_POS, "Unable to restore the virtual machine's saved state from '%s': %s",
+                   filename ? filename : "(stream)", msg);
+        vm_state_set(vm, VMSTATE_LOAD_FAILURE, VMSTATE_LOADING);
+        return rc;
+    }
+    cpus_mark_started(vm);             /* a restored CREATED VM resumes, it is not powered on */
+    vm_state_set(vm, VMSTATE_SUSPENDED, VMSTATE_LOADING);
+    ssm_progress_report(progress, 100);
+    return rc;
 }
 
 VMMR3DECL(int) VMR3LoadFromFile(PUVM pUVM, const char *pszFilename, PFNVMPROGRESS pfnProgress, void *pvUser)
 {
-    (void)pfnProgress; (void)pvUser;
     PVM vm = uvm_vm(pUVM);
     if (!vm)
         return VERR_INVALID_VM_HANDLE;
     if (!pszFilename)
         return VERR_INVALID_POINTER;
-    static const VMSTATE legal[] = { VMSTATE_CREATED, VMSTATE_SUSPENDED };
-    int rc = check_state(vm, "VMR3Load", legal, 2);
-    return RT_FAILURE(rc) ? rc : not_yet(vm, "VMR3LoadFromFile");
+    struct ssm_progress progress = { .uvm = pUVM, .fn = pfnProgress, .user = pvUser };
+    return load_vm(vm, pszFilename, NULL, NULL, &progress, false);
 }
 
 VMMR3DECL(int) VMR3LoadFromStream(PUVM pUVM, PCSSMSTRMOPS pStreamOps, void *pvStreamOpsUser,
                                   PFNVMPROGRESS pfnProgress, void *pvProgressUser, bool fTeleporting)
 {
-    (void)pvStreamOpsUser; (void)pfnProgress; (void)pvProgressUser; (void)fTeleporting;
     PVM vm = uvm_vm(pUVM);
     if (!vm)
         return VERR_INVALID_VM_HANDLE;
@@ -96,7 +114,8 @@ VMMR3DECL(int) VMR3LoadFromStream(PUVM pUVM, PCSSMSTRMOPS pStreamOps, void *pvSt
         return VERR_INVALID_POINTER;
     if (!stream_ops_valid(pStreamOps))
         return VERR_INVALID_MAGIC;
-    static const VMSTATE legal[] = { VMSTATE_CREATED, VMSTATE_SUSPENDED };
-    int rc = check_state(vm, "VMR3Load", legal, 2);
-    return RT_FAILURE(rc) ? rc : not_yet(vm, "VMR3LoadFromStream");
+    if (!stream_ops_complete(pStreamOps))
+        return VERR_INVALID_PARAMETER;
+    struct ssm_progress progress = { .uvm = pUVM, .fn = pfnProgress, .user = pvProgressUser };
+    return load_vm(vm, NULL, pStreamOps, pvStreamOpsUser, &progress, fTeleporting);
 }

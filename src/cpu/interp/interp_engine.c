@@ -231,6 +231,32 @@ static bool interp_interrupt_pending(PVMCPU vcpu)
     return vcpu->idCpu == 0 && ivm && iv && (iv->st.rflags & RFLAGS_IF) && i8259_has_interrupt(ivm->pic);
 }
 
+/* Saved state of the chips the engine owns, as Petrel's engine-neutral
+ * device units (the LAPIC/IOAPIC units belong here too once they exist). */
+static int interp_device_state_save(PVM vm, const char *unit, void *saved, size_t size)
+{
+    struct interp_vm *ivm = vm->engine_data;
+    if (ivm && !strcmp(unit, "i8259") && size == sizeof(struct i8259_saved)) {
+        i8259_save(ivm->pic, saved);
+        return VINF_SUCCESS;
+    }
+    if (ivm && ivm->pit && !strcmp(unit, "i8254") && size == sizeof(struct i8254_saved)) {
+        i8254_save(ivm->pit, saved);
+        return VINF_SUCCESS;
+    }
+    return VERR_NOT_FOUND;
+}
+
+static int interp_device_state_load(PVM vm, const char *unit, const void *saved, size_t size)
+{
+    struct interp_vm *ivm = vm->engine_data;
+    if (ivm && !strcmp(unit, "i8259") && size == sizeof(struct i8259_saved))
+        return i8259_load(ivm->pic, saved);
+    if (ivm && ivm->pit && !strcmp(unit, "i8254") && size == sizeof(struct i8254_saved))
+        return i8254_load(ivm->pit, saved);
+    return VERR_NOT_FOUND;
+}
+
 const struct engine_ops interp_engine_ops = {
     .name = "interp",
     .exec_engine = VM_EXEC_ENGINE_IEM,
@@ -244,4 +270,6 @@ const struct engine_ops interp_engine_ops = {
     .set_state = interp_set_state,
     .irq_set = interp_irq_set,
     .interrupt_pending = interp_interrupt_pending,
+    .device_state_save = interp_device_state_save,
+    .device_state_load = interp_device_state_load,
 };

@@ -1,0 +1,22 @@
+/*
+ * Saving a VM: the state machine of VMR3Save and VMR3Teleport around the
+ * stream writer (ssm_save_vm.c).
+ */
+#ifndef PETREL_SSM_LIVE_H
+#define PETREL_SSM_LIVE_H
+
+#include "../core/vm_internal.h"
+#include "ssm_stream_io.h"
+
+struct ssm_target {
+    const char  *filename;             /* or ops + user */
+    PCSSMSTRMOPS ops;
+    void        *user;
+};
+
+enum ssm_save_mode { SSM_LIVE_SAVE, SSM_LIVE_TELEPORT };
+
+int ssm_save_vm(PVM vm, const struct ssm_target *target, struct ssm_progress *progress, enum ssm_save_mode mode,
+                bool *suspended);
+
+#endif /* PETREL_SSM_LIVE_H */

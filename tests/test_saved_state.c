@@ -1,0 +1,346 @@
+/*
+ * Saving and restoring running VMs through the API (interpreter engine,
+ * which runs everywhere): the counter guest prints T1, T2, ... and after a
+ * restore into a fresh VM its numbers continue with no gap and no repeat;
+ * states, progress and *pfSuspended as the API says; a failed file save
+ * leaves the earlier file intact; a save that cannot start leaves the VM
+ * running (quirk Q2 fixed).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <dirent.h>
+#include <cmocka.h>
+
+#include "vm_fixture.h"
+#include "mem_stream.h"
+
+struct counter_vm {
+    struct fixture_config cfg;
+    struct fixture_log log;
+    char console[64];
+    PUVM uvm;
+};
+
+static void counter_create(struct counter_vm *c, const char *engine)
+{
+    memset(c, 0, sizeof(*c));
+    strcpy(c->console, "/tmp/petrel-state-XXXXXX");
+    int fd = mkstemp(c->console);
+    assert_true(fd >= 0);
+    close(fd);
+    c->cfg = (struct fixture_config){ .cpus = 1, .ram_mib = 4, .image = "state_counter.bin", .mode = "real",
+                                      .engine = engine, .console = c->console };
+    fixture_log_init(&c->log);
+    assert_int_equal(fixture_create(&c->cfg, &c->log, &c->uvm), VINF_SUCCESS);
+    fixture_attach_state_log(c->uvm, &c->log);
+}
+
+static void counter_destroy(struct counter_vm *c)
+{
+    fixture_destroy(c->uvm);
+    unlink(c->console);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *buf = calloc(1, 1 << 20);
+    assert_non_null(buf);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static unsigned count_lines(const char *path)
+{
+    char *s = slurp(path);
+    unsigned n = 0;
+    for (char *p = s; *p; p++)
+        n += *p == '\n';
+    free(s);
+    return n;
+}
+
+/* Waits until the console has at least n complete lines (up to 30 s). */
+static void wait_lines(struct counter_vm *c, unsigned n)
+{
+    for (int i = 0; i < 3000 && count_lines(c->console) < n; i++)
+        usleep(10000);
+    assert_true(count_lines(c->console) >= n);
+}
+
+/* The text must be "T1\nT2\n...Tk\n" (k >= min): consecutive, nothing repeated or lost. */
+static void assert_consecutive(const char *text, unsigned min)
+{
+    unsigned expect = 1;
+    const char *p = text;
+    while (*p) {
+        char *end = NULL;
+        if (*p != 'T') {
+            fprintf(stderr, "unexpected console text at '%.20s' (whole: %s)\n", p, text);
+            fail();
+        }
+        unsigned long v = strtoul(p + 1, &end, 10);
+        if (v != expect || *end != '\n') {
+            fprintf(stderr, "tick %lu where %u was due (console: %s)\n", v, expect, text);
+            fail();
+        }
+        expect++;
+        p = end + 1;
+    }
+    assert_true(expect - 1 >= min);
+}
+
+struct progress_log {
+    unsigned n, values[256];
+};
+
+static int on_progress(PUVM uvm, unsigned pct, void *user)
+{
+    (void)uvm;
+    struct progress_log *p = user;
+    if (p->n < 256)
+        p->values[p->n++] = pct;
+    return VINF_SUCCESS;
+}
+
+static void assert_progress(const struct progress_log *p, bool success)
+{
+    assert_true(p->n > 0);
+    for (unsigned i = 1; i < p->n; i++)
+        assert_true(p->values[i] >= p->values[i - 1]);
+    for (unsigned i = 0; i < p->n; i++)
+        assert_true(p->values[i] <= 100 && (success || p->values[i] < 100));
+    if (success)
+        assert_int_equal(p->values[p->n - 1], 100);
+}
+
+static bool saw_transition(struct fixture_log *log, VMSTATE from, VMSTATE to)
+{
+    pthread_mutex_lock(&log->lock);
+    bool seen = false;
+    for (unsigned i = 0; i < log->n_states && !seen; i++)
+        seen = log->old_states[i] == from && log->new_states[i] == to;
+    pthread_mutex_unlock(&log->lock);
+    return seen;
+}
+
+/* Restores `file` (or the stream) into a fresh VM, runs it and checks the ticks continue from `before`. */
+static void restore_and_check(const char *file, struct mem_stream *ms, const char *before, const char *engine)
+{
+    struct counter_vm b;
+    counter_create(&b, engine);
+    struct progress_log prog = { 0 };
+    int rc = file ? VMR3LoadFromFile(b.uvm, file, on_progress, &prog)
+                  : VMR3LoadFromStream(b.uvm, &mem_stream_ops, ms, on_progress, &prog, false);
+    if (RT_FAILURE(rc))
+        fprintf(stderr, "load: %d %s\n", rc, b.log.last_error);
+    assert_int_equal(rc, VINF_SUCCESS);
+    assert_progress(&prog, true);
+    assert_int_equal(VMR3GetStateU(b.uvm), VMSTATE_SUSPENDED);
+    assert_true(saw_transition(&b.log, VMSTATE_CREATED, VMSTATE_LOADING));
+    assert_true(saw_transition(&b.log, VMSTATE_LOADING, VMSTATE_SUSPENDED));
+    assert_int_equal(VMR3Resume(b.uvm, VMRESUMEREASON_STATE_RESTORED), VINF_EM_RESUME);
+    wait_lines(&b, 3);
+    assert_int_equal(VMR3PowerOff(b.uvm), VINF_EM_OFF);
+    char *after = slurp(b.console);
+    size_t n = strlen(before) + strlen(after) + 1;
+    char *all = malloc(n);
+    assert_non_null(all);
+    snprintf(all, n, "%s%s", before, after);
+    assert_consecutive(all, 5);
+    free(all);
+    free(after);
+    counter_destroy(&b);
+}
+
+/* Live save from RUNNING to a file; the ticks go on in a new VM. */
+static void test_live_save_to_file_and_restore(void **state)
+{
+    (void)state;
+    struct counter_vm a;
+    counter_create(&a, "interp");
+    assert_int_equal(VMR3PowerOn(a.uvm), VINF_SUCCESS);
+    wait_lines(&a, 3);
+    char path[] = "/tmp/petrel-state-save-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    struct progress_log prog = { 0 };
+    bool suspended = false;
+    assert_int_equal(VMR3Save(a.uvm, path, NULL, NULL, true, on_progress, &prog, &suspended), VINF_SUCCESS);
+    assert_true(suspended);
+    assert_progress(&prog, true);
+    assert_int_equal(VMR3GetStateU(a.uvm), VMSTATE_SUSPENDED);
+    assert_true(saw_transition(&a.log, VMSTATE_RUNNING, VMSTATE_RUNNING_LS));
+    assert_true(saw_transition(&a.log, VMSTATE_RUNNING_LS, VMSTATE_SUSPENDING_LS));
+    assert_true(saw_transition(&a.log, VMSTATE_SUSPENDING_LS, VMSTATE_SUSPENDED_LS));
+    assert_true(saw_transition(&a.log, VMSTATE_SUSPENDED_LS, VMSTATE_SAVING));
+    assert_true(saw_transition(&a.log, VMSTATE_SAVING, VMSTATE_SUSPENDED));
+    char *before = slurp(a.console);   /* the console flushes on suspend */
+    /* --continue: the original resumes and keeps counting too. */
+    assert_int_equal(VMR3Resume(a.uvm, VMRESUMEREASON_STATE_SAVED), VINF_EM_RESUME);
+    wait_lines(&a, count_lines(a.console) + 2);
+    counter_destroy(&a);
+    restore_and_check(path, NULL, before, "interp");
+    free(before);
+    unlink(path);
+}
+
+/* Plain save from SUSPENDED to stream ops: *pfSuspended stays false, one close. */
+static void test_plain_save_to_stream_and_restore(void **state)
+{
+    (void)state;
+    struct counter_vm a;
+    counter_create(&a, "interp");
+    assert_int_equal(VMR3PowerOn(a.uvm), VINF_SUCCESS);
+    wait_lines(&a, 2);
+    assert_int_equal(VMR3Suspend(a.uvm, VMSUSPENDREASON_USER), VINF_EM_SUSPEND);
+    struct mem_stream ms = { 0 };
+    struct progress_log prog = { 0 };
+    bool suspended = true;
+    assert_int_equal(VMR3Save(a.uvm, NULL, &mem_stream_ops, &ms, false, on_progress, &prog, &suspended),
+                     VINF_SUCCESS);
+    assert_false(suspended);
+    assert_int_equal(ms.closes, 1);
+    assert_false(ms.cancelled);
+    assert_progress(&prog, true);
+    assert_true(saw_transition(&a.log, VMSTATE_SUSPENDED, VMSTATE_SAVING));
+    assert_true(saw_transition(&a.log, VMSTATE_SAVING, VMSTATE_SUSPENDED));
+    assert_false(saw_transition(&a.log, VMSTATE_RUNNING, VMSTATE_RUNNING_LS));
+    assert_int_equal(VMR3GetStateU(a.uvm), VMSTATE_SUSPENDED);
+    char *before = slurp(a.console);
+    counter_destroy(&a);
+    restore_and_check(NULL, &ms, before, "interp");
+    free(before);
+    free(ms.buf);
+}
+
+/* Loading into a SUSPENDED VM rewinds it to the saved point. */
+static void test_load_into_suspended_vm(void **state)
+{
+    (void)state;
+    struct counter_vm a;
+    counter_create(&a, "interp");
+    assert_int_equal(VMR3PowerOn(a.uvm), VINF_SUCCESS);
+    wait_lines(&a, 2);
+    assert_int_equal(VMR3Suspend(a.uvm, VMSUSPENDREASON_USER), VINF_EM_SUSPEND);
+    struct mem_stream ms = { 0 };
+    bool suspended = false;
+    assert_int_equal(VMR3Save(a.uvm, NULL, &mem_stream_ops, &ms, false, NULL, NULL, &suspended), VINF_SUCCESS);
+    unsigned at_save = count_lines(a.console);
+    assert_int_equal(VMR3Resume(a.uvm, VMRESUMEREASON_USER), VINF_EM_RESUME);
+    wait_lines(&a, at_save + 3);
+    assert_int_equal(VMR3Suspend(a.uvm, VMSUSPENDREASON_USER), VINF_EM_SUSPEND);
+    char *mid = slurp(a.console);
+    assert_int_equal(VMR3LoadFromStream(a.uvm, &mem_stream_ops, &ms, NULL, NULL, false), VINF_SUCCESS);
+    assert_true(saw_transition(&a.log, VMSTATE_SUSPENDED, VMSTATE_LOADING));
+    assert_int_equal(VMR3Resume(a.uvm, VMRESUMEREASON_STATE_RESTORED), VINF_EM_RESUME);
+    unsigned before_rewind = count_lines(a.console);
+    wait_lines(&a, before_rewind + 1);
+    assert_int_equal(VMR3Suspend(a.uvm, VMSUSPENDREASON_USER), VINF_EM_SUSPEND);
+    /* The first tick after the rewind repeats the number that followed the save. */
+    char *all = slurp(a.console);
+    unsigned long next = strtoul(all + strlen(mid) + 1, NULL, 10);
+    assert_int_equal(next, at_save + 1);
+    free(all);
+    free(mid);
+    free(ms.buf);
+    counter_destroy(&a);
+}
+
+static unsigned tmp_leftovers(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    unsigned n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0 && strstr(e->d_name, ".tmp-") != NULL;
+    closedir(d);
+    return n;
+}
+
+/* A save that fails half-way (file size limit) leaves the earlier file and a running VM. */
+static void test_failed_save_keeps_earlier_file(void **state)
+{
+    (void)state;
+    struct counter_vm a;
+    counter_create(&a, "interp");
+    assert_int_equal(VMR3PowerOn(a.uvm), VINF_SUCCESS);
+    wait_lines(&a, 1);
+    char dir[] = "/tmp/petrel-state-dir-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof(path), "%s/vm.sav", dir);
+    bool suspended = false;
+    assert_int_equal(VMR3Save(a.uvm, path, NULL, NULL, false, NULL, NULL, &suspended), VINF_SUCCESS);
+    assert_int_equal(VMR3Resume(a.uvm, VMRESUMEREASON_STATE_SAVED), VINF_EM_RESUME);
+    char *first = slurp(path);
+    struct stat st0;
+    assert_int_equal(stat(path, &st0), 0);
+
+    struct rlimit old, small = { 160, 0 };    /* the header fits, the first RAM unit not */
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small.rlim_max = old.rlim_max;
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    struct progress_log prog = { 0 };
+    int rc = VMR3Save(a.uvm, path, NULL, NULL, false, on_progress, &prog, &suspended);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    assert_true(RT_FAILURE(rc));
+    assert_false(suspended);
+    for (unsigned i = 0; i < prog.n; i++)
+        assert_true(prog.values[i] < 100);
+    assert_int_equal(VMR3GetStateU(a.uvm), VMSTATE_RUNNING);   /* the live save gave up while running */
+    struct stat st1;
+    assert_int_equal(stat(path, &st1), 0);
+    assert_int_equal(st1.st_size, st0.st_size);
+    char *again = slurp(path);
+    assert_memory_equal(first, again, (size_t)st0.st_size < (1u << 20) ? (size_t)st0.st_size : (1u << 20) - 1);
+    assert_int_equal(tmp_leftovers(dir, "vm.sav"), 0);
+    free(first);
+    free(again);
+    counter_destroy(&a);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* A stream that fails at its first write: the VM stays RUNNING (Q2), the stream is closed cancelled. */
+static void test_live_save_start_failure_keeps_running(void **state)
+{
+    (void)state;
+    struct counter_vm a;
+    counter_create(&a, "interp");
+    assert_int_equal(VMR3PowerOn(a.uvm), VINF_SUCCESS);
+    struct mem_stream ms = { .fail_after = 1 };
+    bool suspended = true;
+    assert_int_equal(VMR3Save(a.uvm, NULL, &mem_stream_ops, &ms, false, NULL, NULL, &suspended), VERR_DISK_FULL);
+    assert_false(suspended);
+    assert_int_equal(ms.closes, 1);
+    assert_true(ms.cancelled);
+    assert_int_equal(VMR3GetStateU(a.uvm), VMSTATE_RUNNING);
+    assert_true(saw_transition(&a.log, VMSTATE_RUNNING_LS, VMSTATE_RUNNING));
+    unsigned n = count_lines(a.console);
+    wait_lines(&a, n + 2);             /* and it still runs */
+    free(ms.buf);
+    counter_destroy(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_live_save_to_file_and_restore),
+        cmocka_unit_test(test_plain_save_to_stream_and_restore),
+        cmocka_unit_test(test_load_into_suspended_vm),
+        cmocka_unit_test(test_failed_save_keeps_earlier_file),
+        cmocka_unit_test(test_live_save_start_failure_keeps_running),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
