@@ -18,6 +18,7 @@
 
 #include "../boot/acpi.h"
 #include "../boot/linux_boot.h"
+#include "../boot/multiboot.h"
 #include "../devices/acpi_pm.h"
 
 #define LINUX_CMDLINE_DEFAULT "console=ttyS0"
@@ -28,6 +29,7 @@ static const char *const linux_default_devices[] = { "serial", "i8042", "rtc", "
 struct linux_config {
     char *kernel, *initrd, *cmdline;
     enum linux_entry entry;
+    bool multiboot;                    /* /Boot/Entry "multiboot" (or a multiboot kernel) */
 };
 
 bool vm_machine_linux_configured(PVM vm)
@@ -47,10 +49,10 @@ int vm_machine_linux_check_config(PVM vm)
                           "are both set; keep only one of them");
     char entry[16];
     int rc = CFGMR3QueryStringDef(boot, "Entry", entry, sizeof(entry), "64");
-    if (RT_FAILURE(rc) || linux_entry_from_name(entry) < 0)
+    if (RT_FAILURE(rc) || (linux_entry_from_name(entry) < 0 && strcmp(entry, "multiboot") != 0))
         return VMSetError(vm, VERR_INVALID_PARAMETER, RT_SRC_POS,
-                          "Configuration error: /Boot/Entry must be \"64\", \"32\", \"bzimage64\" or \"pvh\" "
-                          "for a Linux kernel");
+                          "Configuration error: /Boot/Entry must be \"64\", \"32\", \"bzimage64\", \"pvh\" "
+                          "or \"multiboot\" for a /Boot/Kernel");
     return VINF_SUCCESS;
 }
 
@@ -92,7 +94,8 @@ static int linux_config_read(PVM vm, struct linux_config *c)
     if (RT_FAILURE(rc))
         return VMSetError(vm, rc, RT_SRC_POS,
                           "Configuration error: /Boot/Kernel, Initrd, CmdLine and Entry must be strings");
-    c->entry = (enum linux_entry)linux_entry_from_name(entry);
+    c->multiboot = strcmp(entry, "multiboot") == 0;
+    c->entry = c->multiboot ? LINUX_ENTRY_64 : (enum linux_entry)linux_entry_from_name(entry);
     return VINF_SUCCESS;
 }
 
@@ -108,6 +111,29 @@ static int linux_set_cpus(PVM vm, struct cpu_state *st)
     return rc;
 }
 
+static bool kernel_is_multiboot(const char *path)
+{
+    uint8_t head[MULTIBOOT_SEARCH];
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(head, 1, sizeof(head), f) : 0;
+    if (f)
+        fclose(f);
+    return multiboot_detect(head, n);
+}
+
+/* A multiboot kernel: the BSP enters it, the APs wait for INIT/SIPI. */
+static int multiboot_load_for_vm(PVM vm, const struct linux_config *c, struct cpu_state *st)
+{
+    char err[512] = "";
+    uint64_t entry = 0;
+    int rc = multiboot_load(&vm->ram, c->kernel, c->initrd, c->cmdline, st, &entry, err, sizeof(err));
+    if (RT_FAILURE(rc))
+        return VMSetError(vm, rc, RT_SRC_POS, "multiboot kernel '%s': %s", c->kernel, err);
+    vm_log(vm->pUVM, "multiboot: kernel '%s' entry %#llx, module '%s'", c->kernel, (unsigned long long)entry,
+           c->initrd);
+    return linux_set_cpus(vm, st);
+}
+
 static int linux_load_config(PVM vm, const struct linux_config *c, struct cpu_state *st)
 {
     struct linux_boot_params p = {
@@ -120,7 +146,11 @@ static int linux_load_config(PVM vm, const struct linux_config *c, struct cpu_st
         return rc;
     char err[512] = "";
     struct linux_boot_info info;
+    if (c->multiboot)
+        return multiboot_load_for_vm(vm, c, st);
     rc = linux_load(&vm->ram, &p, st, &info, err, sizeof(err));
+    if (rc == VERR_INVALID_EXE_SIGNATURE && kernel_is_multiboot(c->kernel))
+        return multiboot_load_for_vm(vm, c, st);               /* not Linux, but a multiboot kernel */
     if (RT_FAILURE(rc) && (strstr(err, c->kernel) || (c->initrd[0] && strstr(err, c->initrd))))
         return VMSetError(vm, rc, RT_SRC_POS, "%s", err);        /* names its file already */
     if (RT_FAILURE(rc))
