@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -153,6 +154,7 @@ static struct guest *guest_start(unsigned cpus, unsigned max_cpus, const char *a
     g->pid = fork();
     assert_true(g->pid >= 0);
     if (g->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);          /* never outlive a test that was killed */
         dup2(in[0], 0);
         dup2(out[1], 1);
         dup2(out[1], 2);
