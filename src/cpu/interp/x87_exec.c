@@ -173,7 +173,6 @@ int x87_exec(struct interp_cpu *cpu, const struct insn *in)
     const uint8_t *xs = cpu->st->xsave;
     uint16_t fcw = x87_get(cpu, X87_FCW), fsw = x87_get(cpu, X87_FSW);
     memcpy(fx, xs, 160);
-    memset(fx + 160, 0, sizeof(fx) - 160);
     store_le(fx + X87_FCW, 2, fcw | 0x3fu);
     store_le(fx + X87_FSW, 2, fsw & ~(FSW_EXC | FSW_B));
     uint64_t fl = flags_get(cpu);
