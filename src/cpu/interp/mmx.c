@@ -39,7 +39,7 @@ extern const uint8_t petrel_mmx_stubs[];
 /* Runs 0F op with MM0 = v[0], MM1 = v[1] (or [mem]); v receives both back. */
 static void mmx_host(unsigned op, void *mem, uint64_t v[2])
 {
-    const uint8_t *stub = petrel_mmx_stubs + (op & 0xffu) * 16u + (mem ? 8u : 0u);
+    const uint8_t *stub = petrel_mmx_stubs + (size_t)(op & 0xffu) * 16u + (mem ? 8u : 0u);
     __asm__ volatile("sub $128, %%rsp\n\t"
                      "movq (%[v]), %%mm0\n\t"
                      "movq 8(%[v]), %%mm1\n\t"
@@ -59,7 +59,7 @@ static void mmx_host(unsigned op, void *mem, uint64_t v[2])
 static uint8_t *mm_reg(const struct interp_cpu *cpu, unsigned i)
 {
     unsigned top = (x87_get(cpu, X87_FSW) >> 11) & 7u;
-    return cpu->st->xsave + X87_REGS + 16 * ((i - top) & 7u);
+    return cpu->st->xsave + X87_REGS + (size_t)16 * ((i - top) & 7u);
 }
 
 static uint64_t mm_get(const struct interp_cpu *cpu, unsigned i)

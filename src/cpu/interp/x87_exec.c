@@ -134,7 +134,7 @@ static void commit(struct interp_cpu *cpu, const uint8_t *fx, uint16_t fsw, uint
 {
     uint8_t *xs = cpu->st->xsave;
     for (unsigned i = 0; i < 8; i++)
-        memcpy(xs + X87_REGS + 16 * i, fx + X87_REGS + 16 * i, 10);
+        memcpy(xs + X87_REGS + (size_t)16 * i, fx + X87_REGS + (size_t)16 * i, 10);
     xs[X87_FTW] = fx[X87_FTW];
     uint16_t hsw = (uint16_t)load_le(fx + X87_FSW, 2);
     x87_put(cpu, X87_FSW, x87_fix_es((uint16_t)((hsw & (FSW_CC | FSW_TOP)) | ((fsw | raised) & 0x7fu)), fcw));

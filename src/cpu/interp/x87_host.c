@@ -60,7 +60,7 @@ static uint64_t run_fnsave(uint8_t *fx, const uint8_t *stub, void *mem, uint64_t
             tw |= 3u << (2 * p);                   /* empty; anything else is re-classified */
     store_le(img + 8, 2, tw);
     for (unsigned i = 0; i < 8; i++)
-        memcpy(img + 28 + 10 * i, fx + X87_REGS + 16 * i, 10);
+        memcpy(img + 28 + (size_t)10 * i, fx + X87_REGS + (size_t)16 * i, 10);
     uint64_t flags_out;
     /* The call needs stack below the red zone; every operand is a register. */
     __asm__ volatile("sub $128, %%rsp\n\t"
@@ -86,13 +86,13 @@ static uint64_t run_fnsave(uint8_t *fx, const uint8_t *stub, void *mem, uint64_t
             ab |= (uint8_t)(1u << p);
     fx[X87_FTW] = ab;
     for (unsigned i = 0; i < 8; i++)
-        memcpy(fx + X87_REGS + 16 * i, img + 28 + 10 * i, 10);
+        memcpy(fx + X87_REGS + (size_t)16 * i, img + 28 + (size_t)10 * i, 10);
     return flags_out;
 }
 
 void x87_host_exec(uint8_t *fx, unsigned esc, unsigned modrm, void *mem, uint64_t *rflags)
 {
-    const uint8_t *stub = petrel_x87_stubs + ((esc & 7u) * 256u + (modrm & 0xffu)) * STUB_SIZE;
+    const uint8_t *stub = petrel_x87_stubs + (size_t)((esc & 7u) * 256u + (modrm & 0xffu)) * STUB_SIZE;
     uint16_t host_cw;
     __asm__ volatile("fnstcw %0" : "=m"(host_cw));
     uint64_t flags_in = *rflags & ARITH_FLAGS;
