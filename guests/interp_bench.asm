@@ -30,3 +30,19 @@ prot_entry:                             ; offset 0x100
         bits    64
 long_entry:                             ; offset 0x200
         body
+        times   0x300 - ($ - $$) db 0x90
+x87_entry:                              ; offset 0x300, 64-bit: the x87 loop
+        fninit                          ; 3 + 10*ECX + 1 instructions
+        fld1
+        fldz
+.loop:  fadd    st0, st1                ; 8 x87 instructions per iteration
+        fld     st0
+        fmul    st0, st0
+        fsqrt
+        fstp    qword [rsi]
+        fld     qword [rsi]
+        fcomip  st0, st1
+        fabs
+        dec     ecx
+        jnz     .loop
+        hlt

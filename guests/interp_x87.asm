@@ -5,7 +5,9 @@
 ; instruction and WAIT with MP), #MF from an unmasked zero divide with
 ; CR0.NE (no result, stack unchanged; reported at the next FWAIT), the
 ; masked stack-overflow response, FNSAVE/FRSTOR and FNSTENV/FLDENV round
-; trips (32- and 16-bit formats).  Prints "X87 NM NM MF" and exits 0.
+; trips (32- and 16-bit formats, and the real-mode layouts), an unmasked
+; overflow on a store to memory (nothing stored, #MF).  Prints
+; "X87 NM NM MF MF" and exits 0.
 %include "include.inc"
 
 %define PML4    0x1000
@@ -32,6 +34,14 @@ start:
         mov     cx, 0x1a00
         cld
         rep stosd
+        fninit                          ; real-mode environment formats
+        fldcw   [cw_default]
+x87_real_ip:
+        fld1
+        fnstenv [RES + 0x140]           ; 14 bytes: FIP and FOP in the real-mode layout
+        o32 fnstenv [RES + 0x160]       ; 28 bytes
+        mov     word [RES + 0x13e], x87_real_ip
+        fninit
         mov     dword [PML4], PDPT | 3
         mov     dword [PDPT], PD | 3
         mov     dword [PD], 0x000083    ; 0-2 MiB, 2 MiB page
@@ -141,6 +151,17 @@ long_entry:
         fstp    tword [RES + 0x90]
         fldcw   [cw_default]
 
+        ; unmasked overflow on a store to memory: memory and stack unchanged
+        fninit
+        fldcw   [cw_om]
+        fld     tword [huge]
+        mov     dword [RES + 0x120], 0x12345678
+        mov     qword [mf_slot], RES + 0x124
+        fst     dword [RES + 0x120]     ; OE unmasked: nothing stored
+        fwait                           ; #MF
+        fstp    tword [RES + 0x130]     ; still the huge value
+        fldcw   [cw_default]
+
         ; masked stack overflow: the ninth push gives the QNaN indefinite
         fninit
         mov     ecx, 9
@@ -200,13 +221,20 @@ mf_handler:
         putc    ' '
         putc    'M'
         putc    'F'
+        push    rdi
         fnstsw  ax
-        mov     [RES + 0x7c], ax
+        mov     rdi, [mf_slot]
+        mov     [rdi], ax
+        pop     rdi
         fnclex
         inc     byte [RES + 0x7f]
         pop     rax
         iretq
 
+        align   8
+mf_slot: dq     RES + 0x7c              ; where the #MF handler stores FSW
+huge:   dq      0xffffffffffffffff      ; 80-bit: about 2^16383
+        dw      0x7ffe
         align   8
 two:    dq      2.0
 half:   dq      0.5
@@ -215,6 +243,7 @@ three:  dd      3.0
 ten:    dw      10
 cw_zm:  dw      0x037b                  ; zero divide unmasked
 cw_default: dw  0x037f
+cw_om:  dw      0x0377                  ; overflow unmasked
 cw_odd: dw      0x0a7e                  ; round up, 53-bit precision, invalid unmasked
 gdt:    dq      0
         dq      0x00cf9a000000ffff      ; 0x08 code32

@@ -18,9 +18,14 @@
  * excepted, which not every host executes), every memory form except
  * FLDCW/FLDENV/FRSTOR from random memory (they could unmask exceptions);
  * FRSTOR is drawn after an FNSAVE of the same image (round trip).
+ * test_mmx_diff mixes in MMX instructions (every no-prefix MMX form incl.
+ * MOVD/MOVQ with RAX, PSHUFW, shifts by immediates, PINSRW/PEXTRW,
+ * PMOVMSKB, MASKMOVQ, EMMS): the register aliasing and TOP/tag transitions
+ * are compared the same way.
  *
  * INTERP_X87_SEQUENCES=<n> (default 20,000), INTERP_X87_SEED=<s>,
- * INTERP_X87_DUMP=1 print every sequence.
+ * INTERP_X87_DUMP=1 print every sequence, INTERP_X87_TRACE=1 each sequence
+ * before it runs natively.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -63,6 +68,7 @@ static void emit_bytes(struct enc *e, const uint8_t *p, unsigned n)
 }
 
 static uint64_t rng_state;
+static bool mmx_enabled;
 
 static uint64_t rnd(void)
 {
@@ -162,8 +168,88 @@ static const struct reg_range reg_forms[] = {
 /* Memory forms by escape: ModRM.reg values drawn (bit set). */
 static const uint8_t mem_forms[8] = { 0xff, 0x8d, 0xff, 0xaf, 0xff, 0x8f, 0xff, 0xff };
 
+/* MMX opcodes (0F xx) whose operands are mm, mm/m64. */
+static const uint8_t mmx_ops[] = {
+    0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6f, 0x74, 0x75, 0x76, 0x7f,
+    0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xe0, 0xe1, 0xe2, 0xe3,
+    0xe4, 0xe5, 0xe8, 0xe9, 0xea, 0xeb, 0xec, 0xed, 0xee, 0xef, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf8,
+    0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe,
+};
+
+/* An MMX instruction: register or [rbp+disp8] operands, GPR forms on RAX. */
+static void gen_mmx(struct enc *e)
+{
+    unsigned reg = rn(8), k = rn(20);
+    bool mem = rn(3) == 0;
+    uint8_t modrm = (uint8_t)(mem ? 0x45 | reg << 3 : 0xc0 | reg << 3 | rn(8)), disp = (uint8_t)(rn(0x30) * 2);
+    if (k < 12) {
+        emit(e, 0x0f);
+        emit(e, mmx_ops[rn(sizeof(mmx_ops))]);
+    } else if (k == 12) {
+        emit(e, 0x0f);                                       /* EMMS */
+        emit(e, 0x77);
+        return;
+    } else if (k < 15) {                                     /* MOVD/MOVQ mm <-> eax/rax or memory */
+        if (rn(2))
+            emit(e, 0x48);
+        emit(e, 0x0f);
+        emit(e, rn(2) ? 0x6e : 0x7e);
+        if (!mem)
+            modrm = (uint8_t)(0xc0 | reg << 3);
+    } else if (k == 15) {                                    /* PSHUFW */
+        emit(e, 0x0f);
+        emit(e, 0x70);
+        emit(e, modrm);
+        if (mem)
+            emit(e, disp);
+        emit(e, (uint8_t)rnd());
+        return;
+    } else if (k == 16) {                                    /* shift by imm8 */
+        static const uint8_t shifts[][2] = { { 0x71, 2 }, { 0x71, 4 }, { 0x71, 6 }, { 0x72, 2 },
+                                             { 0x72, 4 }, { 0x72, 6 }, { 0x73, 2 }, { 0x73, 6 } };
+        unsigned s = rn(8);
+        emit(e, 0x0f);
+        emit(e, shifts[s][0]);
+        emit(e, (uint8_t)(0xc0 | shifts[s][1] << 3 | reg));
+        emit(e, (uint8_t)(rn(4) ? rn(70) : rnd()));
+        return;
+    } else if (k == 17) {                                    /* PINSRW mm, eax/m16, imm8 */
+        emit(e, 0x0f);
+        emit(e, 0xc4);
+        if (!mem)
+            modrm = (uint8_t)(0xc0 | reg << 3);
+        emit(e, modrm);
+        if (mem)
+            emit(e, disp);
+        emit(e, (uint8_t)rnd());
+        return;
+    } else if (k == 18) {                                    /* PEXTRW / PMOVMSKB eax, mm */
+        bool ex = rn(2);
+        emit(e, 0x0f);
+        emit(e, ex ? 0xc5 : 0xd7);
+        emit(e, (uint8_t)(0xc0 | reg));
+        if (ex)
+            emit(e, (uint8_t)rnd());
+        return;
+    } else {                                                 /* MASKMOVQ to [rbp+0x40] */
+        static const uint8_t lea[] = { 0x48, 0x8d, 0x7d, 0x40 };
+        emit_bytes(e, lea, 4);
+        emit(e, 0x0f);
+        emit(e, 0xf7);
+        emit(e, (uint8_t)(0xc0 | reg << 3 | rn(8)));
+        return;
+    }
+    emit(e, modrm);
+    if (mem)
+        emit(e, disp);
+}
+
 static void gen_one(struct enc *e)
 {
+    if (mmx_enabled && rn(3) == 0) {
+        gen_mmx(e);
+        return;
+    }
     unsigned k = rn(100);
     if (k < 45) {
         const struct reg_range *r = &reg_forms[rn(sizeof(reg_forms) / sizeof(reg_forms[0]))];
@@ -351,6 +437,12 @@ static bool run_one(struct harness *h, uint64_t seed)
     memcpy(h->data, data0, 256);
     hw = init;
     build_native(&tramp, &seq);
+    if (getenv("INTERP_X87_TRACE")) {
+        fprintf(stderr, "seed %#llx:", (unsigned long long)seed);
+        for (unsigned i = 0; i < seq.n; i++)
+            fprintf(stderr, " %02x", seq.b[i]);
+        fprintf(stderr, "\n");
+    }
     memcpy(h->exec, tramp.b, tramp.n);
     __builtin___clear_cache((char *)h->exec, (char *)h->exec + tramp.n);
     ((void (*)(struct xstate *))h->exec)(&hw);
@@ -401,25 +493,40 @@ static uint64_t env_u64(const char *name, uint64_t def)
     return v && *v ? strtoull(v, NULL, 0) : def;
 }
 
-static void test_x87_diff(void **state)
+static void run_diff(bool mmx)
 {
-    (void)state;
+    mmx_enabled = mmx;
     struct harness *h = harness_new();
     uint64_t n = env_u64("INTERP_X87_SEQUENCES", 20000), seed0 = env_u64("INTERP_X87_SEED", 1);
     unsigned failures = 0;
     for (uint64_t i = 0; i < n && failures < 5; i++)
         if (!run_one(h, seed0 + i))
             failures++;
-    printf("interp x87 diff: %llu sequences from seed %llu, %u mismatches\n", (unsigned long long)n,
+    printf("interp %s diff: %llu sequences from seed %llu, %u mismatches\n", mmx ? "x87+MMX" : "x87", (unsigned long long)n,
            (unsigned long long)seed0, failures);
     harness_free(h);
     assert_int_equal(failures, 0);
+}
+
+static void test_x87_diff(void **state)
+{
+    (void)state;
+    run_diff(false);
+}
+
+/* MMX mixed with x87: the aliasing of MMi on the register mantissas, the
+ * TOP/tag transitions, EMMS. */
+static void test_mmx_diff(void **state)
+{
+    (void)state;
+    run_diff(true);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_x87_diff),
+        cmocka_unit_test(test_mmx_diff),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

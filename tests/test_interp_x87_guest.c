@@ -8,7 +8,9 @@
  * with ZE, ES, B; the stack unchanged), the masked stack-overflow response
  * (IE, SF, C1 and the QNaN indefinite), FNSAVE re-initialising and FRSTOR /
  * FLDENV restoring, FNSTENV masking every exception, the 32- and 16-bit
- * environment layouts, FCOMI's flags and FBSTP's packed BCD.
+ * environment layouts (and the real-mode ones with linear FIP and FOP), an
+ * unmasked overflow on a store to memory (nothing stored, stack unchanged,
+ * #MF at the next FWAIT), FCOMI's flags and FBSTP's packed BCD.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -157,11 +159,11 @@ static void test_x87_guest(void **state)
 {
     (void)state;
     struct guest *g = run_guest();
-    if (strcmp(g->out, "X87 NM NM MF\n") != 0)
+    if (strcmp(g->out, "X87 NM NM MF MF\n") != 0)
         fprintf(stderr, "console: '%s'\n", g->out);
     assert_true(g->exited);
     assert_int_equal(g->exit_code, 0);
-    assert_string_equal(g->out, "X87 NM NM MF\n");
+    assert_string_equal(g->out, "X87 NM NM MF MF\n");
 
     long double s = 0, x;
     for (int k = 1; k <= 100; k++) {
@@ -195,7 +197,7 @@ static void test_x87_guest(void **state)
     assert_int_equal(res16(g, 0x70) & 0x7f00, 0);              /* FCOMPP 2 > 1: C3=C2=C0=0, TOP 0 */
 
     assert_int_equal(g->ram.host[RES + 0x7e], 2);              /* two #NM */
-    assert_int_equal(g->ram.host[RES + 0x7f], 1);              /* one #MF */
+    assert_int_equal(g->ram.host[RES + 0x7f], 2);              /* two #MF */
     assert_int_equal(res16(g, 0x7c), 0xb084);                  /* B ES ZE, TOP 6 */
     check_f80(g, 0x80, 0.0L, "st0 after #MF");
     check_f80(g, 0x90, 1.0L, "st1 after #MF");
@@ -217,6 +219,27 @@ static void test_x87_guest(void **state)
     assert_int_equal(res16(g, 0x106), 0x3fff);                 /* tag: register 7 valid, others empty */
     static const uint8_t env16[6] = { 0x7e, 0x0a, 0x00, 0x38, 0xff, 0x3f };
     assert_memory_equal(g->ram.host + RES + 0x108, env16, 6);
+
+    /* Unmasked overflow storing to m32: memory untouched, ST(0) kept, #MF. */
+    uint32_t marker;
+    memcpy(&marker, g->ram.host + RES + 0x120, 4);
+    assert_int_equal(marker, 0x12345678);
+    assert_int_equal(res16(g, 0x124) & 0xbfff, 0xb8a8);         /* B ES PE OE, TOP 7 (C1 free) */
+    static const uint8_t huge[10] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0x7f };
+    assert_memory_equal(g->ram.host + RES + 0x130, huge, 10);
+
+    /* Real-mode layouts: FIP (linear) of the FLD1 and its opcode D9 E8. */
+    uint16_t ip = res16(g, 0x13e);
+    assert_int_equal(res16(g, 0x140), 0x037f);
+    assert_int_equal(res16(g, 0x142), 0x3800);
+    assert_int_equal(res16(g, 0x144), 0x3fff);
+    assert_int_equal(res16(g, 0x146), ip);
+    assert_int_equal(res16(g, 0x148), 0x1e8);                  /* FIP[19:16] = 0, FOP */
+    assert_int_equal(res16(g, 0x160), 0x037f);
+    assert_int_equal(res16(g, 0x16c), ip);                     /* dword 3: FIP[15:0] */
+    uint32_t d4;
+    memcpy(&d4, g->ram.host + RES + 0x170, 4);
+    assert_int_equal(d4, 0x1e8);                               /* FIP[31:16] = 0, FOP */
     guest_free(g);
 }
 

@@ -142,6 +142,19 @@ const struct opinfo opmap_0f[256] = {
     [0xc0] = { op_xadd, F_MODRM | F_BYTE | F_LOCK, 0 }, [0xc1] = { op_xadd, F_MODRM | F_LOCK, 0 },
     [0xc7] = { 0, F_MODRM | F_GROUP, G9 },
     X8(0xc8, ((struct opinfo){ op_bswap, F_REGOP, 0 })),
+    /* MMX (mmx.c): the no-prefix forms; op_mmx rejects 66/F2/F3. */
+    X8(0x60, ((struct opinfo){ op_mmx, F_MODRM, 0 })), X8(0x68, ((struct opinfo){ op_mmx, F_MODRM, 0 })),
+    [0x70] = { op_mmx, F_MODRM | F_IMM8, 0 }, [0x71] = { op_mmx, F_MODRM | F_IMM8, 0 },
+    [0x72] = { op_mmx, F_MODRM | F_IMM8, 0 }, [0x73] = { op_mmx, F_MODRM | F_IMM8, 0 },
+    [0x74] = { op_mmx, F_MODRM, 0 }, [0x75] = { op_mmx, F_MODRM, 0 }, [0x76] = { op_mmx, F_MODRM, 0 },
+    [0x77] = { op_emms, 0, 0 }, [0x7e] = { op_mmx, F_MODRM, 0 }, [0x7f] = { op_mmx, F_MODRM, 0 },
+    [0xc4] = { op_mmx, F_MODRM | F_IMM8, 0 }, [0xc5] = { op_mmx, F_MODRM | F_IMM8, 0 },
+    [0xd1] = { op_mmx, F_MODRM, 0 }, [0xd2] = { op_mmx, F_MODRM, 0 }, [0xd3] = { op_mmx, F_MODRM, 0 },
+    [0xd4] = { op_mmx, F_MODRM, 0 }, [0xd5] = { op_mmx, F_MODRM, 0 }, [0xd7] = { op_mmx, F_MODRM, 0 },
+    X8(0xd8, ((struct opinfo){ op_mmx, F_MODRM, 0 })), X8(0xe0, ((struct opinfo){ op_mmx, F_MODRM, 0 })),
+    X8(0xe8, ((struct opinfo){ op_mmx, F_MODRM, 0 })), X8(0xf0, ((struct opinfo){ op_mmx, F_MODRM, 0 })),
+    X8(0xf8, ((struct opinfo){ op_mmx, F_MODRM, 0 })),
+    /* end of MMX */
 };
 
 const insn_fn group_table[G_COUNT][8] = {

@@ -41,6 +41,8 @@ H(op_wrmsr); H(op_mov_cr); H(op_grp7);
 H(op_mov_dr);
 /* x87_control.c */
 H(op_x87); H(op_fwait);
+/* mmx.c */
+H(op_mmx); H(op_emms);
 /* bcd.c */
 H(op_daa_das); H(op_aaa_aas); H(op_aam); H(op_aad);
 /* fpu_state.c */

@@ -50,7 +50,7 @@ int op_clts(struct interp_cpu *cpu, const struct insn *in)
 }
 
 /* CPUID (0F A2): a conservative x86-64 CPU describing what the interpreter
- * implements (x87; no SSE arithmetic yet, so those bits stay clear). */
+ * implements (x87 and MMX; no SSE arithmetic yet, so those bits stay clear). */
 int op_cpuid(struct interp_cpu *cpu, const struct insn *in)
 {
     (void)in;
@@ -62,7 +62,7 @@ int op_cpuid(struct interp_cpu *cpu, const struct insn *in)
         break;
     case 1:
         a = 0x000606a0;                                    /* family 6 */
-        d = (1u << 0) |                                    /* FPU */
+        d = (1u << 0) | (1u << 23) |                       /* FPU MMX */
             (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 15);  /* PSE TSC MSR PAE CX8 CMOV */
         c = (1u << 13) | (1u << 22) | (1u << 23);          /* CX16 MOVBE POPCNT */
         break;

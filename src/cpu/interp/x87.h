@@ -76,8 +76,8 @@ uint16_t x87_full_tag(const uint8_t *fx);
 int x87_env_op(struct interp_cpu *cpu, const struct insn *in);
 
 /* Executes escape opcode esc (0-7) with ModRM byte modrm on the host FPU
- * with the x87 state of the 512-byte FXSAVE image fx (16-byte aligned),
- * which receives the result.  A memory operand is host memory at mem (the
+ * with the x87 state of the 512-byte FXSAVE image fx (16-byte aligned; bytes
+ * 0-159 are used, the rest is scratch), which receives the result.  A memory operand is host memory at mem (the
  * stub addresses it as [rdi]).  *rflags: in, the guest's arithmetic flags
  * (FCMOVcc reads them); out, the host flags after the instruction (FCOMI). */
 void x87_host_exec(uint8_t *fx, unsigned esc, unsigned modrm, void *mem, uint64_t *rflags);

@@ -17,7 +17,7 @@ void x87_set_fsw(struct interp_cpu *cpu, uint16_t fsw)
     if (shift) {
         memcpy(old, regs, sizeof(old));
         for (unsigned j = 0; j < 8; j++)
-            memcpy(regs + 16 * j, old + 16 * ((j + shift) & 7u), 16);
+            memcpy(regs + (size_t)16 * j, old + (size_t)16 * ((j + shift) & 7u), 16);
     }
     x87_put(cpu, X87_FSW, fsw);
 }
@@ -37,7 +37,7 @@ uint16_t x87_full_tag(const uint8_t *fx)
     for (unsigned p = 0; p < 8; p++) {
         unsigned t = 3;                                    /* empty */
         if ((fx[X87_FTW] >> p) & 1) {
-            const uint8_t *r = fx + X87_REGS + 16 * ((p - top) & 7u);
+            const uint8_t *r = fx + X87_REGS + (size_t)16 * ((p - top) & 7u);
             uint64_t m = load_le(r, 8);
             unsigned e = (unsigned)load_le(r + 8, 2) & 0x7fffu;
             if (e == 0x7fff)
@@ -70,7 +70,7 @@ static unsigned env_store(const struct interp_cpu *cpu, bool op16, uint8_t *b)
         w[5] = (uint32_t)fdp & 0xffff;
         w[6] = real ? (uint32_t)((fdp >> 4) & 0xf000) : 0;
         for (unsigned i = 0; i < 7; i++)
-            store_le(b + 2 * i, 2, w[i]);
+            store_le(b + (size_t)2 * i, 2, w[i]);
         return 14;
     }
     w[0] |= 0xffff0000u;                                   /* reserved halves read as ones */
@@ -88,7 +88,7 @@ static unsigned env_store(const struct interp_cpu *cpu, bool op16, uint8_t *b)
         w[6] = 0xffff0000u;                                /* FDS = 0 */
     }
     for (unsigned i = 0; i < 7; i++)
-        store_le(b + 4 * i, 4, w[i]);
+        store_le(b + (size_t)4 * i, 4, w[i]);
     return 28;
 }
 
@@ -99,7 +99,7 @@ static void env_load(struct interp_cpu *cpu, bool op16, const uint8_t *b)
     unsigned step = op16 ? 2 : 4;
     uint32_t w[7];
     for (unsigned i = 0; i < 7; i++)
-        w[i] = (uint32_t)load_le(b + step * i, step);
+        w[i] = (uint32_t)load_le(b + (size_t)step * i, step);
     uint16_t fcw = (uint16_t)((w[0] & 0x1f3f) | 0x40), tw = (uint16_t)w[2];
     x87_put(cpu, X87_FCW, fcw);
     x87_set_fsw(cpu, x87_fix_es((uint16_t)w[1], fcw));
@@ -161,12 +161,12 @@ int x87_env_op(struct interp_cpu *cpu, const struct insn *in)
             return r;
         env_load(cpu, op16, b);
         for (unsigned i = 0; save && i < 8; i++)
-            memcpy(xs + X87_REGS + 16 * i, b + env + 10 * i, 10);
+            memcpy(xs + X87_REGS + (size_t)16 * i, b + env + (size_t)10 * i, 10);
         return X_NEXT;
     }
     env_store(cpu, op16, b);
     for (unsigned i = 0; save && i < 8; i++)
-        memcpy(b + env + 10 * i, xs + X87_REGS + 16 * i, 10);
+        memcpy(b + env + (size_t)10 * i, xs + X87_REGS + (size_t)16 * i, 10);
     int r = copy_to_guest(cpu, in, ea, b, len);
     if (r)
         return r;

@@ -124,7 +124,7 @@ static void record_pointers(struct interp_cpu *cpu, const struct insn *in, unsig
 {
     uint8_t *xs = cpu->st->xsave;
     store_le(xs + X87_FOP, 2, (((in->opc & 7u) << 8) | modrm) & 0x7ffu);
-    store_le(xs + X87_FIP, 8, cpu->st->rip);
+    store_le(xs + X87_FIP, 8, (cpu->next_rip - in->len) & cpu->ip_mask);   /* st->rip lags inside a block */
     if (!in->mod3)
         store_le(xs + X87_FDP, 8, ea);
 }
@@ -134,7 +134,7 @@ static void commit(struct interp_cpu *cpu, const uint8_t *fx, uint16_t fsw, uint
 {
     uint8_t *xs = cpu->st->xsave;
     for (unsigned i = 0; i < 8; i++)
-        memcpy(xs + X87_REGS + 16 * i, fx + X87_REGS + 16 * i, 10);
+        memcpy(xs + X87_REGS + (size_t)16 * i, fx + X87_REGS + (size_t)16 * i, 10);
     xs[X87_FTW] = fx[X87_FTW];
     uint16_t hsw = (uint16_t)load_le(fx + X87_FSW, 2);
     x87_put(cpu, X87_FSW, x87_fix_es((uint16_t)((hsw & (FSW_CC | FSW_TOP)) | ((fsw | raised) & 0x7fu)), fcw));
@@ -173,7 +173,6 @@ int x87_exec(struct interp_cpu *cpu, const struct insn *in)
     const uint8_t *xs = cpu->st->xsave;
     uint16_t fcw = x87_get(cpu, X87_FCW), fsw = x87_get(cpu, X87_FSW);
     memcpy(fx, xs, 160);
-    memset(fx + 160, 0, sizeof(fx) - 160);
     store_le(fx + X87_FCW, 2, fcw | 0x3fu);
     store_le(fx + X87_FSW, 2, fsw & ~(FSW_EXC | FSW_B));
     uint64_t fl = flags_get(cpu);

@@ -3,9 +3,9 @@
  * x87 unit is the exact reference for every guest x87 instruction
  * (rounding, precision control, NaN propagation, C0-C3, the transcendental
  * results of this CPU).  So the interpreter loads the guest's x87 state into
- * the host FPU (FXRSTOR, with every exception masked and the host's own
- * MXCSR), executes the very same instruction from a table of stubs, and
- * reads the state back (FXSAVE).  Memory operands are copied to a host
+ * the host FPU (FRSTOR, with every exception masked), executes the very
+ * same instruction from a table of stubs, and reads the state back (FNSAVE,
+ * which also leaves the host FPU initialised).  Memory operands are copied to a host
  * buffer that the stub addresses as [rdi].
  *
  * The stub table holds, for each escape byte D8-DF and ModRM byte, the
@@ -42,17 +42,29 @@ extern const uint8_t petrel_x87_stubs[];
 #define STUB_SIZE 8u
 #define ARITH_FLAGS 0x8d5u
 
-void x87_host_exec(uint8_t *fx, unsigned esc, unsigned modrm, void *mem, uint64_t *rflags)
+#define X87_CLOBBERS "memory", "cc", "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)", \
+                     "mm0", "mm1", "mm2", "mm3", "mm4", "mm5", "mm6", "mm7"
+
+/* FRSTOR/FNSAVE (108-byte 32-bit image): they touch only the x87 state and
+ * FNSAVE re-initialises the host FPU, which makes the pair about twice as
+ * fast as FXRSTOR + FXSAVE + FNINIT. */
+static uint64_t run_fnsave(uint8_t *fx, const uint8_t *stub, void *mem, uint64_t flags_in, const uint16_t *host_cw)
 {
-    const uint8_t *stub = petrel_x87_stubs + ((esc & 7u) * 256u + (modrm & 0xffu)) * STUB_SIZE;
-    uint16_t host_cw;
-    uint32_t host_mxcsr;
-    __asm__ volatile("fnstcw %0\n\tstmxcsr %1" : "=m"(host_cw), "=m"(host_mxcsr));
-    memcpy(fx + 24, &host_mxcsr, 4);           /* never load the guest's MXCSR into the host */
-    uint64_t flags_in = *rflags & ARITH_FLAGS, flags_out;
+    uint8_t img[108];
+    memset(img, 0, 28);
+    memcpy(img, fx + X87_FCW, 2);
+    memcpy(img + 4, fx + X87_FSW, 2);
+    unsigned tw = 0;
+    for (unsigned p = 0; p < 8; p++)
+        if (!((fx[X87_FTW] >> p) & 1))
+            tw |= 3u << (2 * p);                   /* empty; anything else is re-classified */
+    store_le(img + 8, 2, tw);
+    for (unsigned i = 0; i < 8; i++)
+        memcpy(img + 28 + (size_t)10 * i, fx + X87_REGS + (size_t)16 * i, 10);
+    uint64_t flags_out;
     /* The call needs stack below the red zone; every operand is a register. */
     __asm__ volatile("sub $128, %%rsp\n\t"
-                     "fxrstor (%[fx])\n\t"
+                     "frstor (%[img])\n\t"
                      "pushfq\n\t"
                      "andq $-0x8d6, (%%rsp)\n\t"
                      "orq %[fin], (%%rsp)\n\t"
@@ -60,15 +72,29 @@ void x87_host_exec(uint8_t *fx, unsigned esc, unsigned modrm, void *mem, uint64_
                      "call *%[stub]\n\t"
                      "pushfq\n\t"
                      "popq %[fout]\n\t"
-                     "fxsave (%[fx])\n\t"
-                     "fninit\n\t"
+                     "fnsave (%[img])\n\t"
                      "fldcw (%[cw])\n\t"
                      "add $128, %%rsp"
                      : [fout] "=&r"(flags_out)
-                     : [fx] "r"(fx), [fin] "r"(flags_in), [stub] "r"(stub), [cw] "r"(&host_cw), "D"(mem)
-                     : "memory", "cc", "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)",
-                       "mm0", "mm1", "mm2", "mm3", "mm4", "mm5", "mm6", "mm7",
-                       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
-                       "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
-    *rflags = flags_out;
+                     : [img] "r"(img), [fin] "r"(flags_in), [stub] "r"(stub), [cw] "r"(host_cw), "D"(mem)
+                     : X87_CLOBBERS);
+    memcpy(fx + X87_FSW, img + 4, 2);
+    tw = (unsigned)load_le(img + 8, 2);
+    uint8_t ab = 0;
+    for (unsigned p = 0; p < 8; p++)
+        if (((tw >> (2 * p)) & 3) != 3)
+            ab |= (uint8_t)(1u << p);
+    fx[X87_FTW] = ab;
+    for (unsigned i = 0; i < 8; i++)
+        memcpy(fx + X87_REGS + (size_t)16 * i, img + 28 + (size_t)10 * i, 10);
+    return flags_out;
+}
+
+void x87_host_exec(uint8_t *fx, unsigned esc, unsigned modrm, void *mem, uint64_t *rflags)
+{
+    const uint8_t *stub = petrel_x87_stubs + (size_t)((esc & 7u) * 256u + (modrm & 0xffu)) * STUB_SIZE;
+    uint16_t host_cw;
+    __asm__ volatile("fnstcw %0" : "=m"(host_cw));
+    uint64_t flags_in = *rflags & ARITH_FLAGS;
+    *rflags = run_fnsave(fx, stub, mem, flags_in, &host_cw);
 }
