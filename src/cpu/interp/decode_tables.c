@@ -153,7 +153,9 @@ const struct opinfo opmap_0f[256] = {
     [0xd4] = { op_mmx, F_MODRM, 0 }, [0xd5] = { op_mmx, F_MODRM, 0 }, [0xd7] = { op_mmx, F_MODRM, 0 },
     X8(0xd8, ((struct opinfo){ op_mmx, F_MODRM, 0 })), X8(0xe0, ((struct opinfo){ op_mmx, F_MODRM, 0 })),
     X8(0xe8, ((struct opinfo){ op_mmx, F_MODRM, 0 })), X8(0xf0, ((struct opinfo){ op_mmx, F_MODRM, 0 })),
-    X8(0xf8, ((struct opinfo){ op_mmx, F_MODRM, 0 })),
+    [0xf8] = { op_mmx, F_MODRM, 0 }, [0xf9] = { op_mmx, F_MODRM, 0 }, [0xfa] = { op_mmx, F_MODRM, 0 },
+    [0xfb] = { op_mmx, F_MODRM, 0 }, [0xfc] = { op_mmx, F_MODRM, 0 }, [0xfd] = { op_mmx, F_MODRM, 0 },
+    [0xfe] = { op_mmx, F_MODRM, 0 },         /* 0F FF is UD0: stays #UD */
     /* end of MMX */
 };
 
