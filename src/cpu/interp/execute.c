@@ -115,6 +115,11 @@ void interp_poke(struct interp_cpu *cpu)
     atomic_store(&cpu->poked, true);
 }
 
+void interp_tsc_adjust(struct interp_cpu *cpu, int64_t delta)
+{
+    cpu->tsc_offset += (uint64_t)delta;
+}
+
 bool interp_interrupts_enabled(const struct interp_cpu *cpu)
 {
     return (cpu->st->rflags & RFLAGS_IF) && !cpu->sti_shadow;

@@ -74,6 +74,11 @@ void interp_invalidate_code(struct interp_cpu *cpu, uint64_t gpa, uint64_t len);
  * wrote the image, or before a KVM fallback (KVM's writes are invisible). */
 void interp_flush_code(struct interp_cpu *cpu);
 
+/* Moves the guest's TSC by delta ticks (negative after a pause: the guest
+ * does not see the time the VM spent suspended).  The vCPU's thread, or
+ * any thread while it is not executing. */
+void interp_tsc_adjust(struct interp_cpu *cpu, int64_t delta);
+
 /* Whether an external interrupt could be delivered now (RFLAGS.IF set, no
  * STI/MOV SS shadow): check before acknowledging one at the controller. */
 bool interp_interrupts_enabled(const struct interp_cpu *cpu);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <x86intrin.h>
 
 #include <vmm/err.h>
 
@@ -27,6 +28,7 @@
 
 struct interp_vm {
     PVM vm;
+    uint64_t paused_tsc;              /* host TSC when the VM stopped running; 0 = running */
     struct i8259 *pic;
     struct i8254 *pit;
 };
@@ -257,6 +259,29 @@ static int interp_device_state_load(PVM vm, const char *unit, const void *saved,
     return VERR_NOT_FOUND;
 }
 
+/* The guest TSCs stop while the VM does not run, all by the same amount so
+ * that the vCPUs stay in step (the virtual clock stops too). */
+static void interp_vm_pause(PVM vm)
+{
+    struct interp_vm *ivm = vm->engine_data;
+    if (ivm && !ivm->paused_tsc)
+        ivm->paused_tsc = __rdtsc();
+}
+
+static void interp_vm_resume(PVM vm)
+{
+    struct interp_vm *ivm = vm->engine_data;
+    if (!ivm || !ivm->paused_tsc)
+        return;
+    int64_t stopped = (int64_t)(__rdtsc() - ivm->paused_tsc);
+    ivm->paused_tsc = 0;
+    for (uint32_t i = 0; i < vm->cCpus; i++) {
+        struct interp_vcpu *iv = vm->apCpus[i] ? ivcpu_of(vm->apCpus[i]) : NULL;
+        if (iv)
+            interp_tsc_adjust(iv->cpu, -stopped);
+    }
+}
+
 const struct engine_ops interp_engine_ops = {
     .name = "interp",
     .exec_engine = VM_EXEC_ENGINE_IEM,
@@ -270,6 +295,8 @@ const struct engine_ops interp_engine_ops = {
     .set_state = interp_set_state,
     .irq_set = interp_irq_set,
     .interrupt_pending = interp_interrupt_pending,
+    .vm_pause = interp_vm_pause,
+    .vm_resume = interp_vm_resume,
     .device_state_save = interp_device_state_save,
     .device_state_load = interp_device_state_load,
 };
