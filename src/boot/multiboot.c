@@ -5,6 +5,7 @@
  */
 #include "multiboot.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <vmm/err.h>
@@ -111,7 +112,7 @@ static int load_aout(struct guest_ram *ram, const uint8_t *file, size_t size, co
 static int load_elf32(struct guest_ram *ram, const uint8_t *file, size_t size, uint64_t *entry, uint64_t *end,
                       char *err, size_t err_size)
 {
-    if (size < 52 || memcmp(file, "\x7f" "ELF", 4) || file[4] != 1 || rd32(file + 16) >> 16 != 3)
+    if (size < 52 || memcmp(file, "\x7f" "ELF", 4) != 0 || file[4] != 1 || rd32(file + 16) >> 16 != 3)
         return linux_err(err, err_size, VERR_INVALID_EXE_SIGNATURE,
                          "a multiboot kernel without the a.out kludge must be an ELF32 x86 executable");
     uint32_t phoff = rd32(file + 28);
@@ -188,7 +189,7 @@ static int write_info(struct guest_ram *ram, const char *cmdline, uint64_t mod_a
         flags |= MBI_MODS;
     }
     flags |= write_mmap(ram, info);
-    memcpy(ram->host + MBI_NAME_ADDR, "Petrel", 7);
+    snprintf((char *)ram->host + MBI_NAME_ADDR, 16, "%s", "Petrel");
     wr32(info + 64, (uint32_t)MBI_NAME_ADDR);
     wr32(info, flags);
     return VINF_SUCCESS;
