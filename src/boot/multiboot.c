@@ -178,11 +178,10 @@ static int write_info(struct guest_ram *ram, const char *cmdline, uint64_t mod_a
     flags |= MBI_CMDLINE;
     if (mod_size) {
         uint8_t *mod = ram->host + MULTIBOOT_MODS_ADDR;
-        size_t plen = strlen(module_path) < 0x7ff ? strlen(module_path) : 0x7ff;
         memset(mod, 0, 0x1000);
         wr32(mod, (uint32_t)mod_addr);
         wr32(mod + 4, (uint32_t)(mod_addr + mod_size));
-        memcpy(mod + 16, module_path, plen);                     /* the module's string: its path */
+        snprintf((char *)mod + 16, 0x800, "%s", module_path);   /* the module's string: its path */
         wr32(mod + 8, (uint32_t)MULTIBOOT_MODS_ADDR + 16);
         wr32(info + 20, 1);
         wr32(info + 24, (uint32_t)MULTIBOOT_MODS_ADDR);
