@@ -82,6 +82,13 @@ int x87_env_op(struct interp_cpu *cpu, const struct insn *in);
  * (FCMOVcc reads them); out, the host flags after the instruction (FCOMI). */
 void x87_host_exec(uint8_t *fx, unsigned esc, unsigned modrm, void *mem, uint64_t *rflags);
 
+/* The fast path (x87_fast.c): the frequent instructions with every
+ * exception masked; X87_SLOW when the general path must run.  The memory
+ * operand of a load is in buf; a store is written from buf by x87_fast. */
+#define X87_SLOW (-1)
+int x87_fast(struct interp_cpu *cpu, const struct insn *in, unsigned esc, unsigned modrm, uint8_t *buf,
+             uint64_t ea);
+
 /* Arithmetic and data-movement instructions (x87_exec.c). */
 int x87_exec(struct interp_cpu *cpu, const struct insn *in);
 

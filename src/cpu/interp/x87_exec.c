@@ -161,12 +161,16 @@ int x87_exec(struct interp_cpu *cpu, const struct insn *in)
     int r = x87_pending(cpu);
     if (r)
         return r;
-    if (!in->mod3) {
-        if (!store) {
-            r = read_buf(cpu, in, ea, buf, size);
-            if (r)
-                return r;
-        }
+    if (!in->mod3 && !store) {
+        r = read_buf(cpu, in, ea, buf, size);
+        if (r)
+            return r;
+    }
+    r = x87_fast(cpu, in, esc, modrm, buf, ea);
+    if (r != X87_SLOW) {
+        if (r == X_NEXT)
+            record_pointers(cpu, in, modrm, ea);
+        return r;
     }
 
     _Alignas(16) uint8_t fx[512];
