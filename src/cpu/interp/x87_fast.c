@@ -68,7 +68,7 @@ static void set_fsw(struct interp_cpu *cpu, uint16_t fsw, unsigned top)
 static void push(struct interp_cpu *cpu, const uint8_t v[10], uint16_t fsw, unsigned top)
 {
     uint8_t *regs = st_reg(cpu, 0);
-    memmove(regs + 16, regs, 16 * 7);
+    memmove(regs + 16, regs, 112);
     memcpy(regs, v, 10);
     top = (top - 1) & 7u;
     cpu->st->xsave[X87_FTW] |= (uint8_t)(1u << top);
@@ -79,8 +79,8 @@ static void pop(struct interp_cpu *cpu, uint16_t fsw, unsigned top)
 {
     uint8_t *regs = st_reg(cpu, 0), old[16];
     memcpy(old, regs, 16);
-    memmove(regs, regs + 16, 16 * 7);
-    memcpy(regs + 16 * 7, old, 16);
+    memmove(regs, regs + 16, 112);
+    memcpy(regs + 112, old, 16);
     cpu->st->xsave[X87_FTW] &= (uint8_t)~(1u << top);
     set_fsw(cpu, fsw, (top + 1) & 7u);
 }
