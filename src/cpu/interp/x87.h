@@ -75,6 +75,11 @@ uint16_t x87_full_tag(const uint8_t *fx);
 /* FLDENV, FNSTENV, FRSTOR, FNSAVE (x87_env.c). */
 int x87_env_op(struct interp_cpu *cpu, const struct insn *in);
 
+/* The host stub table (x87_host.c): 8 bytes per escape byte and ModRM
+ * byte, "endbr64; esc modrm; ret", memory forms addressing [rdi]. */
+extern const uint8_t petrel_x87_stubs[];
+#define X87_STUB(esc, modrm) (petrel_x87_stubs + (size_t)(((esc) & 7u) * 256u + ((modrm) & 0xffu)) * 8u)
+
 /* Executes escape opcode esc (0-7) with ModRM byte modrm on the host FPU
  * with the x87 state of the 512-byte FXSAVE image fx (16-byte aligned; bytes
  * 0-159 are used, the rest is scratch), which receives the result.  A memory operand is host memory at mem (the

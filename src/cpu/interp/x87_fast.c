@@ -12,8 +12,6 @@
  */
 #include "x87.h"
 
-extern const uint8_t petrel_x87_stubs[];
-
 #define FSW_C1 0x0200u
 
 /* Host ST1 = b, ST0 = a; runs the stub of (esc, modrm); res = host ST0.
@@ -21,7 +19,7 @@ extern const uint8_t petrel_x87_stubs[];
 static uint16_t fast_run(unsigned esc, unsigned modrm, const uint8_t *a, const uint8_t *b, void *mem,
                          uint8_t *res, uint16_t cw, uint64_t *flags)
 {
-    const uint8_t *stub = petrel_x87_stubs + (size_t)((esc & 7u) * 256u + (modrm & 0xffu)) * 8u;
+    const uint8_t *stub = X87_STUB(esc, modrm);
     uint16_t cws[2] = { (uint16_t)(cw | 0x3fu), 0 };
     uint32_t sw;
     uint64_t fl;
