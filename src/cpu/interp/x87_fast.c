@@ -15,6 +15,9 @@
 #define FSW_C1 0x0200u
 
 /* Host ST1 = b, ST0 = a; runs the stub of (esc, modrm); res = host ST0.
+ * FLDCW and FNCLEX, which are slow, only run when the guest's control word
+ * differs from the host's (precision or rounding control) and when a flag
+ * of an earlier run is still set.
  * Returns the host FSW; *flags receives the host RFLAGS (FCOMI). */
 static uint16_t fast_run(unsigned esc, unsigned modrm, const uint8_t *a, const uint8_t *b, void *mem,
                          uint8_t *res, uint16_t cw, uint64_t *flags)
@@ -25,8 +28,16 @@ static uint16_t fast_run(unsigned esc, unsigned modrm, const uint8_t *a, const u
     uint64_t fl;
     __asm__ volatile("sub $128, %%rsp\n\t"
                      "fnstcw 2(%[cw])\n\t"
-                     "fldcw (%[cw])\n\t"
-                     "fnclex\n\t"
+                     "movzwl (%[cw]), %%eax\n\t"
+                     "cmpw 2(%[cw]), %%ax\n\t"
+                     "je 1f\n\t"
+                     "fldcw (%[cw])\n"
+                     "1:\n\t"
+                     "fnstsw %%ax\n\t"
+                     "testb $0x7f, %%al\n\t"
+                     "jz 3f\n\t"
+                     "fnclex\n"                    /* slow: only when a flag is set */
+                     "3:\n\t"
                      "fldt (%[b])\n\t"
                      "fldt (%[a])\n\t"
                      "call *%[stub]\n\t"
@@ -34,13 +45,16 @@ static uint16_t fast_run(unsigned esc, unsigned modrm, const uint8_t *a, const u
                      "popq %[fl]\n\t"
                      "fnstsw %%ax\n\t"
                      "fstpt (%[res])\n\t"
-                     "emms\n\t"
-                     "fnclex\n\t"
-                     "fldcw 2(%[cw])\n\t"
+                     "emms\n\t"                 /* flags stay: the next run clears them first */
+                     "movzwl (%[cw]), %%edx\n\t"
+                     "cmpw 2(%[cw]), %%dx\n\t"
+                     "je 2f\n\t"
+                     "fldcw 2(%[cw])\n"
+                     "2:\n\t"
                      "add $128, %%rsp"
                      : "=&a"(sw), [fl] "=&r"(fl)
                      : [cw] "r"(cws), [a] "r"(a), [b] "r"(b), [res] "r"(res), [stub] "r"(stub), "D"(mem)
-                     : "memory", "cc", "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)",
+                     : "rdx", "memory", "cc", "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)",
                        "mm0", "mm1", "mm2", "mm3", "mm4", "mm5", "mm6", "mm7");
     *flags = fl;
     return (uint16_t)sw;
