@@ -70,7 +70,10 @@ static uint64_t run_fnsave(uint8_t *fx, const uint8_t *stub, void *mem, uint64_t
                      "pushfq\n\t"
                      "popq %[fout]\n\t"
                      "fnsave (%[img])\n\t"
-                     "fldcw (%[cw])\n\t"
+                     "cmpw $0x37f, (%[cw])\n\t"   /* FNSAVE left FNINIT's control word */
+                     "je 1f\n\t"
+                     "fldcw (%[cw])\n"
+                     "1:\n\t"
                      "add $128, %%rsp"
                      : [fout] "=&r"(flags_out)
                      : [img] "r"(img), [fin] "r"(flags_in), [stub] "r"(stub), [cw] "r"(host_cw), "D"(mem)
