@@ -6,8 +6,9 @@
 ; CR0.NE (no result, stack unchanged; reported at the next FWAIT), the
 ; masked stack-overflow response, FNSAVE/FRSTOR and FNSTENV/FLDENV round
 ; trips (32- and 16-bit formats, and the real-mode layouts), an unmasked
-; overflow on a store to memory (nothing stored, #MF).  Prints
-; "X87 NM NM MF MF" and exits 0.
+; overflow on a store to memory (nothing stored, #MF), an unmasked stack
+; underflow (#MF), the real-mode 94-byte FNSAVE/FRSTOR.  Prints
+; "X87 NM NM MF MF MF" and exits 0.
 %include "include.inc"
 
 %define PML4    0x1000
@@ -41,6 +42,12 @@ x87_real_ip:
         fnstenv [RES + 0x140]           ; 14 bytes: FIP and FOP in the real-mode layout
         o32 fnstenv [RES + 0x160]       ; 28 bytes
         mov     word [RES + 0x13e], x87_real_ip
+        fldpi                           ; 94-byte FNSAVE/FRSTOR round trip
+        fnsave  [BUF + 0x300]
+        fnstcw  [RES + 0x17c]
+        frstor  [BUF + 0x300]
+        fstp    tword [RES + 0x180]     ; pi
+        fstp    tword [RES + 0x190]     ; 1
         fninit
         mov     dword [PML4], PDPT | 3
         mov     dword [PDPT], PD | 3
@@ -162,6 +169,14 @@ long_entry:
         fstp    tword [RES + 0x130]     ; still the huge value
         fldcw   [cw_default]
 
+        ; unmasked stack underflow: FADD on an empty stack
+        fninit
+        fldcw   [cw_im]
+        mov     qword [mf_slot], RES + 0x126
+        fadd    st0, st1                ; IE SF, C1 = 0: nothing stored
+        fwait                           ; #MF
+        fldcw   [cw_default]
+
         ; masked stack overflow: the ninth push gives the QNaN indefinite
         fninit
         mov     ecx, 9
@@ -244,6 +259,7 @@ ten:    dw      10
 cw_zm:  dw      0x037b                  ; zero divide unmasked
 cw_default: dw  0x037f
 cw_om:  dw      0x0377                  ; overflow unmasked
+cw_im:  dw      0x037e                  ; invalid operation unmasked
 cw_odd: dw      0x0a7e                  ; round up, 53-bit precision, invalid unmasked
 gdt:    dq      0
         dq      0x00cf9a000000ffff      ; 0x08 code32

@@ -10,7 +10,8 @@
  * FLDENV restoring, FNSTENV masking every exception, the 32- and 16-bit
  * environment layouts (and the real-mode ones with linear FIP and FOP), an
  * unmasked overflow on a store to memory (nothing stored, stack unchanged,
- * #MF at the next FWAIT), FCOMI's flags and FBSTP's packed BCD.
+ * #MF at the next FWAIT), an unmasked stack underflow, the real-mode
+ * 94-byte FNSAVE/FRSTOR, FCOMI's flags and FBSTP's packed BCD.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -159,11 +160,11 @@ static void test_x87_guest(void **state)
 {
     (void)state;
     struct guest *g = run_guest();
-    if (strcmp(g->out, "X87 NM NM MF MF\n") != 0)
+    if (strcmp(g->out, "X87 NM NM MF MF MF\n") != 0)
         fprintf(stderr, "console: '%s'\n", g->out);
     assert_true(g->exited);
     assert_int_equal(g->exit_code, 0);
-    assert_string_equal(g->out, "X87 NM NM MF MF\n");
+    assert_string_equal(g->out, "X87 NM NM MF MF MF\n");
 
     long double s = 0, x;
     for (int k = 1; k <= 100; k++) {
@@ -197,7 +198,7 @@ static void test_x87_guest(void **state)
     assert_int_equal(res16(g, 0x70) & 0x7f00, 0);              /* FCOMPP 2 > 1: C3=C2=C0=0, TOP 0 */
 
     assert_int_equal(g->ram.host[RES + 0x7e], 2);              /* two #NM */
-    assert_int_equal(g->ram.host[RES + 0x7f], 2);              /* two #MF */
+    assert_int_equal(g->ram.host[RES + 0x7f], 3);              /* three #MF */
     assert_int_equal(res16(g, 0x7c), 0xb084);                  /* B ES ZE, TOP 6 */
     check_f80(g, 0x80, 0.0L, "st0 after #MF");
     check_f80(g, 0x90, 1.0L, "st1 after #MF");
@@ -240,6 +241,14 @@ static void test_x87_guest(void **state)
     uint32_t d4;
     memcpy(&d4, g->ram.host + RES + 0x170, 4);
     assert_int_equal(d4, 0x1e8);                               /* FIP[31:16] = 0, FOP */
+
+    /* Unmasked stack underflow: IE SF ES B, C1 = 0 (underflow), TOP 0. */
+    assert_int_equal(res16(g, 0x126), 0x80c1);
+
+    /* Real-mode 94-byte FNSAVE re-initialised; FRSTOR brought pi and 1 back. */
+    assert_int_equal(res16(g, 0x17c), 0x037f);
+    check_f80(g, 0x180, host_const(0x037f, 0), "fldpi after real-mode frstor");
+    check_f80(g, 0x190, 1.0L, "fld1 after real-mode frstor");
     guest_free(g);
 }
 

@@ -143,19 +143,20 @@ const struct opinfo opmap_0f[256] = {
     [0xc7] = { 0, F_MODRM | F_GROUP, G9 },
     X8(0xc8, ((struct opinfo){ op_bswap, F_REGOP, 0 })),
     /* MMX (mmx.c): the no-prefix forms; op_mmx rejects 66/F2/F3. */
-    X8(0x60, ((struct opinfo){ op_mmx, F_MODRM, 0 })), X8(0x68, ((struct opinfo){ op_mmx, F_MODRM, 0 })),
-    [0x70] = { op_mmx, F_MODRM | F_IMM8, 0 }, [0x71] = { op_mmx, F_MODRM | F_IMM8, 0 },
-    [0x72] = { op_mmx, F_MODRM | F_IMM8, 0 }, [0x73] = { op_mmx, F_MODRM | F_IMM8, 0 },
-    [0x74] = { op_mmx, F_MODRM, 0 }, [0x75] = { op_mmx, F_MODRM, 0 }, [0x76] = { op_mmx, F_MODRM, 0 },
-    [0x77] = { op_emms, 0, 0 }, [0x7e] = { op_mmx, F_MODRM, 0 }, [0x7f] = { op_mmx, F_MODRM, 0 },
-    [0xc4] = { op_mmx, F_MODRM | F_IMM8, 0 }, [0xc5] = { op_mmx, F_MODRM | F_IMM8, 0 },
-    [0xd1] = { op_mmx, F_MODRM, 0 }, [0xd2] = { op_mmx, F_MODRM, 0 }, [0xd3] = { op_mmx, F_MODRM, 0 },
-    [0xd4] = { op_mmx, F_MODRM, 0 }, [0xd5] = { op_mmx, F_MODRM, 0 }, [0xd7] = { op_mmx, F_MODRM, 0 },
-    X8(0xd8, ((struct opinfo){ op_mmx, F_MODRM, 0 })), X8(0xe0, ((struct opinfo){ op_mmx, F_MODRM, 0 })),
-    X8(0xe8, ((struct opinfo){ op_mmx, F_MODRM, 0 })), X8(0xf0, ((struct opinfo){ op_mmx, F_MODRM, 0 })),
-    [0xf8] = { op_mmx, F_MODRM, 0 }, [0xf9] = { op_mmx, F_MODRM, 0 }, [0xfa] = { op_mmx, F_MODRM, 0 },
-    [0xfb] = { op_mmx, F_MODRM, 0 }, [0xfc] = { op_mmx, F_MODRM, 0 }, [0xfd] = { op_mmx, F_MODRM, 0 },
-    [0xfe] = { op_mmx, F_MODRM, 0 },         /* 0F FF is UD0: stays #UD */
+#define MMX_OP { op_mmx, F_MODRM, 0 }
+#define MMX_IMM { op_mmx, F_MODRM | F_IMM8, 0 }
+    X8(0x60, ((struct opinfo)MMX_OP)), [0x68] = MMX_OP, [0x69] = MMX_OP, [0x6a] = MMX_OP, [0x6b] = MMX_OP,
+    [0x6e] = MMX_OP, [0x6f] = MMX_OP, [0x70] = MMX_IMM, [0x71] = MMX_IMM, [0x72] = MMX_IMM, [0x73] = MMX_IMM,
+    [0x74] = MMX_OP, [0x75] = MMX_OP, [0x76] = MMX_OP, [0x77] = { op_emms, 0, 0 },
+    [0x7e] = MMX_OP, [0x7f] = MMX_OP, [0xc4] = MMX_IMM, [0xc5] = MMX_IMM,
+    [0xd1] = MMX_OP, [0xd2] = MMX_OP, [0xd3] = MMX_OP, [0xd4] = MMX_OP, [0xd5] = MMX_OP, [0xd7] = MMX_OP,
+    X8(0xd8, ((struct opinfo)MMX_OP)), [0xe0] = MMX_OP, [0xe1] = MMX_OP, [0xe2] = MMX_OP, [0xe3] = MMX_OP,
+    [0xe4] = MMX_OP, [0xe5] = MMX_OP, [0xe7] = MMX_OP, X8(0xe8, ((struct opinfo)MMX_OP)),
+    [0xf1] = MMX_OP, [0xf2] = MMX_OP, [0xf3] = MMX_OP, [0xf4] = MMX_OP, [0xf5] = MMX_OP, [0xf6] = MMX_OP,
+    [0xf7] = MMX_OP, [0xf8] = MMX_OP, [0xf9] = MMX_OP, [0xfa] = MMX_OP, [0xfb] = MMX_OP, [0xfc] = MMX_OP,
+    [0xfd] = MMX_OP, [0xfe] = MMX_OP,
+#undef MMX_OP
+#undef MMX_IMM
     /* end of MMX */
 };
 

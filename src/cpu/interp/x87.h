@@ -75,12 +75,24 @@ uint16_t x87_full_tag(const uint8_t *fx);
 /* FLDENV, FNSTENV, FRSTOR, FNSAVE (x87_env.c). */
 int x87_env_op(struct interp_cpu *cpu, const struct insn *in);
 
+/* The host stub table (x87_host.c): 8 bytes per escape byte and ModRM
+ * byte, "endbr64; esc modrm; ret", memory forms addressing [rdi]. */
+extern const uint8_t petrel_x87_stubs[];
+#define X87_STUB(esc, modrm) (petrel_x87_stubs + (size_t)(((esc) & 7u) * 256u + ((modrm) & 0xffu)) * 8u)
+
 /* Executes escape opcode esc (0-7) with ModRM byte modrm on the host FPU
  * with the x87 state of the 512-byte FXSAVE image fx (16-byte aligned; bytes
  * 0-159 are used, the rest is scratch), which receives the result.  A memory operand is host memory at mem (the
  * stub addresses it as [rdi]).  *rflags: in, the guest's arithmetic flags
  * (FCMOVcc reads them); out, the host flags after the instruction (FCOMI). */
 void x87_host_exec(uint8_t *fx, unsigned esc, unsigned modrm, void *mem, uint64_t *rflags);
+
+/* The fast path (x87_fast.c): the frequent instructions with every
+ * exception masked; X87_SLOW when the general path must run.  The memory
+ * operand of a load is in buf; a store is written from buf by x87_fast. */
+#define X87_SLOW (-1)
+int x87_fast(struct interp_cpu *cpu, const struct insn *in, unsigned esc, unsigned modrm, uint8_t *buf,
+             uint64_t ea);
 
 /* Arithmetic and data-movement instructions (x87_exec.c). */
 int x87_exec(struct interp_cpu *cpu, const struct insn *in);

@@ -36,6 +36,13 @@ static const uint8_t mem_size[8][8] = {
 };
 static const uint8_t mem_store[8] = { [1] = 0x0c, [3] = 0x8e, [5] = 0x0e, [7] = 0xce };
 
+/* FISTTP (DB/DD/DF /1) is an SSE3 instruction: the host must have it to
+ * run it (every x86-64 CPU since 2005; the first Opterons did not). */
+static bool host_sse3(void)
+{
+    return __builtin_cpu_supports("sse3");
+}
+
 /* Register forms: false for undefined encodings; the reserved aliases that
  * hardware executes (FSTP1, FXCH4, FCOM2, FCOMP3, FCOMP5, FXCH7, FSTP8/9)
  * are mapped to their documented twins. */
@@ -152,7 +159,7 @@ int x87_exec(struct interp_cpu *cpu, const struct insn *in)
             return x87_undefined(cpu, in);
     } else {
         size = mem_size[esc][in->ext & 7];
-        if (!size)
+        if (!size || ((in->ext & 7) == 1 && (esc & 1) && !host_sse3()))
             return x87_undefined(cpu, in);
         store = (mem_store[esc] >> (in->ext & 7)) & 1;
         modrm = (in->ext & 7u) << 3 | (in->rm & 7u);
@@ -161,12 +168,16 @@ int x87_exec(struct interp_cpu *cpu, const struct insn *in)
     int r = x87_pending(cpu);
     if (r)
         return r;
-    if (!in->mod3) {
-        if (!store) {
-            r = read_buf(cpu, in, ea, buf, size);
-            if (r)
-                return r;
-        }
+    if (!in->mod3 && !store) {
+        r = read_buf(cpu, in, ea, buf, size);
+        if (r)
+            return r;
+    }
+    r = x87_fast(cpu, in, esc, modrm, buf, ea);
+    if (r != X87_SLOW) {
+        if (r == X_NEXT)
+            record_pointers(cpu, in, modrm, ea);
+        return r;
     }
 
     _Alignas(16) uint8_t fx[512];

@@ -37,9 +37,6 @@ __asm__(".pushsection .text.petrel_x87_stubs,\"ax\",@progbits\n"
         ".endr\n"
         ".popsection\n");
 
-extern const uint8_t petrel_x87_stubs[];
-
-#define STUB_SIZE 8u
 #define ARITH_FLAGS 0x8d5u
 
 #define X87_CLOBBERS "memory", "cc", "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)", \
@@ -73,7 +70,10 @@ static uint64_t run_fnsave(uint8_t *fx, const uint8_t *stub, void *mem, uint64_t
                      "pushfq\n\t"
                      "popq %[fout]\n\t"
                      "fnsave (%[img])\n\t"
-                     "fldcw (%[cw])\n\t"
+                     "cmpw $0x37f, (%[cw])\n\t"   /* FNSAVE left FNINIT's control word */
+                     "je 1f\n\t"
+                     "fldcw (%[cw])\n"
+                     "1:\n\t"
                      "add $128, %%rsp"
                      : [fout] "=&r"(flags_out)
                      : [img] "r"(img), [fin] "r"(flags_in), [stub] "r"(stub), [cw] "r"(host_cw), "D"(mem)
@@ -92,7 +92,7 @@ static uint64_t run_fnsave(uint8_t *fx, const uint8_t *stub, void *mem, uint64_t
 
 void x87_host_exec(uint8_t *fx, unsigned esc, unsigned modrm, void *mem, uint64_t *rflags)
 {
-    const uint8_t *stub = petrel_x87_stubs + (size_t)((esc & 7u) * 256u + (modrm & 0xffu)) * STUB_SIZE;
+    const uint8_t *stub = X87_STUB(esc, modrm);
     uint16_t host_cw;
     __asm__ volatile("fnstcw %0" : "=m"(host_cw));
     uint64_t flags_in = *rflags & ARITH_FLAGS;
