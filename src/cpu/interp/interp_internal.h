@@ -157,6 +157,8 @@ struct interp_cpu {
 
     struct pending_exc exc;
     bool     sti_shadow;      /* no interrupt after STI / MOV SS until one more instruction */
+    bool     implicit_sv;     /* sys_access: an implicit supervisor access (SMAP ignores AC) */
+    bool     tlb_nocache;     /* the last translation must not be cached (allowed by AC) */
     atomic_bool poked;
     uint64_t retired;
     uint64_t tsc_offset;

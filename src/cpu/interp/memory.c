@@ -32,6 +32,8 @@ static void note_ram_write(struct interp_cpu *cpu, uint64_t page)
 static void tlb_install(struct interp_cpu *cpu, uint64_t lin, uint8_t *host_page, uint64_t phys_page,
                         enum access_kind kind)
 {
+    if (cpu->tlb_nocache)
+        return;
     struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
     uint64_t tag = lin & ~UINT64_C(0xfff);
     if (e->tag_read != tag && e->tag_write != tag && e->tag_exec != tag)
@@ -108,8 +110,10 @@ int mem_access_slow(struct interp_cpu *cpu, uint64_t lin, unsigned size, void *b
     uint64_t lin2 = (lin + first) & (cpu->long64 ? ~UINT64_C(0) : cpu->lin_mask);
     if (cpu->long64 && !canonical(lin2))
         return raise_gp(cpu, 0);
+    bool nocache1 = cpu->tlb_nocache;
     if ((r = mmu_translate(cpu, lin2, xlat, &p2)))
         return r;
+    cpu->tlb_nocache |= nocache1;
     enum access_kind k = kind == ACC_RMW ? ACC_RMW : data;
     access_piece(cpu, lin, p1, first, buf, k);
     access_piece(cpu, lin2, p2, size - first, (uint8_t *)buf + first, k);
@@ -147,11 +151,13 @@ int sys_access(struct interp_cpu *cpu, uint64_t lin, unsigned size, void *buf, b
     uint8_t saved_cpl = cpu->cpl;
     uint8_t *b = buf;
     cpu->cpl = 0;
+    cpu->implicit_sv = true;
     for (unsigned i = 0; i < size; i++) {
         uint64_t phys;
         int r = mmu_translate(cpu, (lin + i) & cpu->lin_mask, write ? ACC_WRITE : ACC_READ, &phys);
         if (r) {
             cpu->cpl = saved_cpl;
+            cpu->implicit_sv = false;
             return r;
         }
         uint8_t *h = phys_host(cpu, phys);
@@ -165,5 +171,6 @@ int sys_access(struct interp_cpu *cpu, uint64_t lin, unsigned size, void *buf, b
         }
     }
     cpu->cpl = saved_cpl;
+    cpu->implicit_sv = false;
     return X_NEXT;
 }

@@ -57,13 +57,17 @@ int op_cpuid(struct interp_cpu *cpu, const struct insn *in)
     uint32_t leaf = (uint32_t)cpu->gpr[GPR_RAX], a = 0, b = 0, c = 0, d = 0;
     switch (leaf) {
     case 0:
-        a = 1;
+        a = 7;
         b = 0x72746550; d = 0x65506c65; c = 0x6c657274;    /* "PetrelPetrel" */
         break;
     case 1:
         a = 0x000606a0;                                    /* family 6 */
         d = (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 15);  /* PSE TSC MSR PAE CX8 CMOV */
         c = (1u << 13) | (1u << 22) | (1u << 23);          /* CX16 MOVBE POPCNT */
+        break;
+    case 7:                                                /* sub-leaf 0 only */
+        if ((uint32_t)cpu->gpr[GPR_RCX] == 0)
+            b = (1u << 7) | (1u << 20);                    /* SMEP SMAP (mmu.c) */
         break;
     case 0x80000000:
         a = 0x80000008;
@@ -283,8 +287,8 @@ static int grp7_reg(struct interp_cpu *cpu, const struct insn *in)
         return r ? r : write_cr0(cpu, (cr0 & ~UINT64_C(0xe)) | (v & 0xf) | (cr0 & CR0_PE));
     }
     if (in->ext == 1 && (rm == 2 || rm == 3)) {             /* CLAC, STAC */
-        /* #UD (not #GP) outside ring 0.  The interpreter does not enforce
-         * SMAP itself; as KVM's fallback it only has to keep AC right. */
+        /* #UD (not #GP) outside ring 0.  No TLB flush needed: mmu.c never
+         * caches a translation that only AC allowed. */
         if (cpu->cpl > 0)
             return raise_ud(cpu);
         if (rm == 2)
