@@ -95,7 +95,7 @@ const struct opinfo opmap_one[256] = {
     [0xeb] = { op_jmp_rel, F_IMM8 | F_SX | F_FORCE64 | F_END, 0 },
     [0xec] = { op_in, F_BYTE, 0 }, [0xed] = { op_in, 0, 0 },
     [0xee] = { op_out, F_BYTE, 0 }, [0xef] = { op_out, 0, 0 },
-    [0xf4] = { op_hlt, F_END, 0 }, [0xf5] = { op_cmc, 0, 0 },
+    [0xf1] = { op_int1, F_END, 0 }, [0xf4] = { op_hlt, F_END, 0 }, [0xf5] = { op_cmc, 0, 0 },
     [0xf6] = { 0, F_MODRM | F_GROUP | F_BYTE, G3 }, [0xf7] = { 0, F_MODRM | F_GROUP, G3 },
     [0xf8] = { op_clc, 0, 0 }, [0xf9] = { op_stc, 0, 0 },
     [0xfa] = { op_cli, 0, 0 }, [0xfb] = { op_sti, F_END, 0 },

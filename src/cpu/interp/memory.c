@@ -32,7 +32,7 @@ static void note_ram_write(struct interp_cpu *cpu, uint64_t page)
 static void tlb_install(struct interp_cpu *cpu, uint64_t lin, uint8_t *host_page, uint64_t phys_page,
                         enum access_kind kind)
 {
-    if (cpu->tlb_nocache)
+    if (cpu->tlb_nocache || debug_page_watched(cpu, lin))
         return;
     struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
     uint64_t tag = lin & ~UINT64_C(0xfff);
@@ -104,8 +104,10 @@ int mem_access_slow(struct interp_cpu *cpu, uint64_t lin, unsigned size, void *b
     int r;
     if ((r = mmu_translate(cpu, lin, xlat, &p1)))
         return r;
-    if (first >= size)
+    if (first >= size) {
+        debug_note_access(cpu, lin, size, kind != ACC_READ);
         return access_piece(cpu, lin, p1, size, buf, kind == ACC_RMW ? ACC_RMW : data);
+    }
     /* Crossing a page: both translations must succeed before any byte moves. */
     uint64_t lin2 = (lin + first) & (cpu->long64 ? ~UINT64_C(0) : cpu->lin_mask);
     if (cpu->long64 && !canonical(lin2))
@@ -115,6 +117,7 @@ int mem_access_slow(struct interp_cpu *cpu, uint64_t lin, unsigned size, void *b
         return r;
     cpu->tlb_nocache |= nocache1;
     enum access_kind k = kind == ACC_RMW ? ACC_RMW : data;
+    debug_note_access(cpu, lin, size, kind != ACC_READ);
     access_piece(cpu, lin, p1, first, buf, k);
     access_piece(cpu, lin2, p2, size - first, (uint8_t *)buf + first, k);
     return X_NEXT;
@@ -135,6 +138,7 @@ uint8_t *mem_rmw_host(struct interp_cpu *cpu, uint64_t lin, unsigned size, int *
     }
     if ((*r = mmu_translate(cpu, lin, ACC_RMW, &phys)))
         return NULL;
+    debug_note_access(cpu, lin, size, true);
     uint8_t *host = phys_host(cpu, phys);
     if (host) {
         uint8_t *host_page = host - (phys & 0xfff);
