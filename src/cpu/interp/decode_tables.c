@@ -110,6 +110,7 @@ const struct opinfo opmap_0f[256] = {
     [0x05] = { op_syscall, F_END, 0 },
     [0x06] = { op_clts, 0, 0 },
     [0x07] = { op_sysret, F_END, 0 },
+    [0x34] = { op_sysenter, F_END, 0 }, [0x35] = { op_sysexit, F_END, 0 },
     [0x08] = { op_wbinvd, 0, 0 }, [0x09] = { op_wbinvd, 0, 0 },
     [0x0b] = { op_ud, F_END, 0 },
     [0x0d] = { op_nop, F_MODRM | F_MEMONLY, 0 },

@@ -64,6 +64,7 @@ int op_cpuid(struct interp_cpu *cpu, const struct insn *in)
         a = 0x000606a0;                                    /* family 6 */
         d = (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 15);  /* PSE TSC MSR PAE CX8 CMOV */
         c = (1u << 13) | (1u << 22) | (1u << 23);          /* CX16 MOVBE POPCNT */
+        d |= 1u << 11;                                     /* SEP: SYSENTER/SYSEXIT (syscall_ops.c) */
         break;
     case 7:                                                /* sub-leaf 0 only */
         if ((uint32_t)cpu->gpr[GPR_RCX] == 0)
@@ -73,7 +74,7 @@ int op_cpuid(struct interp_cpu *cpu, const struct insn *in)
         a = 0x80000008;
         break;
     case 0x80000001:
-        d = (1u << 11) | (1u << 20) | (1u << 29);          /* SYSCALL (64-bit mode) NX LM */
+        d = (1u << 11) | (1u << 20) | (1u << 29);          /* SYSCALL (all modes) NX LM */
         c = (1u << 0) | (1u << 5);                         /* LAHF in 64-bit, LZCNT */
         break;
     case 0x80000008:
