@@ -2,9 +2,8 @@
  * MOV to/from the debug registers (0F 21 / 0F 23).
  *
  * The registers are kept with their architectural fixed bits so that the
- * guest reads back what a CPU would return.  Breakpoints themselves (DR7
- * enables) do not fire yet: the guest can program them, and a kernel that
- * only saves, clears and restores them (Linux at boot) runs correctly.
+ * guest reads back what a CPU would return.  The breakpoints they program
+ * fire through debug_trap.c.
  */
 #include "handlers.h"
 
@@ -31,7 +30,8 @@ static int dr_set(struct interp_cpu *cpu, unsigned n, uint64_t v)
     struct cpu_state *st = cpu->st;
     if (n < 4) {
         st->dr[n] = v;
-        return X_NEXT;
+        tlb_flush(cpu);                         /* pages with data breakpoints stay uncached */
+        return X_END;
     }
     if (v >> 32)                                /* 64-bit mode: reserved high half */
         return raise_gp(cpu, 0);
@@ -39,7 +39,8 @@ static int dr_set(struct interp_cpu *cpu, unsigned n, uint64_t v)
         st->dr6 = (v & DR6_WRITABLE) | DR6_FIXED1;
     else
         st->dr7 = (v & DR7_WRITABLE) | DR7_FIXED1;
-    return X_NEXT;
+    tlb_flush(cpu);
+    return X_END;                               /* the loop checks breakpoints from the next one */
 }
 
 /*

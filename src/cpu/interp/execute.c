@@ -74,16 +74,23 @@ int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
             atomic_store(&cpu->poked, false);
             break;
         }
-        struct block *b = block_fetch(cpu);
-        int r;
+        bool dbg = debug_active(cpu), tf = st->rflags & RFLAGS_TF;
+        int r = X_NEXT;
         unsigned done = 0;
         bool shadow = cpu->sti_shadow;
         bool rf = st->rflags & RFLAGS_RF;
-        if (!b) {
-            r = X_FAULT;
-        } else {
-            unsigned max = b->n < budget ? b->n : (unsigned)budget;
-            r = run_block(cpu, b, max, &done);
+        if (unlikely(dbg)) {                      /* one instruction per step */
+            debug_step_begin(cpu);
+            r = debug_insn_breakpoint(cpu);
+        }
+        if (r == X_NEXT) {
+            struct block *b = block_fetch(cpu);
+            if (!b) {
+                r = X_FAULT;
+            } else {
+                unsigned max = dbg ? 1 : b->n < budget ? b->n : (unsigned)budget;
+                r = run_block(cpu, b, max, &done);
+            }
         }
         budget -= done;
         cpu->retired += done;
@@ -91,6 +98,8 @@ int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
             cpu->sti_shadow = false;
         if (rf && done && r != X_END)            /* RF clears once an instruction completes */
             st->rflags &= ~(uint64_t)RFLAGS_RF;
+        if (unlikely(dbg))
+            r = debug_step_end(cpu, r, tf, done);
         if (r == X_FAULT) {
             r = deliver_pending_exception(cpu);
             if (budget)

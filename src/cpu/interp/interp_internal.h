@@ -157,6 +157,11 @@ struct interp_cpu {
 
     struct pending_exc exc;
     bool     sti_shadow;      /* no interrupt after STI / MOV SS until one more instruction */
+    bool     implicit_sv;     /* sys_access: an implicit supervisor access (SMAP ignores AC) */
+    bool     tlb_nocache;     /* the last translation must not be cached (allowed by AC) */
+    bool     ss_shadow;       /* MOV SS / POP SS: debug traps wait one more instruction */
+    uint8_t  dbg_hits;        /* data breakpoints (B0-B3) hit by the current instruction */
+    uint8_t  dbg_pending;     /* hits held back by a MOV SS shadow */
     atomic_bool poked;
     uint64_t retired;
     uint64_t tsc_offset;
@@ -508,6 +513,17 @@ void flags_write(struct interp_cpu *cpu, uint64_t value, uint64_t writable);
 
 /* Block at the current RIP (decoding it if needed), or NULL with cpu->exc set. */
 struct block *block_fetch(struct interp_cpu *cpu);
+
+/* ---- debug exceptions (debug_trap.c) ---- */
+static inline bool debug_active(const struct interp_cpu *cpu)
+{
+    return (cpu->st->rflags & RFLAGS_TF) || (cpu->st->dr7 & 0xff);
+}
+bool debug_page_watched(const struct interp_cpu *cpu, uint64_t lin);
+void debug_note_access(struct interp_cpu *cpu, uint64_t lin, unsigned size, bool write);
+int  debug_insn_breakpoint(struct interp_cpu *cpu);
+void debug_step_begin(struct interp_cpu *cpu);
+int  debug_step_end(struct interp_cpu *cpu, int r, bool tf, unsigned done);
 void code_page_written(struct interp_cpu *cpu, uint64_t ram_page);
 
 /* ---- opcode tables (decode_tables.c) ---- */

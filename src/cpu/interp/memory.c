@@ -32,6 +32,8 @@ static void note_ram_write(struct interp_cpu *cpu, uint64_t page)
 static void tlb_install(struct interp_cpu *cpu, uint64_t lin, uint8_t *host_page, uint64_t phys_page,
                         enum access_kind kind)
 {
+    if (cpu->tlb_nocache || debug_page_watched(cpu, lin))
+        return;
     struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
     uint64_t tag = lin & ~UINT64_C(0xfff);
     if (e->tag_read != tag && e->tag_write != tag && e->tag_exec != tag)
@@ -102,15 +104,20 @@ int mem_access_slow(struct interp_cpu *cpu, uint64_t lin, unsigned size, void *b
     int r;
     if ((r = mmu_translate(cpu, lin, xlat, &p1)))
         return r;
-    if (first >= size)
+    if (first >= size) {
+        debug_note_access(cpu, lin, size, kind != ACC_READ);
         return access_piece(cpu, lin, p1, size, buf, kind == ACC_RMW ? ACC_RMW : data);
+    }
     /* Crossing a page: both translations must succeed before any byte moves. */
     uint64_t lin2 = (lin + first) & (cpu->long64 ? ~UINT64_C(0) : cpu->lin_mask);
     if (cpu->long64 && !canonical(lin2))
         return raise_gp(cpu, 0);
+    bool nocache1 = cpu->tlb_nocache;
     if ((r = mmu_translate(cpu, lin2, xlat, &p2)))
         return r;
+    cpu->tlb_nocache |= nocache1;
     enum access_kind k = kind == ACC_RMW ? ACC_RMW : data;
+    debug_note_access(cpu, lin, size, kind != ACC_READ);
     access_piece(cpu, lin, p1, first, buf, k);
     access_piece(cpu, lin2, p2, size - first, (uint8_t *)buf + first, k);
     return X_NEXT;
@@ -131,6 +138,7 @@ uint8_t *mem_rmw_host(struct interp_cpu *cpu, uint64_t lin, unsigned size, int *
     }
     if ((*r = mmu_translate(cpu, lin, ACC_RMW, &phys)))
         return NULL;
+    debug_note_access(cpu, lin, size, true);
     uint8_t *host = phys_host(cpu, phys);
     if (host) {
         uint8_t *host_page = host - (phys & 0xfff);
@@ -147,11 +155,13 @@ int sys_access(struct interp_cpu *cpu, uint64_t lin, unsigned size, void *buf, b
     uint8_t saved_cpl = cpu->cpl;
     uint8_t *b = buf;
     cpu->cpl = 0;
+    cpu->implicit_sv = true;
     for (unsigned i = 0; i < size; i++) {
         uint64_t phys;
         int r = mmu_translate(cpu, (lin + i) & cpu->lin_mask, write ? ACC_WRITE : ACC_READ, &phys);
         if (r) {
             cpu->cpl = saved_cpl;
+            cpu->implicit_sv = false;
             return r;
         }
         uint8_t *h = phys_host(cpu, phys);
@@ -165,5 +175,6 @@ int sys_access(struct interp_cpu *cpu, uint64_t lin, unsigned size, void *buf, b
         }
     }
     cpu->cpl = saved_cpl;
+    cpu->implicit_sv = false;
     return X_NEXT;
 }

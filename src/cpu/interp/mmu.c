@@ -72,16 +72,58 @@ static void walk_shape(const struct interp_cpu *cpu, uint64_t lin, struct walk_s
     }
 }
 
+/* Reserved bits of a present entry at a level (#PF with RSVD).  The
+ * interpreter reports MAXPHYADDR 40 (CPUID 0x80000008). */
+static bool entry_reserved(const struct interp_cpu *cpu, uint64_t entry, unsigned level, bool large,
+                           unsigned shift, bool nxe)
+{
+    if (cpu->paging == PG_32)
+        return large && (entry & (UINT64_C(1) << 21));     /* PSE-36: bits 20:13 hold PA 39:32 */
+    uint64_t rsvd = UINT64_C(0x000ff00000000000);          /* PA bits 51:40 */
+    if (!nxe)
+        rsvd |= PTE_NX;
+    if (cpu->paging == PG_LONG && level == 0)
+        rsvd |= PTE_PS;                                    /* PML4E.PS */
+    if (large)
+        rsvd |= ((UINT64_C(1) << shift) - 1) & ~UINT64_C(0x1fff);   /* below the frame, above PAT */
+    return entry & rsvd;
+}
+
+/* PAE PDPTEs have their own reserved bits (1-2, 5-8, 40-63). */
+static bool pdpte_reserved(uint64_t pdpte)
+{
+    return pdpte & UINT64_C(0xffffff00000001e6);
+}
+
+/* SMEP/SMAP: supervisor accesses (CPL < 3, and the implicit ones to system
+ * tables at any CPL) to user pages.  Returns true when the access faults;
+ * *no_cache when it was allowed only by EFLAGS.AC, so CLAC/POPF need no
+ * TLB flush to take effect. */
+static bool smep_smap_fault(struct interp_cpu *cpu, bool exec, bool *no_cache)
+{
+    const struct cpu_state *st = cpu->st;
+    if (exec)
+        return st->cr4 & CR4_SMEP;
+    if (!(st->cr4 & CR4_SMAP))
+        return false;
+    if (cpu->implicit_sv || !(st->rflags & RFLAGS_AC))
+        return true;
+    *no_cache = true;
+    return false;
+}
+
 int mmu_translate(struct interp_cpu *cpu, uint64_t lin, enum access_kind kind, uint64_t *phys)
 {
     const struct cpu_state *st = cpu->st;
+    cpu->tlb_nocache = false;
     if (cpu->paging == PG_NONE) {
         *phys = lin & cpu->lin_mask;
         return X_NEXT;
     }
     bool write = kind == ACC_WRITE || kind == ACC_RMW, user = cpu->cpl == 3, exec = kind == ACC_EXEC;
     bool nxe = (st->efer & EFER_NXE) && cpu->paging != PG_32;
-    uint32_t err = (write ? PF_W : 0) | (user ? PF_U : 0) | (exec && nxe ? PF_I : 0);
+    bool ibit = exec && (nxe || (st->cr4 & CR4_SMEP));
+    uint32_t err = (write ? PF_W : 0) | (user ? PF_U : 0) | (ibit ? PF_I : 0);
     struct walk_shape w;
     walk_shape(cpu, lin, &w);
 
@@ -90,6 +132,8 @@ int mmu_translate(struct interp_cpu *cpu, uint64_t lin, enum access_kind kind, u
     if (cpu->paging == PG_PAE) {
         if (!(w.root & PTE_P))
             return page_fault(cpu, lin, err);
+        if (pdpte_reserved(w.root))
+            return page_fault(cpu, lin, err | PF_P | PF_RSVD);
         table = w.root & ADDR_MASK_64;
     } else {
         table = w.root;
@@ -100,13 +144,16 @@ int mmu_translate(struct interp_cpu *cpu, uint64_t lin, enum access_kind kind, u
         entry = pt_read(cpu, eaddr, w.esize);
         if (!(entry & PTE_P))
             return page_fault(cpu, lin, err);
+        bool leaf = level == w.levels - 1;
+        bool large = (entry & PTE_PS) && !leaf && shift <= 30 &&
+                     (w.esize == 8 || (st->cr4 & CR4_PSE));
+        unsigned lvl = cpu->paging == PG_LONG ? level : level + 2;   /* 0 = PML4 */
+        if (entry_reserved(cpu, entry, lvl, large, shift, nxe))
+            return page_fault(cpu, lin, err | PF_P | PF_RSVD);
         rw &= (entry >> 1) & 1;
         us &= (entry >> 2) & 1;
         if (w.esize == 8)
             nx |= (unsigned)(entry >> 63);
-        bool leaf = level == w.levels - 1;
-        bool large = (entry & PTE_PS) && !leaf && shift <= 30 &&
-                     (w.esize == 8 || (st->cr4 & CR4_PSE));
         if (leaf || large) {
             page_shift = shift;
             break;
@@ -114,8 +161,11 @@ int mmu_translate(struct interp_cpu *cpu, uint64_t lin, enum access_kind kind, u
         pt_set_bits(cpu, eaddr, entry, PTE_A, w.esize);
         table = w.esize == 8 ? entry & ADDR_MASK_64 : entry & 0xfffff000u;
     }
-    if ((user && !us) || (write && !rw && (user || (st->cr0 & CR0_WP))) || (exec && nx && nxe))
+    bool no_cache = false;
+    bool sv_user = !user && us && smep_smap_fault(cpu, exec, &no_cache);
+    if ((user && !us) || (write && !rw && (user || (st->cr0 & CR0_WP))) || (exec && nx && nxe) || sv_user)
         return page_fault(cpu, lin, err | PF_P);
+    cpu->tlb_nocache = no_cache;
     pt_set_bits(cpu, eaddr, entry, write ? PTE_A | PTE_D : PTE_A, w.esize);
 
     uint64_t frame;

@@ -22,6 +22,7 @@ static int after_load(struct interp_cpu *cpu, unsigned seg)
 {
     if (seg == SEG_SS) {
         cpu->sti_shadow = true;
+        cpu->ss_shadow = true;
         return X_END;
     }
     return X_NEXT;

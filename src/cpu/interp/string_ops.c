@@ -7,7 +7,7 @@
  */
 #include "interp_internal.h"
 
-int io_check(struct interp_cpu *cpu);
+int io_check(struct interp_cpu *cpu, uint16_t port, unsigned size);
 uint32_t io_in(struct interp_cpu *cpu, uint16_t port, unsigned size);
 void io_out(struct interp_cpu *cpu, uint16_t port, unsigned size, uint32_t v);
 
@@ -83,11 +83,11 @@ int op_string(struct interp_cpu *cpu, const struct insn *in)
     struct str_ctx c;
     c.size = in->osz;
     if ((in->opc & 0xfc) == 0x6c) {
-        int r = io_check(cpu);
-        if (r)
-            return r;
         if (c.size == 8)
             c.size = 4;
+        int r = io_check(cpu, (uint16_t)cpu->gpr[GPR_RDX], c.size);
+        if (r)
+            return r;
     }
     c.asz = in->asz;
     c.amask = size_mask(in->asz);

@@ -65,6 +65,11 @@ int op_cpuid(struct interp_cpu *cpu, const struct insn *in)
         d = (1u << 0) | (1u << 23) |                       /* FPU MMX */
             (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 15);  /* PSE TSC MSR PAE CX8 CMOV */
         c = (1u << 13) | (1u << 22) | (1u << 23);          /* CX16 MOVBE POPCNT */
+        d |= 1u << 11;                                     /* SEP: SYSENTER/SYSEXIT (syscall_ops.c) */
+        break;
+    case 7:                                                /* sub-leaf 0 only */
+        if ((uint32_t)cpu->gpr[GPR_RCX] == 0)
+            b = (1u << 7) | (1u << 20);                    /* SMEP SMAP (mmu.c) */
         break;
     case 7:
         if ((uint32_t)cpu->gpr[GPR_RCX] == 0)
@@ -74,7 +79,7 @@ int op_cpuid(struct interp_cpu *cpu, const struct insn *in)
         a = 0x80000008;
         break;
     case 0x80000001:
-        d = (1u << 11) | (1u << 20) | (1u << 29);          /* SYSCALL (64-bit mode) NX LM */
+        d = (1u << 11) | (1u << 20) | (1u << 29);          /* SYSCALL (all modes) NX LM */
         c = (1u << 0) | (1u << 5);                         /* LAHF in 64-bit, LZCNT */
         break;
     case 0x80000008:
@@ -300,8 +305,8 @@ static int grp7_reg(struct interp_cpu *cpu, const struct insn *in)
         return r ? r : write_cr0(cpu, (cr0 & ~UINT64_C(0xe)) | (v & 0xf) | (cr0 & CR0_PE));
     }
     if (in->ext == 1 && (rm == 2 || rm == 3)) {             /* CLAC, STAC */
-        /* #UD (not #GP) outside ring 0.  The interpreter does not enforce
-         * SMAP itself; as KVM's fallback it only has to keep AC right. */
+        /* #UD (not #GP) outside ring 0.  No TLB flush needed: mmu.c never
+         * caches a translation that only AC allowed. */
         if (cpu->cpl > 0)
             return raise_ud(cpu);
         if (rm == 2)
