@@ -68,12 +68,10 @@ int op_cpuid(struct interp_cpu *cpu, const struct insn *in)
         d |= 1u << 11;                                     /* SEP: SYSENTER/SYSEXIT (syscall_ops.c) */
         break;
     case 7:                                                /* sub-leaf 0 only */
-        if ((uint32_t)cpu->gpr[GPR_RCX] == 0)
+        if ((uint32_t)cpu->gpr[GPR_RCX] == 0) {
             b = (1u << 7) | (1u << 20);                    /* SMEP SMAP (mmu.c) */
-        break;
-    case 7:
-        if ((uint32_t)cpu->gpr[GPR_RCX] == 0)
             d = 1u << 29;                                  /* IA32_ARCH_CAPABILITIES */
+        }
         break;
     case 0x80000000:
         a = 0x80000008;
