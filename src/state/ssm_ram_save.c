@@ -115,6 +115,7 @@ static int page_add(struct ssm_ram_saver *s, struct unit_build *b, uint64_t page
         b->run_zero = zero;
     }
     b->run_pages++;
+    s->pages_sent += !zero;
     if (!zero)
         memcpy(s->data + (size_t)b->data_pages++ * GUEST_PAGE_SIZE, s->ram->host + page * GUEST_PAGE_SIZE,
                GUEST_PAGE_SIZE);
