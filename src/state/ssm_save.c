@@ -12,14 +12,6 @@
 #define PETREL_VERSION "unknown"
 #endif
 
-void ssm_progress_report(struct ssm_progress *p, unsigned percent)
-{
-    if (!p || !p->fn || percent <= p->last)
-        return;
-    p->last = percent;
-    p->fn(p->uvm, percent, p->user);
-}
-
 static void ram_progress(void *user, uint64_t done, uint64_t total)
 {
     struct ssm_save *s = user;

@@ -7,6 +7,7 @@
 #define PETREL_SSM_STREAM_IO_H
 
 #include "../core/vm_internal.h"
+#include "ssm_machine.h"
 #include "ssm_ram.h"
 
 struct ssm_progress {
@@ -45,6 +46,19 @@ int  ssm_save_live_passes(struct ssm_save *s, uint32_t downtime_ms);
  * without a log), the machine units, the end marker. */
 int  ssm_save_finish(struct ssm_save *s);
 void ssm_save_end(struct ssm_save *s);
+
+/* A load in progress (ssm_load.c, ssm_load_records.c; the fuzz target). */
+struct ssm_load {
+    PVM vm;
+    struct ssm_reader r;
+    struct ssm_ram_loader ram;
+    struct ssm_machine_load ml;
+    struct ssm_progress *progress;
+    uint64_t size;                     /* stream size if known, else 0 */
+};
+
+/* Reads every record after the header up to and including the end marker. */
+int  ssm_load_records(struct ssm_load *l);
 
 /* Loads a whole stream; msg gets the reason on failure. */
 int  ssm_load_stream(PVM vm, PCSSMSTRMOPS ops, void *user, struct ssm_progress *progress, char *msg, size_t msg_size);
