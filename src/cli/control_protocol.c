@@ -27,8 +27,11 @@ struct control_vm {
     char            error_msg[1024];
 };
 
-/* The one optional or required argument a command takes. */
-enum arg_kind { ARG_NONE, ARG_BOOL, ARG_INT };
+/* The one optional or required argument a command takes, and an optional
+ * boolean flag besides it. */
+enum arg_kind { ARG_NONE, ARG_BOOL, ARG_INT, ARG_STRING };
+
+struct request;
 
 struct command {
     const char   *name;
@@ -36,7 +39,16 @@ struct command {
     enum arg_kind kind;
     bool          required;
     long long     min, max;
-    int         (*run)(struct control_vm *cv, long long arg, json_t *reply);
+    int         (*run)(struct control_vm *cv, const struct request *req, json_t *reply);
+    const char   *flag;           /* optional boolean field, or NULL */
+};
+
+struct request {
+    const struct command *cmd;
+    long long arg;
+    const char *text;           /* ARG_STRING (owned by the request document) */
+    bool flag;
+    json_t *id;                 /* echoed in the reply when present */
 };
 
 /* --- capturing the VM error raised by a call --- */
@@ -134,9 +146,9 @@ static const char *engine_name(uint8_t engine)
     }
 }
 
-static int run_status(struct control_vm *cv, long long arg, json_t *reply)
+static int run_status(struct control_vm *cv, const struct request *req, json_t *reply)
 {
-    (void)arg;
+    (void)req;
     VMR3STATUS st = { .cbStruct = sizeof(st) };
     int rc = VMR3QueryStatus(cv->uvm, &st);
     if (RT_FAILURE(rc))
@@ -164,57 +176,72 @@ static int run_status(struct control_vm *cv, long long arg, json_t *reply)
     return VINF_SUCCESS;
 }
 
-static int run_suspend(struct control_vm *cv, long long arg, json_t *reply)
+static int run_suspend(struct control_vm *cv, const struct request *req, json_t *reply)
 {
-    (void)arg; (void)reply;
+    (void)req; (void)reply;
     return VMR3Suspend(cv->uvm, VMSUSPENDREASON_USER);
 }
 
-static int run_resume(struct control_vm *cv, long long arg, json_t *reply)
+static int run_resume(struct control_vm *cv, const struct request *req, json_t *reply)
 {
-    (void)arg; (void)reply;
+    (void)req; (void)reply;
     return VMR3Resume(cv->uvm, VMRESUMEREASON_USER);
 }
 
-static int run_reset(struct control_vm *cv, long long arg, json_t *reply)
+static int run_reset(struct control_vm *cv, const struct request *req, json_t *reply)
 {
-    (void)arg; (void)reply;
+    (void)req; (void)reply;
     return VMR3Reset(cv->uvm);
 }
 
-static int run_poweroff(struct control_vm *cv, long long acpi, json_t *reply)
+static int run_poweroff(struct control_vm *cv, const struct request *req, json_t *reply)
 {
     (void)reply;
-    return acpi ? VMR3PressPowerButton(cv->uvm) : VMR3PowerOff(cv->uvm);
+    return req->arg ? VMR3PressPowerButton(cv->uvm) : VMR3PowerOff(cv->uvm);
 }
 
-static int run_cpu_plug(struct control_vm *cv, long long cpu, json_t *reply)
+static int run_cpu_plug(struct control_vm *cv, const struct request *req, json_t *reply)
 {
     (void)reply;
-    return VMR3HotPlugCpu(cv->uvm, (VMCPUID)cpu);
+    return VMR3HotPlugCpu(cv->uvm, (VMCPUID)req->arg);
 }
 
-static int run_cpu_unplug(struct control_vm *cv, long long cpu, json_t *reply)
+static int run_cpu_unplug(struct control_vm *cv, const struct request *req, json_t *reply)
 {
     (void)reply;
-    return VMR3HotUnplugCpu(cv->uvm, (VMCPUID)cpu);
+    return VMR3HotUnplugCpu(cv->uvm, (VMCPUID)req->arg);
 }
 
-static int run_exec_cap(struct control_vm *cv, long long percent, json_t *reply)
+static int run_exec_cap(struct control_vm *cv, const struct request *req, json_t *reply)
 {
     (void)reply;
-    return VMR3SetCpuExecutionCap(cv->uvm, (uint32_t)percent);
+    return VMR3SetCpuExecutionCap(cv->uvm, (uint32_t)req->arg);
+}
+
+/* Saves the state to a file (live if running); then the VM goes on
+ * ("continue") or is powered off, as after a save-and-quit. */
+static int run_save(struct control_vm *cv, const struct request *req, json_t *reply)
+{
+    bool suspended = false;
+    int rc = VMR3Save(cv->uvm, req->text, NULL, NULL, req->flag, NULL, NULL, &suspended);
+    if (RT_FAILURE(rc))
+        return rc;
+    json_object_set_new(reply, "file", safe_string(req->text));
+    if (req->flag)
+        return suspended ? VMR3Resume(cv->uvm, VMRESUMEREASON_STATE_SAVED) : VINF_SUCCESS;
+    return VMR3PowerOff(cv->uvm);
 }
 
 static const struct command commands[] = {
-    { "status",     NULL,      ARG_NONE, false, 0, 0,     run_status },
-    { "suspend",    NULL,      ARG_NONE, false, 0, 0,     run_suspend },
-    { "resume",     NULL,      ARG_NONE, false, 0, 0,     run_resume },
-    { "reset",      NULL,      ARG_NONE, false, 0, 0,     run_reset },
-    { "poweroff",   "acpi",    ARG_BOOL, false, 0, 1,     run_poweroff },
-    { "cpu-plug",   "cpu",     ARG_INT,  true,  0, 4095,  run_cpu_plug },
-    { "cpu-unplug", "cpu",     ARG_INT,  true,  0, 4095,  run_cpu_unplug },
-    { "exec-cap",   "percent", ARG_INT,  true,  1, 100,   run_exec_cap },
+    { "status",     NULL,      ARG_NONE, false, 0, 0,     run_status, NULL },
+    { "suspend",    NULL,      ARG_NONE, false, 0, 0,     run_suspend, NULL },
+    { "resume",     NULL,      ARG_NONE, false, 0, 0,     run_resume, NULL },
+    { "reset",      NULL,      ARG_NONE, false, 0, 0,     run_reset, NULL },
+    { "poweroff",   "acpi",    ARG_BOOL, false, 0, 1,     run_poweroff, NULL },
+    { "cpu-plug",   "cpu",     ARG_INT,  true,  0, 4095,  run_cpu_plug, NULL },
+    { "cpu-unplug", "cpu",     ARG_INT,  true,  0, 4095,  run_cpu_unplug, NULL },
+    { "exec-cap",   "percent", ARG_INT,  true,  1, 100,   run_exec_cap, NULL },
+    { "save",       "file",    ARG_STRING, true, 1, 4095, run_save, "continue" },
 };
 
 /* --- replies --- */
@@ -250,12 +277,6 @@ char *control_error_reply(int status, const char *message)
 
 /* --- requests --- */
 
-struct request {
-    const struct command *cmd;
-    long long arg;
-    json_t *id;                 /* echoed in the reply when present */
-};
-
 static int request_error(char *msg, size_t size, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int request_error(char *msg, size_t size, int rc, const char *fmt, ...)
 {
@@ -266,11 +287,20 @@ static int request_error(char *msg, size_t size, int rc, const char *fmt, ...)
     return rc;
 }
 
-static int parse_argument(const struct command *c, json_t *v, long long *arg, char *msg, size_t size)
+static int parse_argument(const struct command *c, json_t *v, long long *arg, const char **text, char *msg,
+                          size_t size)
 {
     if (!v) {
         if (c->required)
             return request_error(msg, size, VERR_INVALID_PARAMETER, "\"%s\" needs the field \"%s\"", c->name, c->arg);
+        return VINF_SUCCESS;
+    }
+    if (c->kind == ARG_STRING) {
+        if (!json_is_string(v) || json_string_length(v) < (size_t)c->min || json_string_length(v) > (size_t)c->max ||
+            strlen(json_string_value(v)) != json_string_length(v))
+            return request_error(msg, size, VERR_INVALID_PARAMETER, "\"%s\" must be a string of %lld to %lld "
+                                 "characters without NUL", c->arg, c->min, c->max);
+        *text = json_string_value(v);
         return VINF_SUCCESS;
     }
     if (c->kind == ARG_BOOL) {
@@ -301,16 +331,22 @@ static int parse_request(json_t *doc, struct request *req, char *msg, size_t siz
             req->cmd = &commands[i];
     if (!req->cmd)
         return request_error(msg, size, VERR_NOT_SUPPORTED, "unknown command \"%.64s\" (commands: status, suspend, "
-                             "resume, reset, poweroff, cpu-plug, cpu-unplug, exec-cap)", json_string_value(name));
+                             "resume, reset, poweroff, cpu-plug, cpu-unplug, exec-cap, save)", json_string_value(name));
     const char *key;
     json_t *v;
     json_object_foreach(doc, key, v) {
-        bool known = !strcmp(key, "command") || !strcmp(key, "id") || (req->cmd->arg && !strcmp(key, req->cmd->arg));
+        bool known = !strcmp(key, "command") || !strcmp(key, "id") || (req->cmd->arg && !strcmp(key, req->cmd->arg)) ||
+                     (req->cmd->flag && !strcmp(key, req->cmd->flag));
         if (!known)
             return request_error(msg, size, VERR_INVALID_PARAMETER, "\"%s\" has no field \"%.64s\"",
                                  req->cmd->name, key);
     }
-    return req->cmd->arg ? parse_argument(req->cmd, json_object_get(doc, req->cmd->arg), &req->arg, msg, size)
+    json_t *flag = req->cmd->flag ? json_object_get(doc, req->cmd->flag) : NULL;
+    if (flag && !json_is_boolean(flag))
+        return request_error(msg, size, VERR_INVALID_PARAMETER, "\"%s\" must be true or false", req->cmd->flag);
+    req->flag = flag && json_is_true(flag);
+    return req->cmd->arg ? parse_argument(req->cmd, json_object_get(doc, req->cmd->arg), &req->arg, &req->text,
+                                          msg, size)
                          : VINF_SUCCESS;
 }
 
@@ -322,7 +358,7 @@ static json_t *execute(struct control_vm *cv, const struct request *req)
     if (!reply)
         return NULL;
     capture_begin(cv);
-    int rc = req->cmd->run(cv, req->arg, reply);
+    int rc = req->cmd->run(cv, req, reply);
     char msg[1024];
     bool have_msg = capture_end(cv, rc, msg, sizeof(msg));
     if (RT_FAILURE(rc)) {

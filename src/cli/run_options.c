@@ -12,7 +12,7 @@
 
 enum {
     OPT_IMAGE = 256, OPT_MODE, OPT_LOAD_ADDR, OPT_CPUS, OPT_MEMORY, OPT_ENGINE, OPT_KERNEL, OPT_INITRD,
-    OPT_APPEND, OPT_CONSOLE, OPT_CONTROL, OPT_CONFIG, OPT_NAME, OPT_POWER_OFF_ON_RESET, OPT_HELP,
+    OPT_APPEND, OPT_CONSOLE, OPT_CONTROL, OPT_CONFIG, OPT_NAME, OPT_POWER_OFF_ON_RESET, OPT_HELP, OPT_RESTORE,
 };
 
 static const struct option run_longopts[] = {
@@ -22,7 +22,7 @@ static const struct option run_longopts[] = {
     { "kernel", required_argument, NULL, OPT_KERNEL },   { "initrd", required_argument, NULL, OPT_INITRD },
     { "append", required_argument, NULL, OPT_APPEND },   { "console", required_argument, NULL, OPT_CONSOLE },
     { "control", required_argument, NULL, OPT_CONTROL }, { "config", required_argument, NULL, OPT_CONFIG },
-    { "name", required_argument, NULL, OPT_NAME },
+    { "name", required_argument, NULL, OPT_NAME },       { "restore", required_argument, NULL, OPT_RESTORE },
     { "power-off-on-reset", no_argument, NULL, OPT_POWER_OFF_ON_RESET },
     { "help", no_argument, NULL, OPT_HELP },             { NULL, 0, NULL, 0 },
 };
@@ -63,6 +63,7 @@ static int parse_one(int c, const char *arg, char **argv, struct run_options *o)
     case OPT_CONTROL: o->control = arg; return 0;
     case OPT_CONFIG: o->config = arg; return 0;
     case OPT_NAME: o->name = arg; o->has_name = true; return 0;
+    case OPT_RESTORE: o->restore = arg; return 0;
     case OPT_POWER_OFF_ON_RESET: o->power_off_on_reset = true; return 0;
     case OPT_LOAD_ADDR: case OPT_CPUS: case OPT_MEMORY: return parse_number_option(c, arg, o);
     case OPT_HELP: cmd_run_help(); return -1;
@@ -117,6 +118,8 @@ static int check_options(struct run_options *o)
         rc = check_readable("initrd", o->initrd);
     if (!rc && o->config)
         rc = check_readable("config file", o->config);
+    if (!rc && o->restore)
+        rc = check_readable("saved state", o->restore);
     if (!o->has_memory)
         o->memory_mib = o->image ? CLI_FLAT_MEMORY_MIB : CLI_LINUX_MEMORY_MIB;
     /* A flat guest has no serial console: the terminal stays as it is. */
