@@ -15,8 +15,13 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include <sodium.h>
+
 #include "control_server.h"
+#include "teleport_net.h"
 #include "tty_console.h"
+
+#define TELEPORT_ATTEMPTS 8           /* sources with a wrong password before giving up */
 
 /* What the waiting main thread learns from the at-state callback and the console. */
 struct run_wait {
@@ -58,6 +63,10 @@ void cmd_run_help(void)
           "                      the flags above override it\n"
           "  --restore FILE      resume the saved state FILE (`petrel ctl PATH save FILE`)\n"
           "                      instead of booting; give the same machine options\n"
+          "  --teleport-listen ADDR:PORT  --teleport-password-file FILE\n"
+          "                      wait on ADDR:PORT (that address only) for a VM that\n"
+          "                      `petrel ctl PATH teleport` sends, then run it; the\n"
+          "                      source must know the password in FILE (first line)\n"
           "\n"
           "Exit status: 0 when the guest powers off (or Ctrl-A x), the guest's code for\n"
           "the debug-exit port (0xF4), 1 when the VM fails, 2 for bad arguments or input.\n",
@@ -177,9 +186,36 @@ static int on_progress(PUVM uvm, unsigned pct, void *user)
     return VINF_SUCCESS;
 }
 
-/* Loads --restore FILE and resumes, or powers on. */
+/* --teleport-listen: one authenticated source's stream, loaded as a teleport. */
+static int receive_teleport(PUVM uvm, const struct run_options *o)
+{
+    char password[TELEPORT_PASSWORD_MAX + 2], err[256];
+    int rc = teleport_read_password(o->teleport_password_file, password, sizeof(password), err, sizeof(err));
+    if (RT_FAILURE(rc)) {
+        fprintf(stderr, "petrel: %s\n", err);
+        return rc;
+    }
+    struct teleport_conn conn;
+    fprintf(stderr, "petrel: waiting for a teleport on %s\n", o->teleport_listen);
+    rc = teleport_accept(&conn, o->teleport_listen, password, TELEPORT_ATTEMPTS);
+    sodium_memzero(password, sizeof(password));
+    if (RT_SUCCESS(rc))
+        rc = VMR3LoadFromStream(uvm, &teleport_target_ops, &conn, NULL, NULL, true);
+    else
+        fprintf(stderr, "petrel: teleport: %s\n", conn.error);
+    teleport_close(&conn);
+    if (RT_SUCCESS(rc)) {
+        fprintf(stderr, "petrel: teleported VM received\n");
+        rc = VMR3Resume(uvm, VMRESUMEREASON_TELEPORTED);
+    }
+    return rc;
+}
+
+/* Loads --restore FILE or a teleported VM and resumes, or powers on. */
 static int start_vm(PUVM uvm, const struct run_options *o)
 {
+    if (o->teleport_listen)
+        return receive_teleport(uvm, o);
     if (!o->restore)
         return VMR3PowerOn(uvm);
     struct stat st;
@@ -201,7 +237,9 @@ static int run_vm(PUVM uvm, const struct run_options *o, struct run_wait *w, con
     int rc = start_vm(uvm, o);
     int sig = RT_SUCCESS(rc) ? wait_for_stop(w, sigs) : 0;
     tty_console_stop(tc);              /* the terminal is sane again before any message */
-    int status = VMR3GetStateU(uvm) == VMSTATE_LOAD_FAILURE ? CLI_EXIT_USAGE : run_status(uvm, rc, sig);
+    VMSTATE st = VMR3GetStateU(uvm);
+    int status = st == VMSTATE_LOAD_FAILURE || (o->teleport_listen && st == VMSTATE_CREATED) ? CLI_EXIT_USAGE
+               : run_status(uvm, rc, sig);
     if (VMR3GetStateU(uvm) != VMSTATE_OFF)
         VMR3PowerOff(uvm);
     if (srv)

@@ -16,6 +16,9 @@
 
 #include <jansson.h>
 
+#include <sodium.h>
+
+#include "teleport_net.h"
 #include "uuid_text.h"
 
 struct control_vm {
@@ -41,6 +44,8 @@ struct command {
     long long     min, max;
     int         (*run)(struct control_vm *cv, const struct request *req, json_t *reply);
     const char   *flag;           /* optional boolean field, or NULL */
+    const char   *text2;          /* optional second string field, or NULL */
+    const char   *num2;           /* optional integer field (1..3600000), or NULL */
 };
 
 struct request {
@@ -48,6 +53,8 @@ struct request {
     long long arg;
     const char *text;           /* ARG_STRING (owned by the request document) */
     bool flag;
+    const char *text2;          /* NULL when absent */
+    long long num2;             /* 0 when absent */
     json_t *id;                 /* echoed in the reply when present */
 };
 
@@ -84,6 +91,18 @@ static bool capture_end(struct control_vm *cv, int rc, char *msg, size_t size)
         snprintf(msg, size, "%s", cv->error_msg);
     pthread_mutex_unlock(&cv->lock);
     return match;
+}
+
+/* A failure found by the front end itself (not raised by the VM): the
+ * message the reply carries; returns rc. */
+static int control_vm_fail(struct control_vm *cv, int rc, const char *msg)
+{
+    pthread_mutex_lock(&cv->lock);
+    snprintf(cv->error_msg, sizeof(cv->error_msg), "%s", msg);
+    cv->error_rc = rc;
+    cv->have_error = true;
+    pthread_mutex_unlock(&cv->lock);
+    return rc;
 }
 
 struct control_vm *control_vm_open(PUVM uvm)
@@ -232,16 +251,55 @@ static int run_save(struct control_vm *cv, const struct request *req, json_t *re
     return VMR3PowerOff(cv->uvm);
 }
 
+/*
+ * Live migration to `petrel run --teleport-listen` elsewhere: on success
+ * this VM is powered off (the target runs it); on any failure before the
+ * hand-over it resumes (VMRESUMEREASON_TELEPORT_FAILED).
+ */
+static int run_teleport(struct control_vm *cv, const struct request *req, json_t *reply)
+{
+    char password[TELEPORT_PASSWORD_MAX + 2], err[256];
+    if (!req->text2)
+        return control_vm_fail(cv, VERR_INVALID_PARAMETER, "\"teleport\" needs the field \"password-file\"");
+    int rc = teleport_read_password(req->text2, password, sizeof(password), err, sizeof(err));
+    if (RT_FAILURE(rc))
+        return control_vm_fail(cv, rc, err);
+    struct teleport_conn conn;
+    rc = teleport_connect(&conn, req->text, password);
+    sodium_memzero(password, sizeof(password));
+    if (RT_FAILURE(rc)) {
+        teleport_close(&conn);
+        return control_vm_fail(cv, rc, conn.error);
+    }
+    bool suspended = false;
+    uint64_t t0 = teleport_now_ms();
+    rc = VMR3Teleport(cv->uvm, req->num2 ? (uint32_t)req->num2 : 250, &teleport_source_ops, &conn, NULL, NULL,
+                      &suspended);
+    if (RT_SUCCESS(rc) && conn.acked) {
+        teleport_close(&conn);
+        json_object_set_new(reply, "total_ms", json_integer((json_int_t)(teleport_now_ms() - t0)));
+        return VMR3PowerOff(cv->uvm);
+    }
+    char why[512];
+    snprintf(why, sizeof(why), "teleport to %s failed: %s; the VM keeps running here", req->text,
+             conn.error[0] ? conn.error : RTErrGetFull(rc));
+    teleport_close(&conn);
+    if (VMR3GetStateU(cv->uvm) == VMSTATE_SUSPENDED)
+        VMR3Resume(cv->uvm, VMRESUMEREASON_TELEPORT_FAILED);
+    return control_vm_fail(cv, RT_FAILURE(rc) ? rc : VERR_NET_PROTOCOL_ERROR, why);
+}
+
 static const struct command commands[] = {
-    { "status",     NULL,      ARG_NONE, false, 0, 0,     run_status, NULL },
-    { "suspend",    NULL,      ARG_NONE, false, 0, 0,     run_suspend, NULL },
-    { "resume",     NULL,      ARG_NONE, false, 0, 0,     run_resume, NULL },
-    { "reset",      NULL,      ARG_NONE, false, 0, 0,     run_reset, NULL },
-    { "poweroff",   "acpi",    ARG_BOOL, false, 0, 1,     run_poweroff, NULL },
-    { "cpu-plug",   "cpu",     ARG_INT,  true,  0, 4095,  run_cpu_plug, NULL },
-    { "cpu-unplug", "cpu",     ARG_INT,  true,  0, 4095,  run_cpu_unplug, NULL },
-    { "exec-cap",   "percent", ARG_INT,  true,  1, 100,   run_exec_cap, NULL },
-    { "save",       "file",    ARG_STRING, true, 1, 4095, run_save, "continue" },
+    { "status",     NULL,      ARG_NONE, false, 0, 0,     run_status, NULL, NULL, NULL },
+    { "suspend",    NULL,      ARG_NONE, false, 0, 0,     run_suspend, NULL, NULL, NULL },
+    { "resume",     NULL,      ARG_NONE, false, 0, 0,     run_resume, NULL, NULL, NULL },
+    { "reset",      NULL,      ARG_NONE, false, 0, 0,     run_reset, NULL, NULL, NULL },
+    { "poweroff",   "acpi",    ARG_BOOL, false, 0, 1,     run_poweroff, NULL, NULL, NULL },
+    { "cpu-plug",   "cpu",     ARG_INT,  true,  0, 4095,  run_cpu_plug, NULL, NULL, NULL },
+    { "cpu-unplug", "cpu",     ARG_INT,  true,  0, 4095,  run_cpu_unplug, NULL, NULL, NULL },
+    { "exec-cap",   "percent", ARG_INT,  true,  1, 100,   run_exec_cap, NULL, NULL, NULL },
+    { "save",       "file",    ARG_STRING, true, 1, 4095, run_save, "continue", NULL, NULL },
+    { "teleport",   "target",  ARG_STRING, true, 3, 300,  run_teleport, NULL, "password-file", "max-downtime" },
 };
 
 /* --- replies --- */
@@ -331,12 +389,14 @@ static int parse_request(json_t *doc, struct request *req, char *msg, size_t siz
             req->cmd = &commands[i];
     if (!req->cmd)
         return request_error(msg, size, VERR_NOT_SUPPORTED, "unknown command \"%.64s\" (commands: status, suspend, "
-                             "resume, reset, poweroff, cpu-plug, cpu-unplug, exec-cap, save)", json_string_value(name));
+                             "resume, reset, poweroff, cpu-plug, cpu-unplug, exec-cap, save, teleport)", json_string_value(name));
     const char *key;
     json_t *v;
     json_object_foreach(doc, key, v) {
-        bool known = !strcmp(key, "command") || !strcmp(key, "id") || (req->cmd->arg && !strcmp(key, req->cmd->arg)) ||
-                     (req->cmd->flag && !strcmp(key, req->cmd->flag));
+        const struct command *c = req->cmd;
+        bool known = !strcmp(key, "command") || !strcmp(key, "id") || (c->arg && !strcmp(key, c->arg)) ||
+                     (c->flag && !strcmp(key, c->flag)) || (c->text2 && !strcmp(key, c->text2)) ||
+                     (c->num2 && !strcmp(key, c->num2));
         if (!known)
             return request_error(msg, size, VERR_INVALID_PARAMETER, "\"%s\" has no field \"%.64s\"",
                                  req->cmd->name, key);
@@ -345,6 +405,17 @@ static int parse_request(json_t *doc, struct request *req, char *msg, size_t siz
     if (flag && !json_is_boolean(flag))
         return request_error(msg, size, VERR_INVALID_PARAMETER, "\"%s\" must be true or false", req->cmd->flag);
     req->flag = flag && json_is_true(flag);
+    json_t *text2 = req->cmd->text2 ? json_object_get(doc, req->cmd->text2) : NULL;
+    if (text2 && (!json_is_string(text2) || !json_string_length(text2) ||
+                  strlen(json_string_value(text2)) != json_string_length(text2)))
+        return request_error(msg, size, VERR_INVALID_PARAMETER, "\"%s\" must be a non-empty string without NUL",
+                             req->cmd->text2);
+    req->text2 = text2 ? json_string_value(text2) : NULL;
+    json_t *num2 = req->cmd->num2 ? json_object_get(doc, req->cmd->num2) : NULL;
+    if (num2 && (!json_is_integer(num2) || json_integer_value(num2) < 1 || json_integer_value(num2) > 3600000))
+        return request_error(msg, size, VERR_INVALID_PARAMETER, "\"%s\" must be an integer from 1 to 3600000",
+                             req->cmd->num2);
+    req->num2 = num2 ? json_integer_value(num2) : 0;
     return req->cmd->arg ? parse_argument(req->cmd, json_object_get(doc, req->cmd->arg), &req->arg, &req->text,
                                           msg, size)
                          : VINF_SUCCESS;
