@@ -167,14 +167,14 @@ int teleport_connect(struct teleport_conn *c, const char *host_port, const char 
         return fail(c, VERR_NET_CONNECTION_REFUSED, "cannot connect to %s", host_port);
     char banner[BANNER_LEN];
     unsigned char t[NONCE_LEN], s[NONCE_LEN], m[crypto_auth_hmacsha256_BYTES], reply[2 + crypto_auth_hmacsha256_BYTES];
-    if (!recv_all(c->fd, banner, BANNER_LEN, IO_TIMEOUT_MS) || memcmp(banner, BANNER, BANNER_LEN) ||
+    if (!recv_all(c->fd, banner, BANNER_LEN, IO_TIMEOUT_MS) || memcmp(banner, BANNER, BANNER_LEN) != 0 ||
         !recv_all(c->fd, t, NONCE_LEN, IO_TIMEOUT_MS))
         return fail(c, VERR_NET_PROTOCOL_ERROR, "%s is not a Petrel teleport target", host_port);
     randombytes_buf(s, sizeof(s));
     mac(m, password, "source", t, s);
     if (!send_all(c->fd, s, sizeof(s)) || !send_all(c->fd, m, sizeof(m)))
         return fail(c, VERR_NET_CONNECTION_RESET_BY_PEER, "%s closed the connection", host_port);
-    if (!recv_all(c->fd, reply, 2, IO_TIMEOUT_MS) || memcmp(reply, "OK", 2))
+    if (!recv_all(c->fd, reply, 2, IO_TIMEOUT_MS) || memcmp(reply, "OK", 2) != 0)
         return fail(c, VERR_ACCESS_DENIED, "%s refused the password", host_port);
     mac(m, password, "target", s, t);
     if (!recv_all(c->fd, reply + 2, crypto_auth_hmacsha256_BYTES, IO_TIMEOUT_MS) ||

@@ -17,7 +17,8 @@ int ssm_unit_write(struct ssm_writer *w, const char *name, uint32_t instance, ui
     if (strlen(name) >= SSM_UNIT_NAME_SIZE)
         return ssm_writer_fail(w, VERR_SSM_IPE_1, "unit name '%s' is too long", name);
     memcpy(b, SSM_UNIT_MAGIC, SSM_MAGIC_SIZE);
-    memcpy(b + 8, name, strlen(name));
+    for (size_t i = 0; name[i]; i++)      /* NUL-padded: b is zeroed */
+        b[8 + i] = (uint8_t)name[i];
     ssm_put_u32(b + 32, instance);
     ssm_put_u32(b + 36, version);
     ssm_put_u64(b + 40, len);
