@@ -139,6 +139,10 @@ static void test_teleport_continues_ticks(void **state)
     free(out);
     assert_source_runs();
     assert_int_equal(teleport(port_base, "pw"), 0);
+    out = slurp_file("ctl.out");
+    assert_non_null(strstr(out, "downtime_ms"));   /* the measured pause is reported */
+    assert_non_null(strstr(out, "total_ms"));
+    free(out);
     wait_rc("src.rc");
     char *rc = slurp_file("src.rc");
     assert_string_equal(rc, "0\n");    /* the source powered off after the hand-over */

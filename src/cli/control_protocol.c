@@ -251,6 +251,19 @@ static int run_save(struct control_vm *cv, const struct request *req, json_t *re
     return VMR3PowerOff(cv->uvm);
 }
 
+/* When the guest stopped for the teleport's final pass (0: not yet). */
+struct stop_clock {
+    _Atomic unsigned long long at_ms;
+};
+
+static void on_teleport_state(PUVM uvm, PCVMMR3VTABLE vmm, VMSTATE state, VMSTATE old, void *user)
+{
+    (void)uvm; (void)vmm; (void)old;
+    struct stop_clock *sc = user;
+    if (state == VMSTATE_SUSPENDING_LS || state == VMSTATE_SAVING)
+        sc->at_ms = teleport_now_ms();
+}
+
 /*
  * Live migration to `petrel run --teleport-listen` elsewhere: on success
  * this VM is powered off (the target runs it); on any failure before the
@@ -272,12 +285,18 @@ static int run_teleport(struct control_vm *cv, const struct request *req, json_t
         return control_vm_fail(cv, rc, conn.error);
     }
     bool suspended = false;
-    uint64_t t0 = teleport_now_ms();
+    struct stop_clock sc = { 0 };
+    VMR3AtStateRegister(cv->uvm, on_teleport_state, &sc);
+    unsigned long long t0 = teleport_now_ms();
     rc = VMR3Teleport(cv->uvm, req->num2 ? (uint32_t)req->num2 : 250, &teleport_source_ops, &conn, NULL, NULL,
                       &suspended);
+    unsigned long long t1 = teleport_now_ms();
+    VMR3AtStateDeregister(cv->uvm, on_teleport_state, &sc);
     if (RT_SUCCESS(rc) && conn.acked) {
         teleport_close(&conn);
-        json_object_set_new(reply, "total_ms", json_integer((json_int_t)(teleport_now_ms() - t0)));
+        json_object_set_new(reply, "total_ms", json_integer((json_int_t)(t1 - t0)));
+        /* The guest was stopped from the final suspend until the target had it. */
+        json_object_set_new(reply, "downtime_ms", json_integer((json_int_t)(sc.at_ms ? t1 - sc.at_ms : 0)));
         return VMR3PowerOff(cv->uvm);
     }
     char why[512];
