@@ -255,6 +255,9 @@ static void test_load_into_suspended_vm(void **state)
     bool suspended = false;
     assert_int_equal(VMR3Save(a.uvm, NULL, &mem_stream_ops, &ms, false, NULL, NULL, &suspended), VINF_SUCCESS);
     unsigned at_save = count_lines(a.console);
+    char *text_at_save = slurp(a.console);
+    bool mid_line = text_at_save[0] && text_at_save[strlen(text_at_save) - 1] != '\n';   /* saved while printing */
+    free(text_at_save);
     assert_int_equal(VMR3Resume(a.uvm, VMRESUMEREASON_USER), VINF_EM_RESUME);
     wait_lines(&a, at_save + 3);
     assert_int_equal(VMR3Suspend(a.uvm, VMSUSPENDREASON_USER), VINF_EM_SUSPEND);
@@ -263,12 +266,17 @@ static void test_load_into_suspended_vm(void **state)
     assert_true(saw_transition(&a.log, VMSTATE_SUSPENDED, VMSTATE_LOADING));
     assert_int_equal(VMR3Resume(a.uvm, VMRESUMEREASON_STATE_RESTORED), VINF_EM_RESUME);
     unsigned before_rewind = count_lines(a.console);
-    wait_lines(&a, before_rewind + 1);
+    wait_lines(&a, before_rewind + 2);
     assert_int_equal(VMR3Suspend(a.uvm, VMSUSPENDREASON_USER), VINF_EM_SUSPEND);
-    /* The first tick after the rewind repeats the number that followed the save. */
+    /* The first tick after the rewind repeats the number that followed the
+     * save (if the save caught a line half printed, its rest comes first). */
     char *all = slurp(a.console);
-    unsigned long next = strtoul(all + strlen(mid) + 1, NULL, 10);
-    assert_int_equal(next, at_save + 1);
+    const char *p = all + strlen(mid);
+    if (mid_line)
+        p = strchr(p, '\n') + 1;
+    assert_int_equal(*p, 'T');
+    unsigned long next = strtoul(p + 1, NULL, 10);
+    assert_int_equal(next, at_save + 1 + mid_line);
     free(all);
     free(mid);
     free(ms.buf);
