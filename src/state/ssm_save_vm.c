@@ -158,6 +158,10 @@ int ssm_save_vm(PVM vm, const struct ssm_target *t, struct ssm_progress *progres
                 uint32_t downtime_ms, bool *suspended)
 {
     const char *who = mode == SSM_LIVE_TELEPORT ? "VMR3Teleport" : "VMR3Save";
+    const struct engine_ops *e = vm->engine;
+    if (e && e->irqchip_in_engine && e->irqchip_in_engine(vm) && !e->device_state_save)
+        return VMSetError(vm, VERR_NOT_SUPPORTED, RT_SRC_POS, "%s: the %s engine keeps the interrupt controllers and "
+                          "timer in the kernel and cannot save them yet; the VM is left as it is", who, e->name);
     int pair = vm_state_try_set(vm, who, 2, VMSTATE_SUSPENDED, VMSTATE_SAVING, VMSTATE_RUNNING, VMSTATE_RUNNING_LS);
     if (pair < 0)
         return pair;
