@@ -7,12 +7,12 @@ TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc)
 DEBIAN_PACKAGES = build-essential cmake nasm pkg-config libcmocka-dev \
                   zlib1g-dev liblzma-dev libzstd-dev liblz4-dev acpica-tools libjansson-dev \
-                  busybox-static cpio
+                  busybox-static cpio clang libsodium-dev
 
 # Tests that exercise threads run again under ThreadSanitizer.
-THREADED_TESTS = 'test_linux_machine|test_req|tstVMREQ|test_lifecycle|test_create|test_vclock|test_i8259|test_i8254|test_uart16550|test_cmos_rtc|test_kvm_guests|test_control|test_config_json|test_kvm_irqchip|test_interp_atomic|test_saved_state|test_device_state'
+THREADED_TESTS = 'test_linux_machine|test_req|tstVMREQ|test_lifecycle|test_create|test_vclock|test_i8259|test_i8254|test_uart16550|test_cmos_rtc|test_kvm_guests|test_control|test_config_json|test_kvm_irqchip|test_interp_atomic|test_saved_state$$|test_device_state'
 
-.PHONY: all deps build run run-linux linux-guest check check-asan check-tsan check-slow bench bench-linux install lint clean
+.PHONY: all deps build run run-linux linux-guest check check-asan check-tsan check-slow bench bench-linux install lint clean fuzz-state
 
 all: build
 
@@ -63,6 +63,7 @@ check-asan: deps linux-guest
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPETREL_SANITIZE=address
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j 2 -LE slow
+	scripts/fuzz-state.sh $(ASAN_BUILD)/fuzz 5
 
 # Long runs kept out of `make check`: the Linux boot tests (ctest label "slow").
 check-slow: deps linux-guest
@@ -84,6 +85,11 @@ bench: build
 # and the VMM's memory overhead.
 bench-linux: build linux-guest
 	bench/linux_boot.sh $(BUILD) 5 1
+
+# The saved-state loader under libFuzzer (clang) for FUZZ_SECONDS (`make check` runs it 5 s).
+FUZZ_SECONDS ?= 600
+fuzz-state: deps
+	scripts/fuzz-state.sh $(ASAN_BUILD)/fuzz $(FUZZ_SECONDS)
 
 # The interpreter against the real CPU with fresh seeds, until stopped.
 fuzz-interp: build

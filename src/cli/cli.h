@@ -25,6 +25,8 @@ struct run_options {
     const char *image, *mode;            /* flat guest */
     const char *kernel, *initrd, *append; /* Linux guest */
     const char *engine, *console, *control, *config, *name;
+    const char *restore;                 /* a saved state to resume instead of booting */
+    const char *teleport_listen, *teleport_password_file;  /* wait for a teleported VM */
     uint64_t load_addr, cpus, max_cpus, memory_mib;   /* max_cpus >= cpus: the rest hot-pluggable */
     bool has_load_addr, has_memory, has_engine, has_name, has_append, has_console;
     bool power_off_on_reset;

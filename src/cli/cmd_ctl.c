@@ -19,7 +19,7 @@
 #include "cli.h"
 
 #define CTL_REPLY_MAX   ((size_t)1 << 20)
-#define CTL_TIMEOUT_MS  60000           /* a power-off or reset takes well under that */
+#define CTL_TIMEOUT_MS  (30 * 60000)    /* a save of a large VM to a slow disk may take minutes */
 
 void cmd_ctl_help(void)
 {
@@ -36,9 +36,64 @@ void cmd_ctl_help(void)
           "  cpu-plug N         hot plug vCPU N\n"
           "  cpu-unplug N       hot unplug vCPU N (not 0)\n"
           "  exec-cap PCT       limit each vCPU to PCT percent of a host CPU (1..100)\n"
+          "  teleport HOST:PORT --password-file FILE [--max-downtime MS]\n"
+          "                     move the running VM to `petrel run --teleport-listen` on\n"
+          "                     HOST:PORT (same machine options); this VM powers off once\n"
+          "                     the target has it, or keeps running if anything fails\n"
+          "  save FILE [--continue]\n"
+          "                     save the VM's state to FILE (live if it runs), then power\n"
+          "                     it off, or with --continue let it go on; `petrel run\n"
+          "                     --restore FILE` (same machine options) resumes it\n"
           "\n"
           "Exit status: 0 done, 1 the VM refused (message on stderr), 2 usage or\n"
           "connection error.\n", stdout);
+}
+
+/* The server resolves a relative path from its own directory: an absolute one. */
+static bool absolute(const char *file, char *path, size_t size)
+{
+    char cwd[4096];
+    if (file[0] != '/' && !getcwd(cwd, sizeof(cwd)))
+        return false;
+    int n = file[0] == '/' ? snprintf(path, size, "%s", file) : snprintf(path, size, "%s/%s", cwd, file);
+    return n > 0 && (size_t)n < size;
+}
+
+static json_t *teleport_request(int argc, char **argv)
+{
+    const char *pwfile = NULL;
+    uint64_t downtime = 250;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--password-file"))
+            pwfile = argv[i + 1];
+        else if (!strcmp(argv[i], "--max-downtime") && cli_parse_u64(argv[i + 1], 1, 3600000, &downtime))
+            continue;
+        else
+            pwfile = NULL, argc = 0;
+    }
+    char path[4096];
+    if (argc < 4 || argc % 2 || !pwfile || !absolute(pwfile, path, sizeof(path))) {
+        cli_usage_error("ctl teleport HOST:PORT --password-file FILE [--max-downtime MS] (try `petrel help ctl`)");
+        return NULL;
+    }
+    return json_pack("{s:s, s:s, s:s, s:I}", "command", "teleport", "target", argv[1], "password-file", path,
+                     "max-downtime", (json_int_t)downtime);
+}
+
+/* The server resolves a relative path from its own directory: send an absolute one. */
+static json_t *save_request(const char *file, bool cont)
+{
+    char cwd[4096], path[4096];
+    if (file[0] != '/' && !getcwd(cwd, sizeof(cwd))) {
+        cli_usage_error("ctl save: cannot find the current directory: %s", strerror(errno));
+        return NULL;
+    }
+    int n = file[0] == '/' ? snprintf(path, sizeof(path), "%s", file) : snprintf(path, sizeof(path), "%s/%s", cwd, file);
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        cli_usage_error("ctl save: the path is too long");
+        return NULL;
+    }
+    return json_pack("{s:s, s:s, s:b}", "command", "save", "file", path, "continue", cont);
 }
 
 /* Builds the request object from the command line; NULL after a usage error. */
@@ -66,6 +121,11 @@ static json_t *build_request(int argc, char **argv)
             cli_usage_error("ctl exec-cap: '%s' is not a percentage from 1 to 100", argv[1]);
             return NULL;
         }
+    } else if (!strcmp(cmd, "teleport")) {
+        return teleport_request(argc, argv);
+    } else if (!strcmp(cmd, "save")) {
+        if (argc == 2 || (argc == 3 && !strcmp(argv[2], "--continue")))
+            return save_request(argv[1], argc == 3);
     } else {
         cli_usage_error("ctl: unknown command '%s' (try `petrel help ctl`)", cmd);
         return NULL;

@@ -2,18 +2,26 @@
  * `petrel run`: build a configuration from the command line, create the VM,
  * power it on and wait until it stops.  The exit status is the guest's
  * debug-exit code, 0 for a plain power-off, 1 when the VM failed, 2 for bad
- * arguments or input files (including a kernel the loader refuses).
+ * arguments or input files (including a kernel the loader refuses and a
+ * saved state that does not load).
  */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include <sodium.h>
+
 #include "control_server.h"
+#include "teleport_net.h"
 #include "tty_console.h"
+
+#define TELEPORT_ATTEMPTS 8           /* sources with a wrong password before giving up */
 
 /* What the waiting main thread learns from the at-state callback and the console. */
 struct run_wait {
@@ -59,6 +67,12 @@ void cmd_run_help(void)
           "  --control PATH      serve the control socket at PATH (see `petrel ctl`)\n"
           "  --config FILE       a JSON file mapped onto the configuration tree;\n"
           "                      the flags above override it\n"
+          "  --restore FILE      resume the saved state FILE (`petrel ctl PATH save FILE`)\n"
+          "                      instead of booting; give the same machine options\n"
+          "  --teleport-listen ADDR:PORT  --teleport-password-file FILE\n"
+          "                      wait on ADDR:PORT (that address only) for a VM that\n"
+          "                      `petrel ctl PATH teleport` sends, then run it; the\n"
+          "                      source must know the password in FILE (first line)\n"
           "\n"
           "Exit status: 0 when the guest powers off (or Ctrl-A x), the guest's code for\n"
           "the debug-exit port (0xF4), 1 when the VM fails, 2 for bad arguments or input.\n",
@@ -147,6 +161,74 @@ static int run_status(PUVM uvm, int power_on_rc, int sig)
     return CLI_EXIT_OK;
 }
 
+/* A progress line on a terminal: percentage, MiB/s of the file, ETA. */
+struct progress_view {
+    const char *what;
+    uint64_t total_bytes;
+    uint64_t start_ns;
+};
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int on_progress(PUVM uvm, unsigned pct, void *user)
+{
+    (void)uvm;
+    struct progress_view *v = user;
+    double secs = (double)(mono_ns() - v->start_ns) / 1e9;
+    double mib = (double)v->total_bytes * pct / 100.0 / (1 << 20);
+    double rate = secs > 0 ? mib / secs : 0;
+    double eta = pct && pct < 100 ? secs * (100 - pct) / pct : 0;
+    fprintf(stderr, "\rpetrel: %s %3u%%  %7.1f MiB/s  ETA %4.1f s%s", v->what, pct, rate, eta, pct == 100 ? "\n" : "");
+    fflush(stderr);
+    return VINF_SUCCESS;
+}
+
+/* --teleport-listen: one authenticated source's stream, loaded as a teleport. */
+static int receive_teleport(PUVM uvm, const struct run_options *o)
+{
+    char password[TELEPORT_PASSWORD_MAX + 2], err[256];
+    int rc = teleport_read_password(o->teleport_password_file, password, sizeof(password), err, sizeof(err));
+    if (RT_FAILURE(rc)) {
+        fprintf(stderr, "petrel: %s\n", err);
+        return rc;
+    }
+    struct teleport_conn conn;
+    fprintf(stderr, "petrel: waiting for a teleport on %s\n", o->teleport_listen);
+    rc = teleport_accept(&conn, o->teleport_listen, password, TELEPORT_ATTEMPTS);
+    sodium_memzero(password, sizeof(password));
+    if (RT_SUCCESS(rc))
+        rc = VMR3LoadFromStream(uvm, &teleport_target_ops, &conn, NULL, NULL, true);
+    else
+        fprintf(stderr, "petrel: teleport: %s\n", conn.error);
+    teleport_close(&conn);
+    if (RT_SUCCESS(rc)) {
+        fprintf(stderr, "petrel: teleported VM received\n");
+        rc = VMR3Resume(uvm, VMRESUMEREASON_TELEPORTED);
+    }
+    return rc;
+}
+
+/* Loads --restore FILE or a teleported VM and resumes, or powers on. */
+static int start_vm(PUVM uvm, const struct run_options *o)
+{
+    if (o->teleport_listen)
+        return receive_teleport(uvm, o);
+    if (!o->restore)
+        return VMR3PowerOn(uvm);
+    struct stat st;
+    struct progress_view view = { "restoring", stat(o->restore, &st) == 0 ? (uint64_t)st.st_size : 0, mono_ns() };
+    bool tty = isatty(STDERR_FILENO);
+    int rc = VMR3LoadFromFile(uvm, o->restore, tty ? on_progress : NULL, &view);
+    if (tty && RT_FAILURE(rc))
+        fputc('\n', stderr);
+    return RT_SUCCESS(rc) ? VMR3Resume(uvm, VMRESUMEREASON_STATE_RESTORED) : rc;
+}
+
 /* Runs the created VM until it stops; returns the exit status. */
 static int run_vm(PUVM uvm, const struct run_options *o, struct run_wait *w, const sigset_t *sigs)
 {
@@ -154,10 +236,12 @@ static int run_vm(PUVM uvm, const struct run_options *o, struct run_wait *w, con
     if (o->control && !(srv = start_control(uvm, o->control)))
         return CLI_EXIT_USAGE;
     struct tty_console *tc = o->cli_reads_stdin ? tty_console_start(uvm, on_console_quit, w) : NULL;
-    int rc = VMR3PowerOn(uvm);
+    int rc = start_vm(uvm, o);
     int sig = RT_SUCCESS(rc) ? wait_for_stop(w, sigs) : 0;
     tty_console_stop(tc);              /* the terminal is sane again before any message */
-    int status = run_status(uvm, rc, sig);
+    VMSTATE st = VMR3GetStateU(uvm);
+    int status = st == VMSTATE_LOAD_FAILURE || (o->teleport_listen && st == VMSTATE_CREATED) ? CLI_EXIT_USAGE
+               : run_status(uvm, rc, sig);
     if (VMR3GetStateU(uvm) != VMSTATE_OFF)
         VMR3PowerOff(uvm);
     if (srv)

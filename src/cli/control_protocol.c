@@ -16,6 +16,9 @@
 
 #include <jansson.h>
 
+#include <sodium.h>
+
+#include "teleport_net.h"
 #include "uuid_text.h"
 
 struct control_vm {
@@ -27,8 +30,11 @@ struct control_vm {
     char            error_msg[1024];
 };
 
-/* The one optional or required argument a command takes. */
-enum arg_kind { ARG_NONE, ARG_BOOL, ARG_INT };
+/* The one optional or required argument a command takes, and an optional
+ * boolean flag besides it. */
+enum arg_kind { ARG_NONE, ARG_BOOL, ARG_INT, ARG_STRING };
+
+struct request;
 
 struct command {
     const char   *name;
@@ -36,7 +42,20 @@ struct command {
     enum arg_kind kind;
     bool          required;
     long long     min, max;
-    int         (*run)(struct control_vm *cv, long long arg, json_t *reply);
+    int         (*run)(struct control_vm *cv, const struct request *req, json_t *reply);
+    const char   *flag;           /* optional boolean field, or NULL */
+    const char   *text2;          /* optional second string field, or NULL */
+    const char   *num2;           /* optional integer field (1..3600000), or NULL */
+};
+
+struct request {
+    const struct command *cmd;
+    long long arg;
+    const char *text;           /* ARG_STRING (owned by the request document) */
+    bool flag;
+    const char *text2;          /* NULL when absent */
+    long long num2;             /* 0 when absent */
+    json_t *id;                 /* echoed in the reply when present */
 };
 
 /* --- capturing the VM error raised by a call --- */
@@ -72,6 +91,18 @@ static bool capture_end(struct control_vm *cv, int rc, char *msg, size_t size)
         snprintf(msg, size, "%s", cv->error_msg);
     pthread_mutex_unlock(&cv->lock);
     return match;
+}
+
+/* A failure found by the front end itself (not raised by the VM): the
+ * message the reply carries; returns rc. */
+static int control_vm_fail(struct control_vm *cv, int rc, const char *msg)
+{
+    pthread_mutex_lock(&cv->lock);
+    snprintf(cv->error_msg, sizeof(cv->error_msg), "%s", msg);
+    cv->error_rc = rc;
+    cv->have_error = true;
+    pthread_mutex_unlock(&cv->lock);
+    return rc;
 }
 
 struct control_vm *control_vm_open(PUVM uvm)
@@ -134,9 +165,9 @@ static const char *engine_name(uint8_t engine)
     }
 }
 
-static int run_status(struct control_vm *cv, long long arg, json_t *reply)
+static int run_status(struct control_vm *cv, const struct request *req, json_t *reply)
 {
-    (void)arg;
+    (void)req;
     VMR3STATUS st = { .cbStruct = sizeof(st) };
     int rc = VMR3QueryStatus(cv->uvm, &st);
     if (RT_FAILURE(rc))
@@ -164,57 +195,130 @@ static int run_status(struct control_vm *cv, long long arg, json_t *reply)
     return VINF_SUCCESS;
 }
 
-static int run_suspend(struct control_vm *cv, long long arg, json_t *reply)
+static int run_suspend(struct control_vm *cv, const struct request *req, json_t *reply)
 {
-    (void)arg; (void)reply;
+    (void)req; (void)reply;
     return VMR3Suspend(cv->uvm, VMSUSPENDREASON_USER);
 }
 
-static int run_resume(struct control_vm *cv, long long arg, json_t *reply)
+static int run_resume(struct control_vm *cv, const struct request *req, json_t *reply)
 {
-    (void)arg; (void)reply;
+    (void)req; (void)reply;
     return VMR3Resume(cv->uvm, VMRESUMEREASON_USER);
 }
 
-static int run_reset(struct control_vm *cv, long long arg, json_t *reply)
+static int run_reset(struct control_vm *cv, const struct request *req, json_t *reply)
 {
-    (void)arg; (void)reply;
+    (void)req; (void)reply;
     return VMR3Reset(cv->uvm);
 }
 
-static int run_poweroff(struct control_vm *cv, long long acpi, json_t *reply)
+static int run_poweroff(struct control_vm *cv, const struct request *req, json_t *reply)
 {
     (void)reply;
-    return acpi ? VMR3PressPowerButton(cv->uvm) : VMR3PowerOff(cv->uvm);
+    return req->arg ? VMR3PressPowerButton(cv->uvm) : VMR3PowerOff(cv->uvm);
 }
 
-static int run_cpu_plug(struct control_vm *cv, long long cpu, json_t *reply)
+static int run_cpu_plug(struct control_vm *cv, const struct request *req, json_t *reply)
 {
     (void)reply;
-    return VMR3HotPlugCpu(cv->uvm, (VMCPUID)cpu);
+    return VMR3HotPlugCpu(cv->uvm, (VMCPUID)req->arg);
 }
 
-static int run_cpu_unplug(struct control_vm *cv, long long cpu, json_t *reply)
+static int run_cpu_unplug(struct control_vm *cv, const struct request *req, json_t *reply)
 {
     (void)reply;
-    return VMR3HotUnplugCpu(cv->uvm, (VMCPUID)cpu);
+    return VMR3HotUnplugCpu(cv->uvm, (VMCPUID)req->arg);
 }
 
-static int run_exec_cap(struct control_vm *cv, long long percent, json_t *reply)
+static int run_exec_cap(struct control_vm *cv, const struct request *req, json_t *reply)
 {
     (void)reply;
-    return VMR3SetCpuExecutionCap(cv->uvm, (uint32_t)percent);
+    return VMR3SetCpuExecutionCap(cv->uvm, (uint32_t)req->arg);
+}
+
+/* Saves the state to a file (live if running); then the VM goes on
+ * ("continue") or is powered off, as after a save-and-quit. */
+static int run_save(struct control_vm *cv, const struct request *req, json_t *reply)
+{
+    bool suspended = false;
+    int rc = VMR3Save(cv->uvm, req->text, NULL, NULL, req->flag, NULL, NULL, &suspended);
+    if (RT_FAILURE(rc))
+        return rc;
+    json_object_set_new(reply, "file", safe_string(req->text));
+    if (req->flag)
+        return suspended ? VMR3Resume(cv->uvm, VMRESUMEREASON_STATE_SAVED) : VINF_SUCCESS;
+    return VMR3PowerOff(cv->uvm);
+}
+
+/* When the guest stopped for the teleport's final pass (0: not yet). */
+struct stop_clock {
+    _Atomic unsigned long long at_ms;
+};
+
+static void on_teleport_state(PUVM uvm, PCVMMR3VTABLE vmm, VMSTATE state, VMSTATE old, void *user)
+{
+    (void)uvm; (void)vmm; (void)old;
+    struct stop_clock *sc = user;
+    if (state == VMSTATE_SUSPENDING_LS || state == VMSTATE_SAVING)
+        sc->at_ms = teleport_now_ms();
+}
+
+/*
+ * Live migration to `petrel run --teleport-listen` elsewhere: on success
+ * this VM is powered off (the target runs it); on any failure before the
+ * hand-over it resumes (VMRESUMEREASON_TELEPORT_FAILED).
+ */
+static int run_teleport(struct control_vm *cv, const struct request *req, json_t *reply)
+{
+    char password[TELEPORT_PASSWORD_MAX + 2], err[256];
+    if (!req->text2)
+        return control_vm_fail(cv, VERR_INVALID_PARAMETER, "\"teleport\" needs the field \"password-file\"");
+    int rc = teleport_read_password(req->text2, password, sizeof(password), err, sizeof(err));
+    if (RT_FAILURE(rc))
+        return control_vm_fail(cv, rc, err);
+    struct teleport_conn conn;
+    rc = teleport_connect(&conn, req->text, password);
+    sodium_memzero(password, sizeof(password));
+    if (RT_FAILURE(rc)) {
+        teleport_close(&conn);
+        return control_vm_fail(cv, rc, conn.error);
+    }
+    bool suspended = false;
+    struct stop_clock sc = { 0 };
+    VMR3AtStateRegister(cv->uvm, on_teleport_state, &sc);
+    unsigned long long t0 = teleport_now_ms();
+    rc = VMR3Teleport(cv->uvm, req->num2 ? (uint32_t)req->num2 : 250, &teleport_source_ops, &conn, NULL, NULL,
+                      &suspended);
+    unsigned long long t1 = teleport_now_ms();
+    VMR3AtStateDeregister(cv->uvm, on_teleport_state, &sc);
+    if (RT_SUCCESS(rc) && conn.acked) {
+        teleport_close(&conn);
+        json_object_set_new(reply, "total_ms", json_integer((json_int_t)(t1 - t0)));
+        /* The guest was stopped from the final suspend until the target had it. */
+        json_object_set_new(reply, "downtime_ms", json_integer((json_int_t)(sc.at_ms ? t1 - sc.at_ms : 0)));
+        return VMR3PowerOff(cv->uvm);
+    }
+    char why[512];
+    snprintf(why, sizeof(why), "teleport to %s failed: %s; the VM keeps running here", req->text,
+             conn.error[0] ? conn.error : RTErrGetFull(rc));
+    teleport_close(&conn);
+    if (VMR3GetStateU(cv->uvm) == VMSTATE_SUSPENDED)
+        VMR3Resume(cv->uvm, VMRESUMEREASON_TELEPORT_FAILED);
+    return control_vm_fail(cv, RT_FAILURE(rc) ? rc : VERR_NET_PROTOCOL_ERROR, why);
 }
 
 static const struct command commands[] = {
-    { "status",     NULL,      ARG_NONE, false, 0, 0,     run_status },
-    { "suspend",    NULL,      ARG_NONE, false, 0, 0,     run_suspend },
-    { "resume",     NULL,      ARG_NONE, false, 0, 0,     run_resume },
-    { "reset",      NULL,      ARG_NONE, false, 0, 0,     run_reset },
-    { "poweroff",   "acpi",    ARG_BOOL, false, 0, 1,     run_poweroff },
-    { "cpu-plug",   "cpu",     ARG_INT,  true,  0, 4095,  run_cpu_plug },
-    { "cpu-unplug", "cpu",     ARG_INT,  true,  0, 4095,  run_cpu_unplug },
-    { "exec-cap",   "percent", ARG_INT,  true,  1, 100,   run_exec_cap },
+    { "status",     NULL,      ARG_NONE, false, 0, 0,     run_status, NULL, NULL, NULL },
+    { "suspend",    NULL,      ARG_NONE, false, 0, 0,     run_suspend, NULL, NULL, NULL },
+    { "resume",     NULL,      ARG_NONE, false, 0, 0,     run_resume, NULL, NULL, NULL },
+    { "reset",      NULL,      ARG_NONE, false, 0, 0,     run_reset, NULL, NULL, NULL },
+    { "poweroff",   "acpi",    ARG_BOOL, false, 0, 1,     run_poweroff, NULL, NULL, NULL },
+    { "cpu-plug",   "cpu",     ARG_INT,  true,  0, 4095,  run_cpu_plug, NULL, NULL, NULL },
+    { "cpu-unplug", "cpu",     ARG_INT,  true,  0, 4095,  run_cpu_unplug, NULL, NULL, NULL },
+    { "exec-cap",   "percent", ARG_INT,  true,  1, 100,   run_exec_cap, NULL, NULL, NULL },
+    { "save",       "file",    ARG_STRING, true, 1, 4095, run_save, "continue", NULL, NULL },
+    { "teleport",   "target",  ARG_STRING, true, 3, 300,  run_teleport, NULL, "password-file", "max-downtime" },
 };
 
 /* --- replies --- */
@@ -250,12 +354,6 @@ char *control_error_reply(int status, const char *message)
 
 /* --- requests --- */
 
-struct request {
-    const struct command *cmd;
-    long long arg;
-    json_t *id;                 /* echoed in the reply when present */
-};
-
 static int request_error(char *msg, size_t size, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int request_error(char *msg, size_t size, int rc, const char *fmt, ...)
 {
@@ -266,11 +364,20 @@ static int request_error(char *msg, size_t size, int rc, const char *fmt, ...)
     return rc;
 }
 
-static int parse_argument(const struct command *c, json_t *v, long long *arg, char *msg, size_t size)
+static int parse_argument(const struct command *c, json_t *v, long long *arg, const char **text, char *msg,
+                          size_t size)
 {
     if (!v) {
         if (c->required)
             return request_error(msg, size, VERR_INVALID_PARAMETER, "\"%s\" needs the field \"%s\"", c->name, c->arg);
+        return VINF_SUCCESS;
+    }
+    if (c->kind == ARG_STRING) {
+        if (!json_is_string(v) || json_string_length(v) < (size_t)c->min || json_string_length(v) > (size_t)c->max ||
+            strlen(json_string_value(v)) != json_string_length(v))
+            return request_error(msg, size, VERR_INVALID_PARAMETER, "\"%s\" must be a string of %lld to %lld "
+                                 "characters without NUL", c->arg, c->min, c->max);
+        *text = json_string_value(v);
         return VINF_SUCCESS;
     }
     if (c->kind == ARG_BOOL) {
@@ -301,16 +408,35 @@ static int parse_request(json_t *doc, struct request *req, char *msg, size_t siz
             req->cmd = &commands[i];
     if (!req->cmd)
         return request_error(msg, size, VERR_NOT_SUPPORTED, "unknown command \"%.64s\" (commands: status, suspend, "
-                             "resume, reset, poweroff, cpu-plug, cpu-unplug, exec-cap)", json_string_value(name));
+                             "resume, reset, poweroff, cpu-plug, cpu-unplug, exec-cap, save, teleport)", json_string_value(name));
     const char *key;
     json_t *v;
     json_object_foreach(doc, key, v) {
-        bool known = !strcmp(key, "command") || !strcmp(key, "id") || (req->cmd->arg && !strcmp(key, req->cmd->arg));
+        const struct command *c = req->cmd;
+        bool known = !strcmp(key, "command") || !strcmp(key, "id") || (c->arg && !strcmp(key, c->arg)) ||
+                     (c->flag && !strcmp(key, c->flag)) || (c->text2 && !strcmp(key, c->text2)) ||
+                     (c->num2 && !strcmp(key, c->num2));
         if (!known)
             return request_error(msg, size, VERR_INVALID_PARAMETER, "\"%s\" has no field \"%.64s\"",
                                  req->cmd->name, key);
     }
-    return req->cmd->arg ? parse_argument(req->cmd, json_object_get(doc, req->cmd->arg), &req->arg, msg, size)
+    json_t *flag = req->cmd->flag ? json_object_get(doc, req->cmd->flag) : NULL;
+    if (flag && !json_is_boolean(flag))
+        return request_error(msg, size, VERR_INVALID_PARAMETER, "\"%s\" must be true or false", req->cmd->flag);
+    req->flag = flag && json_is_true(flag);
+    json_t *text2 = req->cmd->text2 ? json_object_get(doc, req->cmd->text2) : NULL;
+    if (text2 && (!json_is_string(text2) || !json_string_length(text2) ||
+                  strlen(json_string_value(text2)) != json_string_length(text2)))
+        return request_error(msg, size, VERR_INVALID_PARAMETER, "\"%s\" must be a non-empty string without NUL",
+                             req->cmd->text2);
+    req->text2 = text2 ? json_string_value(text2) : NULL;
+    json_t *num2 = req->cmd->num2 ? json_object_get(doc, req->cmd->num2) : NULL;
+    if (num2 && (!json_is_integer(num2) || json_integer_value(num2) < 1 || json_integer_value(num2) > 3600000))
+        return request_error(msg, size, VERR_INVALID_PARAMETER, "\"%s\" must be an integer from 1 to 3600000",
+                             req->cmd->num2);
+    req->num2 = num2 ? json_integer_value(num2) : 0;
+    return req->cmd->arg ? parse_argument(req->cmd, json_object_get(doc, req->cmd->arg), &req->arg, &req->text,
+                                          msg, size)
                          : VINF_SUCCESS;
 }
 
@@ -322,7 +448,7 @@ static json_t *execute(struct control_vm *cv, const struct request *req)
     if (!reply)
         return NULL;
     capture_begin(cv);
-    int rc = req->cmd->run(cv, req->arg, reply);
+    int rc = req->cmd->run(cv, req, reply);
     char msg[1024];
     bool have_msg = capture_end(cv, rc, msg, sizeof(msg));
     if (RT_FAILURE(rc)) {

@@ -13,7 +13,7 @@
 enum {
     OPT_IMAGE = 256, OPT_MODE, OPT_LOAD_ADDR, OPT_CPUS, OPT_MEMORY, OPT_ENGINE, OPT_KERNEL, OPT_INITRD,
     OPT_APPEND, OPT_CONSOLE, OPT_CONTROL, OPT_CONFIG, OPT_NAME, OPT_POWER_OFF_ON_RESET, OPT_HELP,
-    OPT_MAX_CPUS,
+    OPT_MAX_CPUS, OPT_RESTORE, OPT_TELEPORT_LISTEN, OPT_TELEPORT_PASSWORD_FILE,
 };
 
 static const struct option run_longopts[] = {
@@ -23,7 +23,10 @@ static const struct option run_longopts[] = {
     { "kernel", required_argument, NULL, OPT_KERNEL },   { "initrd", required_argument, NULL, OPT_INITRD },
     { "append", required_argument, NULL, OPT_APPEND },   { "console", required_argument, NULL, OPT_CONSOLE },
     { "control", required_argument, NULL, OPT_CONTROL }, { "config", required_argument, NULL, OPT_CONFIG },
-    { "name", required_argument, NULL, OPT_NAME },       { "max-cpus", required_argument, NULL, OPT_MAX_CPUS },
+    { "name", required_argument, NULL, OPT_NAME },       { "restore", required_argument, NULL, OPT_RESTORE },
+    { "teleport-listen", required_argument, NULL, OPT_TELEPORT_LISTEN },
+    { "teleport-password-file", required_argument, NULL, OPT_TELEPORT_PASSWORD_FILE },
+    { "max-cpus", required_argument, NULL, OPT_MAX_CPUS },
     { "power-off-on-reset", no_argument, NULL, OPT_POWER_OFF_ON_RESET },
     { "help", no_argument, NULL, OPT_HELP },             { NULL, 0, NULL, 0 },
 };
@@ -68,6 +71,9 @@ static int parse_one(int c, const char *arg, char **argv, struct run_options *o)
     case OPT_CONTROL: o->control = arg; return 0;
     case OPT_CONFIG: o->config = arg; return 0;
     case OPT_NAME: o->name = arg; o->has_name = true; return 0;
+    case OPT_RESTORE: o->restore = arg; return 0;
+    case OPT_TELEPORT_LISTEN: o->teleport_listen = arg; return 0;
+    case OPT_TELEPORT_PASSWORD_FILE: o->teleport_password_file = arg; return 0;
     case OPT_POWER_OFF_ON_RESET: o->power_off_on_reset = true; return 0;
     case OPT_LOAD_ADDR: case OPT_CPUS: case OPT_MAX_CPUS: case OPT_MEMORY: return parse_number_option(c, arg, o);
     case OPT_HELP: cmd_run_help(); return -1;
@@ -129,6 +135,14 @@ static int check_options(struct run_options *o)
         rc = check_readable("initrd", o->initrd);
     if (!rc && o->config)
         rc = check_readable("config file", o->config);
+    if (!rc && o->restore)
+        rc = check_readable("saved state", o->restore);
+    if (!rc && o->restore && o->teleport_listen)
+        rc = cli_usage_error("run: --restore and --teleport-listen exclude each other");
+    if (!rc && !o->teleport_listen != !o->teleport_password_file)
+        rc = cli_usage_error("run: --teleport-listen ADDR:PORT needs --teleport-password-file FILE (and the reverse)");
+    if (!rc && o->teleport_password_file)
+        rc = check_readable("teleport password file", o->teleport_password_file);
     if (!o->has_memory)
         o->memory_mib = o->image ? CLI_FLAT_MEMORY_MIB : CLI_LINUX_MEMORY_MIB;
     /* A flat guest has no serial console: the terminal stays as it is. */

@@ -97,6 +97,19 @@ struct engine_ops {
      * that order).  May be NULL: the engine reports none (all zero).
      */
     void (*cpu_features)(struct VM *vm, uint32_t words[8]);
+
+    /*
+     * Dirty-page log for live save and teleport (pages indexed as in
+     * struct guest_ram: host offset / 4096).  start: from now on every
+     * guest write is logged; fetch: ORs into out (one bit per page) the
+     * pages written since start or the previous fetch and clears them,
+     * consistently against running vCPUs; stop: logging ends.  Foreign
+     * thread only (they use EMT rendezvous).  May be NULL: no log, and a
+     * live save resends all RAM in its final pass.
+     */
+    int  (*dirty_log_start)(struct VM *vm);
+    int  (*dirty_log_fetch)(struct VM *vm, uint8_t *out);
+    void (*dirty_log_stop)(struct VM *vm);
 };
 
 /*

@@ -637,7 +637,7 @@ void i8254_save(struct i8254 *pit, struct i8254_saved *out)
     for (unsigned i = 0; i < 3; i++)
         counter_save(&pit->ctr[i], &out->ctr[i]);
     out->port61 = pit->port61;
-    out->irq_line = (int8_t)pit->irq_line;
+    out->irq_line = pit->irq_line < 0 ? 0xff : (uint8_t)pit->irq_line;
     pthread_mutex_unlock(&pit->lock);
 }
 
@@ -670,13 +670,13 @@ int i8254_load(struct i8254 *pit, const struct i8254_saved *in)
     for (unsigned i = 0; i < 3; i++)
         if (!counter_valid(&in->ctr[i]))
             return VERR_SSM_UNEXPECTED_DATA;
-    if (in->port61 > 0xf || in->irq_line < -1 || in->irq_line > 1)
+    if (in->port61 > 0xf || (in->irq_line > 1 && in->irq_line != 0xff))
         return VERR_SSM_UNEXPECTED_DATA;
     pthread_mutex_lock(&pit->lock);
     for (unsigned i = 0; i < 3; i++)
         counter_load(&pit->ctr[i], &in->ctr[i]);
     pit->port61 = in->port61;
-    pit->irq_line = in->irq_line;
+    pit->irq_line = in->irq_line == 0xff ? -1 : in->irq_line;
     schedule(pit, vclock_now(pit->clock));
     pthread_mutex_unlock(&pit->lock);
     return VINF_SUCCESS;

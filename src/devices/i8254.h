@@ -46,7 +46,7 @@ struct i8254_saved_counter {
 struct i8254_saved {
     struct i8254_saved_counter ctr[3];
     uint8_t port61;
-    int8_t  irq_line;
+    uint8_t irq_line;               /* 0, 1, or 0xff: not known */
     uint8_t pad[6];
 };
 void i8254_save(struct i8254 *pit, struct i8254_saved *out);

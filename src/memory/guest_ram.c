@@ -96,10 +96,13 @@ bool guest_ram_contains(const struct guest_ram *ram, uint64_t gpa, uint64_t len)
 
 static void ram_mark_dirty(struct guest_ram *ram, uint64_t off, uint64_t len)
 {
-    if (!ram->dirty_bitmap || len == 0)
+    /* Read once: a live save may switch logging off meanwhile (the bitmap
+     * itself stays allocated); atomic against its fetch. */
+    uint8_t *bitmap = __atomic_load_n(&ram->dirty_bitmap, __ATOMIC_ACQUIRE);
+    if (!bitmap || len == 0)
         return;
     for (uint64_t pg = off / GUEST_PAGE_SIZE; pg <= (off + len - 1) / GUEST_PAGE_SIZE; pg++)
-        ram->dirty_bitmap[pg / 8] |= (uint8_t)(1u << (pg % 8));
+        __atomic_fetch_or(&bitmap[pg / 8], (uint8_t)(1u << (pg % 8)), __ATOMIC_RELAXED);
 }
 
 int guest_ram_read(const struct guest_ram *ram, uint64_t gpa, void *buf, size_t len)

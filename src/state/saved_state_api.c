@@ -14,6 +14,8 @@
 #include "ssm_live.h"
 #include "ssm_stream_io.h"
 
+#define SSM_SAVE_DOWNTIME_MS 250u        /* VMR3Save's fixed maximum downtime */
+
 static bool stream_ops_valid(PCSSMSTRMOPS ops)
 {
     return ops->u32Version == SSMSTRMOPS_VERSION && ops->u32EndVersion == SSMSTRMOPS_VERSION;
@@ -44,7 +46,7 @@ VMMR3DECL(int) VMR3Save(PUVM pUVM, const char *pszFilename, PCSSMSTRMOPS pStream
         return VERR_INVALID_PARAMETER;
     struct ssm_target target = { .filename = pszFilename, .ops = pStreamOps, .user = pvStreamOpsUser };
     struct ssm_progress progress = { .uvm = pUVM, .fn = pfnProgress, .user = pvUser };
-    return ssm_save_vm(vm, &target, &progress, SSM_LIVE_SAVE, pfSuspended);
+    return ssm_save_vm(vm, &target, &progress, SSM_LIVE_SAVE, SSM_SAVE_DOWNTIME_MS, pfSuspended);
 }
 
 /* --- load --- */

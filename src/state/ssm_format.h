@@ -11,10 +11,11 @@
 
 #include "ssm_stream.h"
 
-#define SSM_MAGIC            "PETRELSS"        /* 8 bytes, no NUL */
-#define SSM_UNIT_MAGIC       "PSSMUNIT"
-#define SSM_END_MAGIC        "PSSMEND!"
 #define SSM_MAGIC_SIZE       8
+/* The record magics: 8 bytes each, no NUL. */
+static const char SSM_MAGIC[SSM_MAGIC_SIZE] = { 'P', 'E', 'T', 'R', 'E', 'L', 'S', 'S' };
+static const char SSM_UNIT_MAGIC[SSM_MAGIC_SIZE] = { 'P', 'S', 'S', 'M', 'U', 'N', 'I', 'T' };
+static const char SSM_END_MAGIC[SSM_MAGIC_SIZE] = { 'P', 'S', 'S', 'M', 'E', 'N', 'D', '!' };
 #define SSM_FORMAT_VERSION   1u
 
 #define SSM_HEADER_SIZE      128u

@@ -23,7 +23,7 @@ int ssm_header_write(struct ssm_writer *w, const struct ssm_header *h)
     ssm_put_u32(b + 72, h->fp.vcpu_count);
     ssm_put_u32(b + 76, SSM_CPUID_WORDS);
     for (unsigned i = 0; i < SSM_CPUID_WORDS; i++)
-        ssm_put_u32(b + 80 + 4 * i, h->fp.cpuid[i]);
+        ssm_put_u32(b + 80 + (size_t)4 * i, h->fp.cpuid[i]);
     ssm_put_u32(b + 124, crc32c(0, b, 124));
     return ssm_write(w, b, sizeof(b));
 }
@@ -43,7 +43,7 @@ int ssm_header_read(struct ssm_reader *r, struct ssm_header *h)
     if (h->format_version != SSM_FORMAT_VERSION)
         return ssm_reader_fail(r, VERR_SSM_INTEGRITY_VERSION, "header at offset 8: format version %u is not "
                                "known to this Petrel (it reads version %u)", h->format_version, SSM_FORMAT_VERSION);
-    if (ssm_get_u32(b + 124) != crc32c(0, b, 124))
+    if (!ssm_crc_ok(crc32c(0, b, 124), ssm_get_u32(b + 124)))
         return ssm_reader_fail(r, VERR_SSM_INTEGRITY_HEADER, "header at offset 0: checksum mismatch");
     if (ssm_get_u32(b + 12) != SSM_HEADER_SIZE || ssm_get_u32(b + 76) != SSM_CPUID_WORDS)
         return ssm_reader_fail(r, VERR_SSM_INTEGRITY_HEADER, "header at offset 12: unexpected header layout");
@@ -54,7 +54,7 @@ int ssm_header_read(struct ssm_reader *r, struct ssm_header *h)
     h->fp.ram_hole_size = ssm_get_u64(b + 64);
     h->fp.vcpu_count = ssm_get_u32(b + 72);
     for (unsigned i = 0; i < SSM_CPUID_WORDS; i++)
-        h->fp.cpuid[i] = ssm_get_u32(b + 80 + 4 * i);
+        h->fp.cpuid[i] = ssm_get_u32(b + 80 + (size_t)4 * i);
     return VINF_SUCCESS;
 }
 

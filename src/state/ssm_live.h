@@ -16,7 +16,9 @@ struct ssm_target {
 
 enum ssm_save_mode { SSM_LIVE_SAVE, SSM_LIVE_TELEPORT };
 
+/* downtime_ms: the longest the guest may stay stopped for the final pass
+ * (VMR3Save: 250 ms, as the API fixes it; VMR3Teleport: the caller's). */
 int ssm_save_vm(PVM vm, const struct ssm_target *target, struct ssm_progress *progress, enum ssm_save_mode mode,
-                bool *suspended);
+                uint32_t downtime_ms, bool *suspended);
 
 #endif /* PETREL_SSM_LIVE_H */

@@ -43,7 +43,16 @@ int  ssm_machine_check_unit(struct ssm_machine_load *ml, struct ssm_reader *r, u
                             const struct ssm_unit_hdr *u);
 /* Keeps a checked unit's payload (takes ownership of data). */
 int  ssm_machine_keep_unit(struct ssm_machine_load *ml, const struct ssm_unit_hdr *u, uint64_t at, uint8_t *data);
-/* After the end marker: every required unit present, then applied in order. */
+/* The unit (name, instance) collected so far, or NULL. */
+struct ssm_pending_unit *ssm_machine_find_unit(struct ssm_machine_load *ml, const char *name, uint32_t instance);
+
+/* The engine-owned chips, as engine-neutral device units (see engine.h). */
+struct ssm_chip_unit { const char *name; uint32_t version; size_t size; };
+#define SSM_CHIP_UNIT_COUNT 2
+extern const struct ssm_chip_unit ssm_chip_units[SSM_CHIP_UNIT_COUNT];
+
+/* After the end marker: every required unit present, then applied in order
+ * (ssm_machine_apply.c). */
 int  ssm_machine_apply(struct ssm_machine_load *ml, struct ssm_reader *r);
 void ssm_machine_load_free(struct ssm_machine_load *ml);
 

@@ -9,7 +9,6 @@
 
 #include "../devices/i8254.h"
 #include "../devices/i8259.h"
-#include "../time/vclock.h"
 #include "ssm_cpu.h"
 #include "ssm_machine.h"
 
@@ -19,11 +18,10 @@ struct unit_rule {
     const struct device_instance *dev; /* a device unit */
 };
 
-static const struct { const char *name; uint32_t version; size_t size; } chip_units[] = {
+const struct ssm_chip_unit ssm_chip_units[SSM_CHIP_UNIT_COUNT] = {
     { "i8259", I8259_SAVED_VERSION, sizeof(struct i8259_saved) },
     { "i8254", I8254_SAVED_VERSION, sizeof(struct i8254_saved) },
 };
-#define CHIP_COUNT (sizeof(chip_units) / sizeof(chip_units[0]))
 
 static const struct device_instance *device_by_unit(PVM vm, const char *name, uint32_t instance)
 {
@@ -49,9 +47,9 @@ static bool unit_rule(PVM vm, const char *name, uint32_t instance, struct unit_r
         *rule = (struct unit_rule){ SSM_CPU_UNIT_VERSION, 1, SSM_CPU_PAYLOAD_MAX, NULL };
         return instance < vm->cCpus;
     }
-    for (size_t i = 0; i < CHIP_COUNT; i++)
-        if (!strcmp(name, chip_units[i].name)) {
-            *rule = (struct unit_rule){ chip_units[i].version, chip_units[i].size, chip_units[i].size, NULL };
+    for (size_t i = 0; i < SSM_CHIP_UNIT_COUNT; i++)
+        if (!strcmp(name, ssm_chip_units[i].name)) {
+            *rule = (struct unit_rule){ ssm_chip_units[i].version, ssm_chip_units[i].size, ssm_chip_units[i].size, NULL };
             return instance == 0;
         }
     const struct device_instance *d = device_by_unit(vm, name, instance);
@@ -61,7 +59,7 @@ static bool unit_rule(PVM vm, const char *name, uint32_t instance, struct unit_r
     return true;
 }
 
-static struct ssm_pending_unit *find_pending(struct ssm_machine_load *ml, const char *name, uint32_t instance)
+struct ssm_pending_unit *ssm_machine_find_unit(struct ssm_machine_load *ml, const char *name, uint32_t instance)
 {
     for (uint32_t i = 0; i < ml->count; i++)
         if (ml->units[i].instance == instance && !strcmp(ml->units[i].name, name))
@@ -76,7 +74,7 @@ int ssm_machine_check_unit(struct ssm_machine_load *ml, struct ssm_reader *r, ui
     if (!unit_rule(ml->vm, u->name, u->instance, &rule))
         return ssm_reader_fail(r, VERR_SSM_INTEGRITY_UNIT_NOT_FOUND, "unit '%s' instance %u at offset %llu: this VM "
                                "has no such unit", u->name, u->instance, (unsigned long long)at);
-    if (find_pending(ml, u->name, u->instance))
+    if (ssm_machine_find_unit(ml, u->name, u->instance))
         return ssm_reader_fail(r, VERR_SSM_UNIT_EXISTS, "unit '%s' instance %u at offset %llu: it appears twice",
                                u->name, u->instance, (unsigned long long)at);
     if (u->version != rule.version)
@@ -122,113 +120,4 @@ void ssm_machine_load_free(struct ssm_machine_load *ml)
     free(ml->units);
     ml->units = NULL;
     ml->count = ml->cap = 0;
-}
-
-static struct ssm_pending_unit *require(struct ssm_machine_load *ml, struct ssm_reader *r, const char *name,
-                                        uint32_t instance)
-{
-    struct ssm_pending_unit *p = find_pending(ml, name, instance);
-    if (!p)
-        ssm_reader_fail(r, VERR_SSM_LOAD_CONFIG_MISMATCH, "unit '%s' instance %u: missing from the saved state, "
-                        "which this VM needs (different machine configuration?)", name, instance);
-    return p;
-}
-
-/* Whether the engine owns chip i (it can produce its state). */
-static bool engine_owns_chip(PVM vm, size_t i, uint8_t *scratch)
-{
-    return vm->engine->device_state_save &&
-           RT_SUCCESS(vm->engine->device_state_save(vm, chip_units[i].name, scratch, chip_units[i].size));
-}
-
-static int apply_chips(struct ssm_machine_load *ml, struct ssm_reader *r)
-{
-    PVM vm = ml->vm;
-    uint8_t scratch[512];
-    for (size_t i = 0; i < CHIP_COUNT; i++) {
-        struct ssm_pending_unit *p = find_pending(ml, chip_units[i].name, 0);
-        bool owned = chip_units[i].size <= sizeof(scratch) && engine_owns_chip(vm, i, scratch);
-        if (!p && !owned)
-            continue;
-        if (!p)
-            return require(ml, r, chip_units[i].name, 0) ? VINF_SUCCESS : r->rc;
-        int rc = vm->engine->device_state_load ? vm->engine->device_state_load(vm, p->name, p->data, p->len)
-                                               : VERR_NOT_FOUND;
-        if (rc == VERR_NOT_FOUND || rc == VERR_NOT_SUPPORTED)
-            return ssm_reader_fail(r, VERR_SSM_LOAD_CONFIG_MISMATCH, "unit '%s' at offset %llu: the %s engine has "
-                                   "no such chip to load it into", p->name, (unsigned long long)p->at,
-                                   vm->engine->name);
-        if (RT_FAILURE(rc))
-            return ssm_reader_fail(r, rc, "unit '%s' at offset %llu: the chip rejected the saved values (status %d)",
-                                   p->name, (unsigned long long)p->at, rc);
-    }
-    return VINF_SUCCESS;
-}
-
-static int apply_devices(struct ssm_machine_load *ml, struct ssm_reader *r)
-{
-    PVM vm = ml->vm;
-    for (struct device_instance *d = vm->devices; d; d = d->next) {
-        if (!d->ops->save || !d->ops->load)
-            continue;
-        uint32_t n = 0;
-        for (struct device_instance *e = vm->devices; e != d; e = e->next)
-            n += !strcmp(e->ops->name, d->ops->name);
-        struct ssm_pending_unit *p = require(ml, r, d->ops->name, n);
-        if (!p)
-            return r->rc;
-        int rc = d->ops->load(d->state, p->data);
-        if (RT_FAILURE(rc))
-            return ssm_reader_fail(r, rc, "unit '%s' instance %u at offset %llu: the device rejected the saved "
-                                   "values (status %d)", p->name, n, (unsigned long long)p->at, rc);
-    }
-    return VINF_SUCCESS;
-}
-
-static int cpu_set_on_emt(PVMCPU vcpu, const struct cpu_state *st)
-{
-    return vcpu->pVM->engine->set_state(vcpu, st);
-}
-
-/* Every vCPU's unit is decoded before any is applied. */
-static int apply_cpus(struct ssm_machine_load *ml, struct ssm_reader *r)
-{
-    PVM vm = ml->vm;
-    struct cpu_state *st = aligned_alloc(64, sizeof(*st) * vm->cCpus);
-    if (!st)
-        return ssm_reader_fail(r, VERR_NO_MEMORY, "out of memory loading the vCPU states");
-    int rc = VINF_SUCCESS;
-    for (VMCPUID id = 0; id < vm->cCpus && RT_SUCCESS(rc); id++) {
-        struct ssm_pending_unit *p = require(ml, r, SSM_CPU_UNIT_NAME, id);
-        if (!p)
-            rc = r->rc;
-        else if (!ssm_cpu_decode(&st[id], p->data, p->len))
-            rc = ssm_reader_fail(r, VERR_SSM_UNEXPECTED_DATA, "unit 'cpu' instance %u at offset %llu: the payload "
-                                 "does not decode to a vCPU state", id, (unsigned long long)p->at);
-    }
-    for (VMCPUID id = 0; id < vm->cCpus && RT_SUCCESS(rc); id++) {
-        rc = VMR3ReqCallWaitU(vm->pUVM, id, (PFNRT)cpu_set_on_emt, 2, vm->apCpus[id], &st[id]);
-        if (RT_FAILURE(rc))
-            ssm_reader_fail(r, rc, "unit 'cpu' instance %u: the engine refused the state (status %d)", id, rc);
-    }
-    free(st);
-    return rc;
-}
-
-int ssm_machine_apply(struct ssm_machine_load *ml, struct ssm_reader *r)
-{
-    struct ssm_pending_unit *clk = require(ml, r, SSM_CLOCK_UNIT_NAME, 0);
-    if (!clk)
-        return r->rc;
-    uint64_t now = ssm_get_u64(clk->data);
-    if (now >> 62)
-        return ssm_reader_fail(r, VERR_SSM_UNEXPECTED_DATA, "unit 'clock' at offset %llu: time %llu ns is out of "
-                               "range", (unsigned long long)clk->at, (unsigned long long)now);
-    vclock_set(ml->vm->clock, now);    /* first: the chips and devices plan timers on it */
-    int rc = apply_chips(ml, r);
-    if (RT_SUCCESS(rc))
-        rc = apply_devices(ml, r);
-    if (RT_SUCCESS(rc))
-        rc = apply_cpus(ml, r);
-    return rc;
 }

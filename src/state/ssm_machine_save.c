@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../devices/i8254.h"
-#include "../devices/i8259.h"
 #include "../time/vclock.h"
 #include "ssm_cpu.h"
 #include "ssm_machine.h"
@@ -42,25 +40,19 @@ static int save_cpu(PVM vm, struct ssm_writer *w, VMCPUID id, uint8_t *buf)
     return ssm_unit_write(w, SSM_CPU_UNIT_NAME, id, SSM_CPU_UNIT_VERSION, buf, len);
 }
 
-/* The engine-owned chips in Petrel's device structs (see engine.h). */
-static const struct { const char *name; uint32_t version; size_t size; } engine_chips[] = {
-    { "i8259", I8259_SAVED_VERSION, sizeof(struct i8259_saved) },
-    { "i8254", I8254_SAVED_VERSION, sizeof(struct i8254_saved) },
-};
-
 static int save_engine_chips(PVM vm, struct ssm_writer *w, uint8_t *buf, uint32_t *units)
 {
     bool in_engine = vm->engine->irqchip_in_engine && vm->engine->irqchip_in_engine(vm);
-    for (size_t i = 0; i < sizeof(engine_chips) / sizeof(engine_chips[0]); i++) {
+    for (size_t i = 0; i < SSM_CHIP_UNIT_COUNT; i++) {
         int rc = vm->engine->device_state_save
-               ? vm->engine->device_state_save(vm, engine_chips[i].name, buf, engine_chips[i].size)
+               ? vm->engine->device_state_save(vm, ssm_chip_units[i].name, buf, ssm_chip_units[i].size)
                : VERR_NOT_SUPPORTED;
         if (rc == VERR_NOT_FOUND || (rc == VERR_NOT_SUPPORTED && !in_engine))
             continue;
         if (RT_FAILURE(rc))
             return ssm_writer_fail(w, rc, "the %s engine cannot save its %s yet (status %d)", vm->engine->name,
-                                   engine_chips[i].name, rc);
-        rc = ssm_unit_write(w, engine_chips[i].name, 0, engine_chips[i].version, buf, engine_chips[i].size);
+                                   ssm_chip_units[i].name, rc);
+        rc = ssm_unit_write(w, ssm_chip_units[i].name, 0, ssm_chip_units[i].version, buf, ssm_chip_units[i].size);
         if (RT_FAILURE(rc))
             return rc;
         (*units)++;

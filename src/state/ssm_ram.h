@@ -30,6 +30,7 @@ struct ssm_ram_saver {
     uint8_t *data;                     /* page data of the unit being built */
     uint8_t *payload;
     uint64_t bytes_sent;               /* payload bytes written (bandwidth) */
+    uint64_t pages_sent;               /* pages with data written */
     void   (*progress)(void *user, uint64_t done, uint64_t total);
     void    *progress_user;
 };

@@ -14,6 +14,21 @@
 
 #define ZSTD_LEVEL 1
 
+/*
+ * A live pass reads guest RAM while vCPUs write it: a page torn by such a
+ * write is in the dirty log and sent again, so the race is intended.  Tell
+ * ThreadSanitizer (its annotations exist only in TSan builds).
+ */
+#if defined(__SANITIZE_THREAD__)
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
+#define GUEST_READS_BEGIN() AnnotateIgnoreReadsBegin(__FILE__, __LINE__)
+#define GUEST_READS_END()   AnnotateIgnoreReadsEnd(__FILE__, __LINE__)
+#else
+#define GUEST_READS_BEGIN() ((void)0)
+#define GUEST_READS_END()   ((void)0)
+#endif
+
 struct unit_build {
     uint32_t runs, data_pages;
     uint64_t run_first;                /* page index of the open run */
@@ -115,9 +130,13 @@ static int page_add(struct ssm_ram_saver *s, struct unit_build *b, uint64_t page
         b->run_zero = zero;
     }
     b->run_pages++;
-    if (!zero)
+    s->pages_sent += !zero;
+    if (!zero) {
+        GUEST_READS_BEGIN();
         memcpy(s->data + (size_t)b->data_pages++ * GUEST_PAGE_SIZE, s->ram->host + page * GUEST_PAGE_SIZE,
                GUEST_PAGE_SIZE);
+        GUEST_READS_END();
+    }
     return VINF_SUCCESS;
 }
 
@@ -129,10 +148,11 @@ int ssm_ram_save_pass(struct ssm_ram_saver *s, const uint8_t *dirty)
     for (uint64_t p = 0; p < pages; p++) {
         if (dirty && !(dirty[p / 8] & (1u << (p % 8))))
             continue;
+        GUEST_READS_BEGIN();
         bool zero = page_is_zero(s->ram->host + p * GUEST_PAGE_SIZE);
-        if (zero && !dirty)
-            continue;                  /* the target starts from zeroed RAM */
-        int rc = page_add(s, &b, p, zero);
+        GUEST_READS_END();
+        int rc = zero && !dirty ? VINF_SUCCESS       /* the target starts from zeroed RAM */
+               : page_add(s, &b, p, zero);
         if (RT_FAILURE(rc))
             return rc;
         if (s->progress && (p & 0xfff) == 0)

@@ -17,7 +17,8 @@ int ssm_unit_write(struct ssm_writer *w, const char *name, uint32_t instance, ui
     if (strlen(name) >= SSM_UNIT_NAME_SIZE)
         return ssm_writer_fail(w, VERR_SSM_IPE_1, "unit name '%s' is too long", name);
     memcpy(b, SSM_UNIT_MAGIC, SSM_MAGIC_SIZE);
-    memcpy(b + 8, name, strlen(name));
+    for (size_t i = 0; name[i]; i++)      /* NUL-padded: b is zeroed */
+        b[8 + i] = (uint8_t)name[i];
     ssm_put_u32(b + 32, instance);
     ssm_put_u32(b + 36, version);
     ssm_put_u64(b + 40, len);
@@ -49,7 +50,7 @@ static int end_read(struct ssm_reader *r, const uint8_t *magic, uint32_t stream_
                                (unsigned long long)at);
     if (RT_FAILURE(rc))
         return rc;
-    if (ssm_get_u32(b + 28) != crc32c(0, b, 28))
+    if (!ssm_crc_ok(crc32c(0, b, 28), ssm_get_u32(b + 28)))
         return ssm_reader_fail(r, VERR_SSM_INTEGRITY_REC_TERM_CRC, "end marker at offset %llu: checksum mismatch",
                                (unsigned long long)at);
     if (ssm_get_u32(b + 8) != units_read || ssm_get_u64(b + 16) != at)
@@ -57,7 +58,7 @@ static int end_read(struct ssm_reader *r, const uint8_t *magic, uint32_t stream_
                                "ending at %llu, the stream had %u ending at %llu", (unsigned long long)at,
                                ssm_get_u32(b + 8), (unsigned long long)ssm_get_u64(b + 16), units_read,
                                (unsigned long long)at);
-    if (ssm_get_u32(b + 24) != stream_crc)
+    if (!ssm_crc_ok(stream_crc, ssm_get_u32(b + 24)))
         return ssm_reader_fail(r, VERR_SSM_INTEGRITY_REC_TERM_CRC, "end marker at offset %llu: the whole-stream "
                                "checksum does not match the stream", (unsigned long long)at);
     return VINF_SSM_END_MARKER;
@@ -85,7 +86,7 @@ int ssm_record_read(struct ssm_reader *r, struct ssm_unit_hdr *u, uint32_t units
                              (unsigned long long)at);
     if (RT_FAILURE(rc))
         return rc;
-    if (ssm_get_u32(b + 60) != crc32c(0, b, 60))
+    if (!ssm_crc_ok(crc32c(0, b, 60), ssm_get_u32(b + 60)))
         return ssm_reader_fail(r, VERR_SSM_INTEGRITY_REC_HDR, "unit header at offset %llu: checksum mismatch",
                                (unsigned long long)at);
     memcpy(u->name, b + 8, SSM_UNIT_NAME_SIZE);

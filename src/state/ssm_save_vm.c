@@ -98,9 +98,9 @@ static int save_error(PVM vm, int rc, const struct ssm_save *s, const struct ssm
 static int save_plain(PVM vm, const struct ssm_target *t, struct ssm_progress *progress, PCSSMSTRMOPS ops, void *user)
 {
     struct ssm_save s;
-    int rc = ssm_save_begin(&s, vm, ops, user, progress);
+    int rc = ssm_save_begin(&s, vm, ops, user, progress, false);
     if (RT_SUCCESS(rc))
-        rc = ssm_save_finish(&s, false, NULL);
+        rc = ssm_save_finish(&s);
     ssm_save_end(&s);
     rc = stream_close(ops, user, rc);
     if (RT_FAILURE(rc))
@@ -132,15 +132,17 @@ static int live_stop(PVM vm, bool *suspended, bool *ext)
 }
 
 static int save_live(PVM vm, const struct ssm_target *t, struct ssm_progress *progress, PCSSMSTRMOPS ops, void *user,
-                     bool *suspended)
+                     uint32_t downtime_ms, bool *suspended)
 {
     struct ssm_save s;
     bool ext = false;
-    int rc = ssm_save_begin(&s, vm, ops, user, progress);
+    int rc = ssm_save_begin(&s, vm, ops, user, progress, true);
+    if (RT_SUCCESS(rc))
+        rc = ssm_save_live_passes(&s, downtime_ms);
     if (RT_SUCCESS(rc))
         rc = live_stop(vm, suspended, &ext);
     if (RT_SUCCESS(rc))
-        rc = ssm_save_finish(&s, true, NULL);
+        rc = ssm_save_finish(&s);
     ssm_save_end(&s);
     rc = stream_close(ops, user, rc);
     if (RT_FAILURE(rc)) {
@@ -153,9 +155,13 @@ static int save_live(PVM vm, const struct ssm_target *t, struct ssm_progress *pr
 }
 
 int ssm_save_vm(PVM vm, const struct ssm_target *t, struct ssm_progress *progress, enum ssm_save_mode mode,
-                bool *suspended)
+                uint32_t downtime_ms, bool *suspended)
 {
     const char *who = mode == SSM_LIVE_TELEPORT ? "VMR3Teleport" : "VMR3Save";
+    const struct engine_ops *e = vm->engine;
+    if (e && e->irqchip_in_engine && e->irqchip_in_engine(vm) && !e->device_state_save)
+        return VMSetError(vm, VERR_NOT_SUPPORTED, RT_SRC_POS, "%s: the %s engine keeps the interrupt controllers and "
+                          "timer in the kernel and cannot save them yet; the VM is left as it is", who, e->name);
     int pair = vm_state_try_set(vm, who, 2, VMSTATE_SUSPENDED, VMSTATE_SAVING, VMSTATE_RUNNING, VMSTATE_RUNNING_LS);
     if (pair < 0)
         return pair;
@@ -174,7 +180,7 @@ int ssm_save_vm(PVM vm, const struct ssm_target *t, struct ssm_progress *progres
     if (pair == 0 && mode == SSM_LIVE_SAVE)
         rc = save_plain(vm, t, progress, ops, user);
     else
-        rc = save_live(vm, t, progress, ops, user, suspended);
+        rc = save_live(vm, t, progress, ops, user, downtime_ms, suspended);
     if (RT_FAILURE(rc))
         vm->teleported_not_resumed = false;
     return rc;

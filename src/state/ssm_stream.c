@@ -93,10 +93,10 @@ int ssm_read(struct ssm_reader *r, void *buf, size_t len, const char *what)
         int rc = r->ops->pfnRead(r->user, r->off + done, p + done, len - done, &got);
         if (RT_FAILURE(rc) && rc != VERR_EOF)
             return ssm_reader_fail(r, rc, "%s: reading at offset %llu failed (status %d)", what,
-                                   (unsigned long long)(r->off + done), rc);
+                                   (unsigned long long)r->off + done, rc);
         if (got > len - done)          /* a stream that claims more than asked is broken */
             return ssm_reader_fail(r, VERR_SSM_STREAM_ERROR, "%s: the stream returned more bytes than asked at "
-                                   "offset %llu", what, (unsigned long long)(r->off + done));
+                                   "offset %llu", what, (unsigned long long)r->off + done);
         if (got == 0) {
             if (done == 0)
                 return VERR_EOF;

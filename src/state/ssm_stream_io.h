@@ -7,6 +7,7 @@
 #define PETREL_SSM_STREAM_IO_H
 
 #include "../core/vm_internal.h"
+#include "ssm_machine.h"
 #include "ssm_ram.h"
 
 struct ssm_progress {
@@ -17,21 +18,47 @@ struct ssm_progress {
 };
 void ssm_progress_report(struct ssm_progress *p, unsigned percent);
 
+#define SSM_LIVE_MAX_PASSES   30u          /* then the guest is stopped anyway */
+#define SSM_LIVE_MIN_DOWNTIME 32u          /* ms, as the API clamps it */
+
 struct ssm_save {
     PVM vm;
     struct ssm_writer w;
     struct ssm_ram_saver ram;
-    uint32_t units;
     struct ssm_progress *progress;
     unsigned pct_lo, pct_hi;           /* the range the current RAM pass reports in */
+    bool     live;                     /* RAM is copied while the guest runs */
+    bool     logging;                  /* the engine's dirty log is on */
+    uint8_t *dirty;                    /* pages still to send (logging) */
+    size_t   dirty_bytes;
+    uint64_t bytes_per_s;              /* measured page-data rate, 0 = not yet */
+    unsigned passes;                   /* RAM passes written */
 };
 
-/* Header and the first RAM pass (the VM may run: a live save's first step). */
-int  ssm_save_begin(struct ssm_save *s, PVM vm, PCSSMSTRMOPS ops, void *user, struct ssm_progress *progress);
-/* With the VM stopped: the remaining RAM (all pages again when dirty is
- * NULL and begin ran while the guest ran), the machine units, the end marker. */
-int  ssm_save_finish(struct ssm_save *s, bool ram_changed, const uint8_t *dirty);
+/* Header and the first RAM pass; live: the guest runs meanwhile (the
+ * engine's dirty log, if it has one, is started first). */
+int  ssm_save_begin(struct ssm_save *s, PVM vm, PCSSMSTRMOPS ops, void *user, struct ssm_progress *progress,
+                    bool live);
+/* Live: more RAM passes while the guest runs, until what is left would be
+ * sent within downtime_ms at the measured rate (or the pass cap). */
+int  ssm_save_live_passes(struct ssm_save *s, uint32_t downtime_ms);
+/* With the VM stopped: the last RAM pass (dirty pages, or all pages again
+ * without a log), the machine units, the end marker. */
+int  ssm_save_finish(struct ssm_save *s);
 void ssm_save_end(struct ssm_save *s);
+
+/* A load in progress (ssm_load.c, ssm_load_records.c; the fuzz target). */
+struct ssm_load {
+    PVM vm;
+    struct ssm_reader r;
+    struct ssm_ram_loader ram;
+    struct ssm_machine_load ml;
+    struct ssm_progress *progress;
+    uint64_t size;                     /* stream size if known, else 0 */
+};
+
+/* Reads every record after the header up to and including the end marker. */
+int  ssm_load_records(struct ssm_load *l);
 
 /* Loads a whole stream; msg gets the reason on failure. */
 int  ssm_load_stream(PVM vm, PCSSMSTRMOPS ops, void *user, struct ssm_progress *progress, char *msg, size_t msg_size);

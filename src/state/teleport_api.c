@@ -1,8 +1,8 @@
 /*
  * VMR3Teleport: a live save to the caller's stream (the target loads it
  * with VMR3LoadFromStream(fTeleporting = true)).  cMsDowntime bounds the
- * final pass once iterative RAM passes exist; today the live phase makes
- * one pass and the final pass sends all RAM again (docs/saved-state.md).
+ * final pass: RAM passes repeat while the guest runs until the dirty pages
+ * left would be sent within it at the measured rate (or the pass cap).
  */
 #include "../core/vm_internal.h"
 #include "ssm_live.h"
@@ -10,7 +10,6 @@
 VMMR3DECL(int) VMR3Teleport(PUVM pUVM, uint32_t cMsDowntime, PCSSMSTRMOPS pStreamOps, void *pvStreamOpsUser,
                             PFNVMPROGRESS pfnProgress, void *pvProgressUser, bool *pfSuspended)
 {
-    (void)cMsDowntime;
     if (!pfSuspended)
         return VERR_INVALID_POINTER;
     *pfSuspended = false;
@@ -27,5 +26,5 @@ VMMR3DECL(int) VMR3Teleport(PUVM pUVM, uint32_t cMsDowntime, PCSSMSTRMOPS pStrea
     /* Fails fast in a wrong state (the intent behind the API's quirk Q3). */
     struct ssm_target target = { .ops = pStreamOps, .user = pvStreamOpsUser };
     struct ssm_progress progress = { .uvm = pUVM, .fn = pfnProgress, .user = pvProgressUser };
-    return ssm_save_vm(vm, &target, &progress, SSM_LIVE_TELEPORT, pfSuspended);
+    return ssm_save_vm(vm, &target, &progress, SSM_LIVE_TELEPORT, cMsDowntime, pfSuspended);
 }

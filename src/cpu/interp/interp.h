@@ -70,6 +70,11 @@ void interp_state_changed(struct interp_cpu *cpu);
  * loader): forget decoded code there. */
 void interp_invalidate_code(struct interp_cpu *cpu, uint64_t gpa, uint64_t len);
 
+/* Drops the TLB only (EMT of the vCPU, not inside interp_execute): the
+ * next write to each page goes through the slow path again, which marks
+ * it in ram->dirty_bitmap (a live save's dirty log starts a new round). */
+void interp_tlb_flush(struct interp_cpu *cpu);
+
 /* Forgets all decoded code at once (O(1)): after a reset, after a loader
  * wrote the image, or before a KVM fallback (KVM's writes are invisible). */
 void interp_flush_code(struct interp_cpu *cpu);

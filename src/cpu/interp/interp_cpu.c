@@ -79,6 +79,11 @@ void interp_invalidate_code(struct interp_cpu *cpu, uint64_t gpa, uint64_t len)
     tlb_flush(cpu);
 }
 
+void interp_tlb_flush(struct interp_cpu *cpu)
+{
+    tlb_flush(cpu);
+}
+
 void interp_flush_code(struct interp_cpu *cpu)
 {
     if (++cpu->code_epoch == 0)        /* 0 marks never-used slots */

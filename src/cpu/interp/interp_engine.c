@@ -31,6 +31,7 @@ struct interp_vm {
     uint64_t paused_tsc;              /* host TSC when the VM stopped running; 0 = running */
     struct i8259 *pic;
     struct i8254 *pit;
+    uint8_t *dirty_log;               /* kept until vm_term once a live save used it */
 };
 
 struct interp_vcpu {
@@ -85,6 +86,8 @@ static void interp_vm_term(PVM vm)
     if (!ivm)
         return;
     i8259_destroy(ivm->pic);
+    vm->ram.dirty_bitmap = NULL;
+    free(ivm->dirty_log);
     free(ivm);
     vm->engine_data = NULL;
 }
@@ -282,6 +285,76 @@ static void interp_vm_resume(PVM vm)
     }
 }
 
+/*
+ * Dirty log for live save: the interpreter marks ram.dirty_bitmap when it
+ * installs a writable TLB entry and on slow-path writes, so every change
+ * (log on, round end, log off) happens while all EMTs are parked in a
+ * rendezvous: the first switches the bitmap pointer, each drops its TLB,
+ * the last takes the bitmap.  The bitmap stays allocated until vm_term
+ * (device threads may still be marking it).
+ */
+struct dirty_round {
+    uint8_t *set;                     /* new ram.dirty_bitmap (start) */
+    bool     change, stop;
+    uint8_t *out;                     /* fetch into this */
+};
+
+static int dirty_round_worker(PVM vm, PVMCPU vcpu, void *user)
+{
+    struct interp_vm *ivm = vm->engine_data;
+    struct dirty_round *r = user;
+    if (vcpu->idCpu == 0 && r->change)
+        __atomic_store_n(&vm->ram.dirty_bitmap, r->stop ? NULL : r->set, __ATOMIC_RELEASE);
+    struct interp_vcpu *iv = ivcpu_of(vcpu);
+    if (iv)
+        interp_tlb_flush(iv->cpu);
+    if (r->out && vcpu->idCpu == vm->cCpus - 1) {
+        size_t bytes = (size_t)((vm->ram.size / GUEST_PAGE_SIZE + 7) / 8);
+        for (size_t i = 0; i < bytes; i++)
+            r->out[i] |= __atomic_exchange_n(&ivm->dirty_log[i], 0, __ATOMIC_RELAXED);
+    }
+    return VINF_SUCCESS;
+}
+
+static int dirty_round(PVM vm, struct dirty_round *r)
+{
+    return vm_emt_rendezvous(vm, VMMEMTRENDEZVOUS_ORDER_ONE_BY_ONE, dirty_round_worker, r);
+}
+
+static int interp_dirty_log_start(PVM vm)
+{
+    struct interp_vm *ivm = vm->engine_data;
+    size_t bytes = (size_t)((vm->ram.size / GUEST_PAGE_SIZE + 7) / 8);
+    if (!ivm->dirty_log)
+        ivm->dirty_log = calloc(1, bytes + 1);
+    if (!ivm->dirty_log)
+        return VERR_NO_MEMORY;
+    struct dirty_round r = { .set = ivm->dirty_log, .change = true };
+    int rc = dirty_round(vm, &r);
+    if (RT_SUCCESS(rc)) {             /* what was marked before the log started does not count */
+        uint8_t *scratch = calloc(1, bytes + 1);
+        struct dirty_round clear = { .out = scratch };
+        rc = scratch ? dirty_round(vm, &clear) : VERR_NO_MEMORY;
+        free(scratch);
+    }
+    return rc;
+}
+
+static int interp_dirty_log_fetch(PVM vm, uint8_t *out)
+{
+    struct interp_vm *ivm = vm->engine_data;
+    if (!ivm->dirty_log)
+        return VERR_INVALID_STATE;
+    struct dirty_round r = { .out = out };
+    return dirty_round(vm, &r);
+}
+
+static void interp_dirty_log_stop(PVM vm)
+{
+    struct dirty_round r = { .change = true, .stop = true };
+    dirty_round(vm, &r);
+}
+
 const struct engine_ops interp_engine_ops = {
     .name = "interp",
     .exec_engine = VM_EXEC_ENGINE_IEM,
@@ -299,4 +372,7 @@ const struct engine_ops interp_engine_ops = {
     .vm_resume = interp_vm_resume,
     .device_state_save = interp_device_state_save,
     .device_state_load = interp_device_state_load,
+    .dirty_log_start = interp_dirty_log_start,
+    .dirty_log_fetch = interp_dirty_log_fetch,
+    .dirty_log_stop = interp_dirty_log_stop,
 };

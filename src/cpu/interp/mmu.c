@@ -43,8 +43,13 @@ static uint64_t pt_read(const struct interp_cpu *cpu, uint64_t gpa, unsigned siz
 static void pt_set_bits(struct interp_cpu *cpu, uint64_t gpa, uint64_t entry, uint64_t bits, unsigned size)
 {
     uint8_t *h = phys_host(cpu, gpa);
-    if (h && (entry & bits) != bits)
-        store_le(h, size, entry | bits);
+    if (!h || (entry & bits) == bits)
+        return;
+    store_le(h, size, entry | bits);
+    if (cpu->ram->dirty_bitmap) {      /* a live save must resend the page table */
+        uint64_t page = (uint64_t)(h - cpu->ram->host) >> 12;
+        __atomic_fetch_or(&cpu->ram->dirty_bitmap[page >> 3], (uint8_t)(1u << (page & 7)), __ATOMIC_RELAXED);
+    }
 }
 
 static int page_fault(struct interp_cpu *cpu, uint64_t lin, uint32_t err)

@@ -1,0 +1,340 @@
+/*
+ * Teleport over TCP (see teleport_net.h, docs/teleport.md).
+ *
+ *   target -> source  "PETREL-TELEPORT 1\n", challenge T (32 bytes)
+ *   source -> target  challenge S (32), HMAC(pw, "source" T S)
+ *   target -> source  "OK" HMAC(pw, "target" S T)   or "NO" and close
+ *   source -> target  the saved-state stream (self-delimiting)
+ *   target -> source  "A" once the state is loaded, "F" if it was not
+ *
+ * Both sides prove they know the password, so neither sends anything to an
+ * impostor; the source powers off only after "A".
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE                    /* accept4 */
+#endif
+#include "teleport_net.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <vmm/err.h>
+
+#define BANNER       "PETREL-TELEPORT 1\n"
+#define BANNER_LEN   (sizeof(BANNER) - 1)
+#define NONCE_LEN    32u
+#define IO_TIMEOUT_MS 30000
+#define ACK_TIMEOUT_MS 120000          /* the target loads everything before it answers */
+
+int teleport_read_password(const char *path, char *pw, size_t size, char *err, size_t err_size)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, err_size, "cannot read the password file '%s': %s", path, strerror(errno));
+        return VERR_FILE_NOT_FOUND;
+    }
+    bool ok = fgets(pw, (int)size, f) != NULL;
+    fclose(f);
+    pw[ok ? strcspn(pw, "\r\n") : 0] = '\0';
+    if (!pw[0]) {
+        snprintf(err, err_size, "the password file '%s' is empty", path);
+        return VERR_INVALID_PARAMETER;
+    }
+    return VINF_SUCCESS;
+}
+
+static int fail(struct teleport_conn *c, int rc, const char *fmt, const char *detail)
+{
+    snprintf(c->error, sizeof(c->error), fmt, detail);
+    return rc;
+}
+
+static bool io_wait(int fd, short ev, int ms)
+{
+    struct pollfd p = { .fd = fd, .events = ev };
+    int r;
+    do
+        r = poll(&p, 1, ms);
+    while (r < 0 && errno == EINTR);
+    return r > 0;
+}
+
+static bool send_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        if (!io_wait(fd, POLLOUT, IO_TIMEOUT_MS))
+            return false;
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* Exactly len bytes within ms; false on EOF, error or timeout. */
+static bool recv_all(int fd, void *buf, size_t len, int ms)
+{
+    char *p = buf;
+    while (len) {
+        if (!io_wait(fd, POLLIN, ms))
+            return false;
+        ssize_t n = recv(fd, p, len, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+static void mac(unsigned char out[crypto_auth_hmacsha256_BYTES], const char *password, const char *role,
+                const unsigned char *a, const unsigned char *b)
+{
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, (const unsigned char *)password, strlen(password));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)role, strlen(role) + 1);
+    crypto_auth_hmacsha256_update(&st, a, NONCE_LEN);
+    crypto_auth_hmacsha256_update(&st, b, NONCE_LEN);
+    crypto_auth_hmacsha256_final(&st, out);
+    sodium_memzero(&st, sizeof(st));
+}
+
+/* host:port or [v6]:port into getaddrinfo's parts. */
+static bool split_host_port(const char *s, char *host, size_t hsize, char *port, size_t psize)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s || !colon[1] || strlen(colon + 1) >= psize)
+        return false;
+    const char *h = s;
+    size_t hl = (size_t)(colon - s);
+    if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    if (hl == 0 || hl >= hsize)
+        return false;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    strcpy(port, colon + 1);
+    return true;
+}
+
+static int resolve(struct teleport_conn *c, const char *host_port, bool passive, struct addrinfo **res)
+{
+    char host[256], port[16];
+    if (!split_host_port(host_port, host, sizeof(host), port, sizeof(port)))
+        return fail(c, VERR_INVALID_PARAMETER, "'%s' is not HOST:PORT", host_port);
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = passive ? AI_PASSIVE : 0 };
+    if (getaddrinfo(host, port, &hints, res) != 0 || !*res)
+        return fail(c, VERR_NET_HOST_UNREACHABLE, "cannot resolve '%s'", host_port);
+    return VINF_SUCCESS;
+}
+
+int teleport_connect(struct teleport_conn *c, const char *host_port, const char *password)
+{
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+    if (sodium_init() < 0)
+        return fail(c, VERR_INTERNAL_ERROR, "%s", "libsodium cannot initialise");
+    struct addrinfo *ai = NULL;
+    int rc = resolve(c, host_port, false, &ai);
+    if (RT_FAILURE(rc))
+        return rc;
+    for (struct addrinfo *a = ai; a && c->fd < 0; a = a->ai_next) {
+        c->fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (c->fd >= 0 && connect(c->fd, a->ai_addr, a->ai_addrlen) != 0) {
+            close(c->fd);
+            c->fd = -1;
+        }
+    }
+    freeaddrinfo(ai);
+    if (c->fd < 0)
+        return fail(c, VERR_NET_CONNECTION_REFUSED, "cannot connect to %s", host_port);
+    char banner[BANNER_LEN];
+    unsigned char t[NONCE_LEN], s[NONCE_LEN], m[crypto_auth_hmacsha256_BYTES], reply[2 + crypto_auth_hmacsha256_BYTES];
+    if (!recv_all(c->fd, banner, BANNER_LEN, IO_TIMEOUT_MS) || memcmp(banner, BANNER, BANNER_LEN) != 0 ||
+        !recv_all(c->fd, t, NONCE_LEN, IO_TIMEOUT_MS))
+        return fail(c, VERR_NET_PROTOCOL_ERROR, "%s is not a Petrel teleport target", host_port);
+    randombytes_buf(s, sizeof(s));
+    mac(m, password, "source", t, s);
+    if (!send_all(c->fd, s, sizeof(s)) || !send_all(c->fd, m, sizeof(m)))
+        return fail(c, VERR_NET_CONNECTION_RESET_BY_PEER, "%s closed the connection", host_port);
+    if (!recv_all(c->fd, reply, 2, IO_TIMEOUT_MS) || memcmp(reply, "OK", 2) != 0)
+        return fail(c, VERR_ACCESS_DENIED, "%s refused the password", host_port);
+    mac(m, password, "target", s, t);
+    if (!recv_all(c->fd, reply + 2, crypto_auth_hmacsha256_BYTES, IO_TIMEOUT_MS) ||
+        crypto_verify_32(reply + 2, m) != 0)
+        return fail(c, VERR_ACCESS_DENIED, "%s does not know the password (not the expected target)",
+                    host_port);
+    return VINF_SUCCESS;
+}
+
+static int listen_on(struct teleport_conn *c, const char *addr_port)
+{
+    struct addrinfo *ai = NULL;
+    int rc = resolve(c, addr_port, true, &ai);
+    if (RT_FAILURE(rc))
+        return rc;
+    int fd = -1;
+    for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        int one = 1;
+        if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+                        bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 1) != 0)) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(ai);
+    if (fd < 0)
+        return fail(c, VERR_NET_ADDRESS_IN_USE, "cannot listen on %s", addr_port);
+    return fd;
+}
+
+/* One source's handshake on fd; true if it knows the password. */
+static bool authenticate(int fd, const char *password)
+{
+    unsigned char t[NONCE_LEN], s[NONCE_LEN], m[crypto_auth_hmacsha256_BYTES], want[crypto_auth_hmacsha256_BYTES];
+    randombytes_buf(t, sizeof(t));
+    if (!send_all(fd, BANNER, BANNER_LEN) || !send_all(fd, t, sizeof(t)) ||
+        !recv_all(fd, s, sizeof(s), IO_TIMEOUT_MS) || !recv_all(fd, m, sizeof(m), IO_TIMEOUT_MS))
+        return false;
+    mac(want, password, "source", t, s);
+    if (crypto_verify_32(m, want) != 0) {
+        usleep(500000 + randombytes_uniform(1000000));   /* no fast password guessing */
+        send_all(fd, "NO", 2);
+        return false;
+    }
+    mac(m, password, "target", s, t);
+    return send_all(fd, "OK", 2) && send_all(fd, m, sizeof(m));
+}
+
+int teleport_accept(struct teleport_conn *c, const char *addr_port, const char *password, unsigned attempts)
+{
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+    if (sodium_init() < 0)
+        return fail(c, VERR_INTERNAL_ERROR, "%s", "libsodium cannot initialise");
+    int lfd = listen_on(c, addr_port);
+    if (lfd < 0)
+        return lfd;
+    for (unsigned i = 0; i < attempts && c->fd < 0; i++) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0 && errno == EINTR)
+            continue;
+        if (fd < 0)
+            break;
+        if (authenticate(fd, password)) {
+            c->fd = fd;
+        } else {
+            fprintf(stderr, "petrel: teleport: a source on %s did not know the password; waiting for another\n",
+                    addr_port);
+            close(fd);
+        }
+    }
+    close(lfd);
+    return c->fd >= 0 ? VINF_SUCCESS : fail(c, VERR_ACCESS_DENIED, "no source on %s knew the password",
+                                            addr_port);
+}
+
+unsigned long long teleport_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000u + (unsigned long long)ts.tv_nsec / 1000000u;
+}
+
+void teleport_close(struct teleport_conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}
+
+/* --- SSMSTRMOPS over the connection --- */
+
+static int t_write(void *user, uint64_t off, const void *buf, size_t len)
+{
+    (void)off;
+    struct teleport_conn *c = user;
+    return send_all(c->fd, buf, len) ? VINF_SUCCESS
+                                     : fail(c, VERR_NET_CONNECTION_RESET_BY_PEER, "%s", "the target went away");
+}
+
+static int t_read(void *user, uint64_t off, void *buf, size_t len, size_t *got)
+{
+    (void)off;
+    struct teleport_conn *c = user;
+    *got = 0;
+    if (!io_wait(c->fd, POLLIN, IO_TIMEOUT_MS))
+        return fail(c, VERR_TIMEOUT, "%s", "the source stopped sending");
+    ssize_t n;
+    do
+        n = recv(c->fd, buf, len, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return fail(c, VERR_NET_CONNECTION_RESET_BY_PEER, "%s", "the source went away");
+    *got = (size_t)n;                  /* 0: the source closed early (the loader says where) */
+    return VINF_SUCCESS;
+}
+
+static int t_seek(void *u, int64_t o, unsigned m, uint64_t *a) { (void)u; (void)o; (void)m; (void)a; return VERR_NOT_SUPPORTED; }
+static uint64_t t_tell(void *u) { (void)u; return 0; }
+static int t_size(void *u, uint64_t *cb) { (void)u; (void)cb; return VERR_NOT_SUPPORTED; }
+
+/* A peer that hung up shows as readable with nothing to read. */
+static int t_is_ok(void *user)
+{
+    struct teleport_conn *c = user;
+    struct pollfd p = { .fd = c->fd, .events = POLLIN };
+    char b;
+    if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR) || recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0))
+        return fail(c, VERR_NET_CONNECTION_RESET_BY_PEER, "%s", "the peer closed the connection");
+    return VINF_SUCCESS;
+}
+
+/* Target: the loader is done; tell the source whether the state loaded. */
+static int t_target_close(void *user, bool cancelled)
+{
+    struct teleport_conn *c = user;
+    return send_all(c->fd, cancelled ? "F" : "A", 1) ? VINF_SUCCESS
+         : fail(c, VERR_NET_CONNECTION_RESET_BY_PEER, "%s", "the source went away before the hand-over");
+}
+
+/* Source: the stream is written; only the target's "A" makes it a success. */
+static int t_source_close(void *user, bool cancelled)
+{
+    struct teleport_conn *c = user;
+    char ack = 0;
+    c->acked = false;
+    if (cancelled)
+        return VINF_SUCCESS;
+    if (!recv_all(c->fd, &ack, 1, ACK_TIMEOUT_MS) || ack != 'A')
+        return fail(c, VERR_NET_CONNECTION_RESET_BY_PEER, "%s",
+                    ack == 'F' ? "the target could not load the state" : "the target did not confirm the hand-over");
+    c->acked = true;
+    return VINF_SUCCESS;
+}
+
+const SSMSTRMOPS teleport_source_ops = {
+    SSMSTRMOPS_VERSION, t_write, t_read, t_seek, t_tell, t_size, t_is_ok, t_source_close, SSMSTRMOPS_VERSION
+};
+
+const SSMSTRMOPS teleport_target_ops = {
+    SSMSTRMOPS_VERSION, t_write, t_read, t_seek, t_tell, t_size, t_is_ok, t_target_close, SSMSTRMOPS_VERSION
+};

@@ -1,0 +1,42 @@
+/*
+ * Teleport over TCP: the connection, the mutual challenge-response with a
+ * shared password (HMAC-SHA-256; the password never crosses the wire) and
+ * SSMSTRMOPS over the socket for VMR3Teleport (source) and
+ * VMR3LoadFromStream (target).  docs/teleport.md describes the protocol.
+ */
+#ifndef PETREL_CLI_TELEPORT_NET_H
+#define PETREL_CLI_TELEPORT_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <vmm/ssm.h>
+
+#define TELEPORT_PASSWORD_MAX 1024
+
+struct teleport_conn {
+    int  fd;
+    bool acked;                        /* source: the target confirmed the load */
+    char error[256];                   /* why it failed, for the user */
+};
+
+/* The stream for VMR3Teleport (its close waits for the target's verdict)
+ * and for VMR3LoadFromStream (its close sends the verdict). */
+extern const SSMSTRMOPS teleport_source_ops;
+extern const SSMSTRMOPS teleport_target_ops;
+
+/* Reads a password file (first line, at most TELEPORT_PASSWORD_MAX bytes). */
+int teleport_read_password(const char *path, char *pw, size_t size, char *err, size_t err_size);
+
+/* Source: connects to host:port and authenticates; VBox status. */
+int teleport_connect(struct teleport_conn *c, const char *host_port, const char *password);
+/* Target: listens on addr:port, accepts one source and authenticates it
+ * (a wrong password is refused after a random delay and the next
+ * connection awaited, up to `attempts` in all). */
+int teleport_accept(struct teleport_conn *c, const char *addr_port, const char *password, unsigned attempts);
+void teleport_close(struct teleport_conn *c);
+
+/* Monotonic milliseconds (downtime and totals). */
+unsigned long long teleport_now_ms(void);
+
+#endif

@@ -1,0 +1,151 @@
+/*
+ * Saved state from the command line: `petrel ctl PATH save FILE
+ * [--continue]` on a running `petrel run --control PATH`, then `petrel run
+ * --restore FILE`: the counter guest's ticks go on from where they were;
+ * a state for a different machine is refused with exit status 2.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+static char dir[64];
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list va;
+    va_start(va, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, va);
+    va_end(va);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = calloc(1, 1 << 16);
+    assert_non_null(buf);
+    if (f) {
+        buf[fread(buf, 1, (1 << 16) - 1, f)] = 0;
+        fclose(f);
+    }
+    return buf;
+}
+
+static unsigned lines(const char *path)
+{
+    char *s = slurp(path);
+    unsigned n = 0;
+    for (char *p = s; *p; p++)
+        n += *p == '\n';
+    free(s);
+    return n;
+}
+
+static void wait_lines(const char *path, unsigned n)
+{
+    for (int i = 0; i < 3000 && lines(path) < n; i++)
+        usleep(10000);
+    assert_true(lines(path) >= n);
+}
+
+/* Every line is T<k>, k = 1, 2, 3... */
+static void assert_ticks(const char *text, unsigned min)
+{
+    unsigned k = 1;
+    for (const char *p = text; *p; k++) {
+        char *end = NULL;
+        if (*p != 'T' || strtoul(p + 1, &end, 10) != k || *end != '\n') {
+            fprintf(stderr, "tick %u missing in: %s\n", k, text);
+            fail();
+        }
+        p = end + 1;
+    }
+    assert_true(k - 1 >= min);
+}
+
+#define RUN "%s run --engine interp --memory 4 --image %s/state_counter.bin"
+
+static void test_ctl_save_and_restore(void **state)
+{
+    (void)state;
+    assert_int_equal(sh("(" RUN " --control %s/sock > %s/a.out 2> %s/a.err; echo $? > %s/a.rc) &", PETREL_BIN,
+                        PETREL_GUEST_DIR, dir, dir, dir, dir), 0);
+    char a_out[128], b_out[128];
+    snprintf(a_out, sizeof(a_out), "%s/a.out", dir);
+    snprintf(b_out, sizeof(b_out), "%s/b.out", dir);
+    wait_lines(a_out, 2);
+    /* --continue: a snapshot, the guest keeps counting. */
+    assert_int_equal(sh("%s ctl %s/sock save %s/snap.sav --continue > /dev/null", PETREL_BIN, dir, dir), 0);
+    unsigned n = lines(a_out);
+    wait_lines(a_out, n + 2);
+    /* Without: saved, then powered off (petrel run exits 0). */
+    assert_int_equal(sh("cd %s && %s ctl %s/sock save last.sav > /dev/null", dir, PETREL_BIN, dir), 0);
+    char a_rc[128];
+    snprintf(a_rc, sizeof(a_rc), "%s/a.rc", dir);
+    for (int i = 0; i < 3000 && lines(a_rc) < 1; i++)
+        usleep(10000);
+    char *rc = slurp(a_rc);
+    assert_string_equal(rc, "0\n");   /* petrel run ended: the VM was powered off after the save */
+    free(rc);
+    char *before = slurp(a_out);
+    assert_int_equal(sh("timeout 60 sh -c '" RUN " --restore %s/last.sav > %s/b.out 2>&1 & pid=$!; "
+                        "while [ $(wc -l < %s/b.out) -lt 3 ]; do sleep 0.05; done; kill $pid; wait $pid'",
+                        PETREL_BIN, PETREL_GUEST_DIR, dir, dir, dir), 143);
+    char *after = slurp(b_out);
+    char *all = malloc(strlen(before) + strlen(after) + 1);
+    assert_non_null(all);
+    strcpy(all, before);
+    strcat(all, after);
+    assert_ticks(all, 5);
+    free(all);
+    free(before);
+    free(after);
+}
+
+static void test_restore_refuses_other_machine(void **state)
+{
+    (void)state;
+    assert_int_equal(sh("%s run --engine interp --memory 8 --image %s/state_counter.bin --restore %s/snap.sav "
+                        "> %s/c.out 2>&1", PETREL_BIN, PETREL_GUEST_DIR, dir, dir), 2);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/c.out", dir);
+    char *out = slurp(path);
+    assert_non_null(strstr(out, "VERR_SSM_LOAD_MEMORY_SIZE_MISMATCH"));
+    free(out);
+    assert_int_equal(sh("%s run --engine interp --image %s/state_counter.bin --restore %s/none.sav 2> /dev/null",
+                        PETREL_BIN, PETREL_GUEST_DIR, dir), 2);
+    assert_int_equal(sh("%s ctl %s/sock save 2> /dev/null", PETREL_BIN, dir), 2);   /* usage */
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(dir, "/tmp/petrel-cli-state-XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sh("rm -rf %s", dir);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ctl_save_and_restore),
+        cmocka_unit_test(test_restore_refuses_other_machine),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

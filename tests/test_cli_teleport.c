@@ -1,0 +1,284 @@
+/*
+ * Teleport between two petrel processes on 127.0.0.1: `petrel run
+ * --teleport-listen` receives the counter guest from `petrel ctl PATH
+ * teleport`, and its ticks continue with no gap or repeat; the source
+ * exits 0.  A wrong password, a target for another machine (fingerprint),
+ * a port that is not a Petrel target and a target that dies in the middle
+ * of the transfer all leave the source running, with a clear error.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <sodium.h>
+
+static char dir[64];
+static int port_base;
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list va;
+    va_start(va, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, va);
+    va_end(va);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *slurp_file(const char *name)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    char *buf = calloc(1, 1 << 16);
+    assert_non_null(buf);
+    if (f) {
+        buf[fread(buf, 1, (1 << 16) - 1, f)] = 0;
+        fclose(f);
+    }
+    return buf;
+}
+
+static unsigned lines(const char *name)
+{
+    char *s = slurp_file(name);
+    unsigned n = 0;
+    for (char *p = s; *p; p++)
+        n += *p == '\n';
+    free(s);
+    return n;
+}
+
+static void wait_lines(const char *name, unsigned n)
+{
+    for (int i = 0; i < 3000 && lines(name) < n; i++)
+        usleep(10000);
+    assert_true(lines(name) >= n);
+}
+
+static void assert_ticks(const char *text, unsigned min)
+{
+    unsigned k = 1;
+    for (const char *p = text; *p; k++) {
+        char *end = NULL;
+        if (*p != 'T' || strtoul(p + 1, &end, 10) != k || *end != '\n') {
+            fprintf(stderr, "tick %u missing in: %s\n", k, text);
+            fail();
+        }
+        p = end + 1;
+    }
+    assert_true(k - 1 >= min);
+}
+
+#define RUN "%s run --engine interp --image %s/state_counter.bin"
+
+/* Starts the source VM (4 MiB) with its control socket; output in src.out, exit status in src.rc. */
+static void start_source(void)
+{
+    sh("rm -f %s/src.out %s/src.rc", dir, dir);
+    assert_int_equal(sh("(" RUN " --memory 4 --control %s/sock > %s/src.out 2> %s/src.err; echo $? > %s/src.rc) &",
+                        PETREL_BIN, PETREL_GUEST_DIR, dir, dir, dir, dir), 0);
+    wait_lines("src.out", 2);
+}
+
+static void start_target(int port, unsigned mib)
+{
+    sh("rm -f %s/dst.out %s/dst.rc", dir, dir);
+    assert_int_equal(sh("(timeout 60 " RUN " --memory %u --teleport-listen 127.0.0.1:%d --teleport-password-file "
+                        "%s/pw > %s/dst.out 2> %s/dst.err & echo $! > %s/dst.pid; wait $!; echo $? > %s/dst.rc) &",
+                        PETREL_BIN, PETREL_GUEST_DIR, mib, port, dir, dir, dir, dir, dir), 0);
+    usleep(300000);                    /* until it listens */
+}
+
+static int teleport(int port, const char *pwfile)
+{
+    return sh("%s ctl %s/sock teleport 127.0.0.1:%d --password-file %s/%s > %s/ctl.out 2>&1", PETREL_BIN, dir, port,
+              dir, pwfile, dir);
+}
+
+static void assert_source_runs(void)
+{
+    assert_int_equal(sh("%s ctl %s/sock status | grep -q 'state *RUNNING'", PETREL_BIN, dir), 0);
+    unsigned n = lines("src.out");
+    wait_lines("src.out", n + 1);
+}
+
+static void stop_source(void)
+{
+    sh("%s ctl %s/sock poweroff > /dev/null 2>&1", PETREL_BIN, dir);
+    for (int i = 0; i < 1000 && lines("src.rc") < 1; i++)
+        usleep(10000);
+}
+
+static void wait_rc(const char *name)
+{
+    for (int i = 0; i < 3000 && lines(name) < 1; i++)
+        usleep(10000);
+}
+
+static void test_teleport_continues_ticks(void **state)
+{
+    (void)state;
+    start_source();
+    start_target(port_base, 4);
+    assert_int_equal(teleport(port_base, "bad"), 1);   /* refused; the target waits for another source */
+    char *out = slurp_file("ctl.out");
+    assert_non_null(strstr(out, "refused the password"));
+    free(out);
+    assert_source_runs();
+    assert_int_equal(teleport(port_base, "pw"), 0);
+    out = slurp_file("ctl.out");
+    assert_non_null(strstr(out, "downtime_ms"));   /* the measured pause is reported */
+    assert_non_null(strstr(out, "total_ms"));
+    free(out);
+    wait_rc("src.rc");
+    char *rc = slurp_file("src.rc");
+    assert_string_equal(rc, "0\n");    /* the source powered off after the hand-over */
+    free(rc);
+    wait_lines("dst.out", 3);
+    sh("kill $(cat %s/dst.pid)", dir);   /* the target's timeout process, by its id */
+    char *a = slurp_file("src.out"), *b = slurp_file("dst.out");
+    char *all = malloc(strlen(a) + strlen(b) + 1);
+    assert_non_null(all);
+    strcpy(all, a);
+    strcat(all, b);
+    assert_ticks(all, 5);
+    free(all);
+    free(a);
+    free(b);
+    char *err = slurp_file("dst.err");
+    assert_non_null(strstr(err, "did not know the password"));   /* logged on the target too */
+    free(err);
+}
+
+static void test_fingerprint_mismatch_keeps_source(void **state)
+{
+    (void)state;
+    start_source();
+    start_target(port_base + 1, 8);
+    assert_int_equal(teleport(port_base + 1, "pw"), 1);
+    char *out = slurp_file("ctl.out");
+    assert_non_null(strstr(out, "keeps running"));
+    free(out);
+    assert_source_runs();
+    wait_rc("dst.rc");
+    char *rc = slurp_file("dst.rc");
+    assert_string_equal(rc, "2\n");    /* the target refused the state */
+    free(rc);
+    char *err = slurp_file("dst.err");
+    assert_non_null(strstr(err, "VERR_SSM_LOAD_MEMORY_SIZE_MISMATCH"));
+    free(err);
+    stop_source();
+}
+
+/* A fake target: authenticates with the right password, reads `keep`
+ * bytes of the state, then drops the connection (a target that dies). */
+struct fake_target {
+    int lfd;
+    size_t keep;
+};
+
+static void *fake_target_main(void *arg)
+{
+    struct fake_target *f = arg;
+    int fd = accept(f->lfd, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    unsigned char t[32], s[32], m[32], buf[4096];
+    randombytes_buf(t, sizeof(t));
+    if (write(fd, "PETREL-TELEPORT 1\n", 18) == 18 && write(fd, t, 32) == 32 && f->keep) {
+        recv(fd, s, 32, MSG_WAITALL);
+        recv(fd, m, 32, MSG_WAITALL);
+        crypto_auth_hmacsha256_state st;
+        crypto_auth_hmacsha256_init(&st, (const unsigned char *)"s3cret", 6);
+        crypto_auth_hmacsha256_update(&st, (const unsigned char *)"target", 7);
+        crypto_auth_hmacsha256_update(&st, s, 32);
+        crypto_auth_hmacsha256_update(&st, t, 32);
+        crypto_auth_hmacsha256_final(&st, m);
+        if (write(fd, "OK", 2) == 2 && write(fd, m, 32) == 32)
+            for (size_t got = 0; got < f->keep;) {
+                ssize_t n = recv(fd, buf, sizeof(buf), 0);
+                if (n <= 0)
+                    break;
+                got += (size_t)n;
+            }
+    }
+    close(fd);
+    return NULL;
+}
+
+static void fake_target_case(int port, size_t keep, const char *expect)
+{
+    struct fake_target f = { socket(AF_INET, SOCK_STREAM, 0), keep };
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int one = 1;
+    setsockopt(f.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    assert_int_equal(bind(f.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(f.lfd, 1), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, fake_target_main, &f), 0);
+    assert_int_equal(teleport(port, "pw"), 1);
+    pthread_join(th, NULL);
+    close(f.lfd);
+    char *out = slurp_file("ctl.out");
+    if (!strstr(out, expect))
+        fprintf(stderr, "ctl said: %s\n", out);
+    assert_non_null(strstr(out, expect));
+    free(out);
+    assert_source_runs();
+}
+
+static void test_broken_targets_keep_source(void **state)
+{
+    (void)state;
+    assert_true(sodium_init() >= 0);
+    start_source();
+    fake_target_case(port_base + 2, 0, "(VERR_");                      /* closes after its challenge */
+    fake_target_case(port_base + 3, 3000, "keeps running");            /* dies during the transfer */
+    assert_int_equal(sh("%s ctl %s/sock teleport 127.0.0.1:1 --password-file %s/pw > %s/ctl.out 2>&1", PETREL_BIN,
+                        dir, dir, dir), 1);                            /* nobody listens */
+    assert_source_runs();
+    stop_source();
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(dir, "/tmp/petrel-teleport-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    port_base = 42000 + (int)(getpid() % 4000) * 4;
+    sh("echo s3cret > %s/pw; echo wrong > %s/bad", dir, dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    stop_source();
+    sh("rm -rf %s", dir);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_teleport_continues_ticks),
+        cmocka_unit_test(test_fingerprint_mismatch_keeps_source),
+        cmocka_unit_test(test_broken_targets_keep_source),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
