@@ -164,11 +164,8 @@ static void *exec_cap_thread(void *arg)
         nanosleep(&ts, NULL);
         if (atomic_load(&vm->exec_cap) >= 100)
             continue;
-        for (uint32_t i = 0; i < vm->cCpus; i++) {
-            PVMCPU vcpu = vm->apCpus[i];
-            if (atomic_load(&vcpu->pUVCpu->in_guest) && vm->engine && vm->engine->poke)
-                vm->engine->poke(vcpu);
-        }
+        for (uint32_t i = 0; i < vm->cCpus; i++)
+            emt_poke(vm->apCpus[i]->pUVCpu);
     }
     return NULL;
 }

@@ -168,6 +168,10 @@ static void vcpu_term_on_emt(PVMCPU vcpu)
     vm_machine_vcpu_term(vcpu);
 }
 
+static void emt_quiesce(void)
+{
+}
+
 /* Undoes a partially built VM on EMT(0); leaves uvm->pVM NULL. */
 static void vm_teardown_on_emt(PVM vm, uint32_t vcpus_ready, bool machine_ready)
 {
@@ -180,6 +184,10 @@ static void vm_teardown_on_emt(PVM vm, uint32_t vcpus_ready, bool machine_ready)
         vm_machine_term(vm);
     cfgm_term(vm);
     emt_detach_vm(uvm);
+    /* An idle EMT may have read pVM just before the detach: once it has run
+     * a request it is back at the top of its loop, where it sees NULL. */
+    for (uint32_t i = 1; i < uvm->cCpus; i++)
+        VMR3ReqCallVoidWaitU(uvm, i, (PFNRT)emt_quiesce, 0);
     vm_free(vm);
 }
 

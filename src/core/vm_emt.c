@@ -52,6 +52,11 @@ void emt_notify(PUVMCPU uvcpu, bool poke)
     atomic_fetch_add(&uvcpu->wake_seq, 1);
     if (atomic_load(&uvcpu->waiting))
         futex_wake_u32(&uvcpu->wake_seq, 1);
+    emt_poke(uvcpu);
+}
+
+void emt_poke(PUVMCPU uvcpu)
+{
     if (!atomic_load(&uvcpu->in_guest))
         return;
     pthread_mutex_lock(&uvcpu->poke_lock);

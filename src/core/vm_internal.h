@@ -190,6 +190,8 @@ VMCPUID vm_current_cpu_id(PUVM uvm);
 
 /* --- EMT wake-ups (vm_emt.c) --- */
 void emt_notify(PUVMCPU uvcpu, bool poke);
+/* Pokes the vCPU out of guest code if it is there (under its poke lock). */
+void emt_poke(PUVMCPU uvcpu);
 void emt_notify_all(PUVM uvm, bool poke);
 /* Blocks the EMT until notified or timeout_ns passes (0 = no timeout). */
 void emt_wait(PUVMCPU uvcpu, unsigned seq_seen, uint64_t timeout_ns);

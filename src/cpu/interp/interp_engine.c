@@ -140,9 +140,12 @@ static void interp_vcpu_term(PVMCPU vcpu)
     struct interp_vcpu *iv = ivcpu_of(vcpu);
     if (!iv)
         return;
+    /* Pokes read engine_data under the poke lock: none sees it freed. */
+    pthread_mutex_lock(&vcpu->pUVCpu->poke_lock);
+    vcpu->engine_data = NULL;
+    pthread_mutex_unlock(&vcpu->pUVCpu->poke_lock);
     interp_cpu_destroy(iv->cpu);
     free(iv);
-    vcpu->engine_data = NULL;
 }
 
 /* Force flags that need the core (the interrupt flag is ours). */

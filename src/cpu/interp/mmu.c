@@ -34,10 +34,17 @@ void tlb_flush_page(struct interp_cpu *cpu, uint64_t lin)
     tlb_flush(cpu);
 }
 
+/* Page-table entries are read and their A/D bits set atomically, as the CPU
+ * does: other vCPUs walk and update the same tables concurrently.  Entries
+ * are naturally aligned (4 or 8 bytes). */
 static uint64_t pt_read(const struct interp_cpu *cpu, uint64_t gpa, unsigned size)
 {
     uint8_t *h = phys_host(cpu, gpa);
-    return h ? load_le(h, size) : 0;       /* page tables outside RAM read as not present */
+    if (!h)
+        return 0;                          /* page tables outside RAM read as not present */
+    if (size == 8)
+        return __atomic_load_n((uint64_t *)(void *)h, __ATOMIC_RELAXED);
+    return __atomic_load_n((uint32_t *)(void *)h, __ATOMIC_RELAXED);
 }
 
 static void pt_set_bits(struct interp_cpu *cpu, uint64_t gpa, uint64_t entry, uint64_t bits, unsigned size)
@@ -45,7 +52,10 @@ static void pt_set_bits(struct interp_cpu *cpu, uint64_t gpa, uint64_t entry, ui
     uint8_t *h = phys_host(cpu, gpa);
     if (!h || (entry & bits) == bits)
         return;
-    store_le(h, size, entry | bits);
+    if (size == 8)
+        __atomic_fetch_or((uint64_t *)(void *)h, bits, __ATOMIC_RELAXED);
+    else
+        __atomic_fetch_or((uint32_t *)(void *)h, (uint32_t)bits, __ATOMIC_RELAXED);
     if (cpu->ram->dirty_bitmap) {      /* a live save must resend the page table */
         uint64_t page = (uint64_t)(h - cpu->ram->host) >> 12;
         __atomic_fetch_or(&cpu->ram->dirty_bitmap[page >> 3], (uint8_t)(1u << (page & 7)), __ATOMIC_RELAXED);
