@@ -80,6 +80,7 @@ bench: build
 	./$(BUILD)/bench/req_roundtrip
 	./$(BUILD)/bench/pio_exit
 	./$(BUILD)/bench/interp_mips
+	./$(BUILD)/bench/state_save
 
 # The saved-state loader under libFuzzer (clang) for FUZZ_SECONDS (`make check` runs it 5 s).
 FUZZ_SECONDS ?= 600
