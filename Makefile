@@ -82,7 +82,8 @@ bench: build
 	./$(BUILD)/bench/interp_mips
 	./$(BUILD)/bench/state_save
 
-# The saved-state loader under libFuzzer (clang) for FUZZ_SECONDS (`make check` runs it 5 s).
+# The saved-state loader and the teleport handshake under libFuzzer (clang),
+# FUZZ_SECONDS each (`make check` runs them 5 s each).
 FUZZ_SECONDS ?= 600
 fuzz-state: deps
 	scripts/fuzz-state.sh $(ASAN_BUILD)/fuzz $(FUZZ_SECONDS)
