@@ -7,7 +7,7 @@ TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc)
 DEBIAN_PACKAGES = build-essential cmake nasm pkg-config libcmocka-dev \
                   zlib1g-dev liblzma-dev libzstd-dev liblz4-dev acpica-tools libjansson-dev \
-                  busybox-static cpio clang libsodium-dev
+                  busybox-static cpio clang libclang-rt-14-dev libsodium-dev
 
 # Tests that exercise threads run again under ThreadSanitizer.
 THREADED_TESTS = 'test_linux_machine|test_req|tstVMREQ|test_lifecycle|test_create|test_vclock|test_i8259|test_i8254|test_uart16550|test_cmos_rtc|test_kvm_guests|test_control|test_config_json|test_kvm_irqchip|test_interp_atomic|test_saved_state$$|test_device_state'
@@ -88,13 +88,15 @@ bench: build
 	./$(BUILD)/bench/req_roundtrip
 	./$(BUILD)/bench/pio_exit
 	./$(BUILD)/bench/interp_mips
+	./$(BUILD)/bench/state_save
 
 # Linux boot time (beside QEMU, which the script installs for the comparison)
 # and the VMM's memory overhead.
 bench-linux: build linux-guest
 	bench/linux_boot.sh $(BUILD) 5 1
 
-# The saved-state loader under libFuzzer (clang) for FUZZ_SECONDS (`make check` runs it 5 s).
+# The saved-state loader and the teleport handshake under libFuzzer (clang),
+# FUZZ_SECONDS each (`make check` runs them 5 s each).
 FUZZ_SECONDS ?= 600
 fuzz-state: deps
 	scripts/fuzz-state.sh $(ASAN_BUILD)/fuzz $(FUZZ_SECONDS)

@@ -1,5 +1,6 @@
 /*
- * Teleport between two petrel processes on 127.0.0.1: `petrel run
+ * Teleport between two petrel processes on 127.0.0.1 (and between two
+ * network namespaces joined by a veth pair, when the test may create them): `petrel run
  * --teleport-listen` receives the counter guest from `petrel ctl PATH
  * teleport`, and its ticks continue with no gap or repeat; the source
  * exits 0.  A wrong password, a target for another machine (fingerprint),
@@ -85,26 +86,29 @@ static void assert_ticks(const char *text, unsigned min)
 #define RUN "%s run --engine interp --image %s/state_counter.bin"
 
 /* Starts the source VM (4 MiB) with its control socket; output in src.out, exit status in src.rc. */
+/* Network namespaces of the two "hosts" ("" = this one), and the target's address. */
+static char src_ns[64] = "", dst_ns[64] = "", dst_ip[32] = "127.0.0.1";
+
 static void start_source(void)
 {
     sh("rm -f %s/src.out %s/src.rc", dir, dir);
-    assert_int_equal(sh("(" RUN " --memory 4 --control %s/sock > %s/src.out 2> %s/src.err; echo $? > %s/src.rc) &",
-                        PETREL_BIN, PETREL_GUEST_DIR, dir, dir, dir, dir), 0);
+    assert_int_equal(sh("(%s" RUN " --memory 4 --control %s/sock > %s/src.out 2> %s/src.err; echo $? > %s/src.rc) &",
+                        src_ns, PETREL_BIN, PETREL_GUEST_DIR, dir, dir, dir, dir), 0);
     wait_lines("src.out", 2);
 }
 
 static void start_target(int port, unsigned mib)
 {
     sh("rm -f %s/dst.out %s/dst.rc", dir, dir);
-    assert_int_equal(sh("(timeout 60 " RUN " --memory %u --teleport-listen 127.0.0.1:%d --teleport-password-file "
+    assert_int_equal(sh("(%s timeout 60 " RUN " --memory %u --teleport-listen %s:%d --teleport-password-file "
                         "%s/pw > %s/dst.out 2> %s/dst.err & echo $! > %s/dst.pid; wait $!; echo $? > %s/dst.rc) &",
-                        PETREL_BIN, PETREL_GUEST_DIR, mib, port, dir, dir, dir, dir, dir), 0);
+                        dst_ns, PETREL_BIN, PETREL_GUEST_DIR, mib, dst_ip, port, dir, dir, dir, dir, dir), 0);
     usleep(300000);                    /* until it listens */
 }
 
 static int teleport(int port, const char *pwfile)
 {
-    return sh("%s ctl %s/sock teleport 127.0.0.1:%d --password-file %s/%s > %s/ctl.out 2>&1", PETREL_BIN, dir, port,
+    return sh("%s ctl %s/sock teleport %s:%d --password-file %s/%s > %s/ctl.out 2>&1", PETREL_BIN, dir, dst_ip, port,
               dir, pwfile, dir);
 }
 
@@ -254,6 +258,52 @@ static void test_broken_targets_keep_source(void **state)
     stop_source();
 }
 
+/* Two "hosts": network namespaces joined by a veth pair (needs root and
+ * `ip`; skipped with a reason otherwise). */
+static void test_teleport_between_namespaces(void **state)
+{
+    (void)state;
+    int id = (int)(getpid() % 200) + 20;
+    char a[32], b[32];
+    snprintf(a, sizeof(a), "petrel-src-%d", (int)getpid());
+    snprintf(b, sizeof(b), "petrel-dst-%d", (int)getpid());
+    if (sh("ip netns add %s 2>/dev/null && ip netns add %s 2>/dev/null", a, b) != 0) {
+        sh("ip netns del %s 2>/dev/null", a);
+        printf("SKIP: cannot create network namespaces (needs root and ip)\n");
+        return;
+    }
+    int rc = sh("ip link add pva%d netns %s type veth peer name pvb%d netns %s && "
+                "ip -n %s addr add 10.231.%d.1/24 dev pva%d && ip -n %s addr add 10.231.%d.2/24 dev pvb%d && "
+                "ip -n %s link set pva%d up && ip -n %s link set pvb%d up && "
+                "ip -n %s link set lo up && ip -n %s link set lo up",
+                id, a, id, b, a, id, id, b, id, id, a, id, b, id, a, b);
+    if (rc == 0) {
+        snprintf(src_ns, sizeof(src_ns), "ip netns exec %s ", a);
+        snprintf(dst_ns, sizeof(dst_ns), "ip netns exec %s ", b);
+        snprintf(dst_ip, sizeof(dst_ip), "10.231.%d.2", id);
+        start_source();
+        start_target(port_base + 5, 4);
+        rc = teleport(port_base + 5, "pw");
+        wait_rc("src.rc");
+        wait_lines("dst.out", 3);
+        sh("kill $(cat %s/dst.pid)", dir);
+        char *x = slurp_file("src.out"), *y = slurp_file("dst.out");
+        char *all = malloc(strlen(x) + strlen(y) + 1);
+        assert_non_null(all);
+        strcpy(all, x);
+        strcat(all, y);
+        if (rc == 0)
+            assert_ticks(all, 5);
+        free(all);
+        free(x);
+        free(y);
+    }
+    src_ns[0] = dst_ns[0] = '\0';
+    strcpy(dst_ip, "127.0.0.1");
+    sh("ip netns del %s; ip netns del %s", a, b);
+    assert_int_equal(rc, 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -279,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_teleport_continues_ticks),
         cmocka_unit_test(test_fingerprint_mismatch_keeps_source),
         cmocka_unit_test(test_broken_targets_keep_source),
+        cmocka_unit_test(test_teleport_between_namespaces),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -36,6 +36,13 @@ int teleport_connect(struct teleport_conn *c, const char *host_port, const char 
 int teleport_accept(struct teleport_conn *c, const char *addr_port, const char *password, unsigned attempts);
 void teleport_close(struct teleport_conn *c);
 
+/* The two halves of the handshake on a connected socket (also driven
+ * directly by the fuzz target): the source's (c->fd set; host_port names
+ * the peer in messages) and the target's (true: the peer knows the
+ * password and has been told so). */
+int  teleport_source_handshake(struct teleport_conn *c, const char *host_port, const char *password);
+bool teleport_target_handshake(int fd, const char *password);
+
 /* Monotonic milliseconds (downtime and totals). */
 unsigned long long teleport_now_ms(void);
 

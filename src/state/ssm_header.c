@@ -15,8 +15,8 @@ int ssm_header_write(struct ssm_writer *w, const struct ssm_header *h)
     memcpy(b, SSM_MAGIC, SSM_MAGIC_SIZE);
     ssm_put_u32(b + 8, h->format_version);
     ssm_put_u32(b + 12, SSM_HEADER_SIZE);
-    size_t vlen = strnlen(h->petrel_version, SSM_VERSION_SIZE - 1);
-    memcpy(b + 16, h->petrel_version, vlen);               /* NUL-padded by the zeroed buffer */
+    for (size_t i = 0; i < SSM_VERSION_SIZE - 1 && h->petrel_version[i]; i++)   /* NUL-padded: b is zeroed */
+        b[16 + i] = (uint8_t)h->petrel_version[i];
     ssm_put_u64(b + 48, h->fp.ram_size);
     ssm_put_u64(b + 56, h->fp.ram_low_size);
     ssm_put_u64(b + 64, h->fp.ram_hole_size);

@@ -1,6 +1,7 @@
 /*
  * Writing a saved-state stream: header, RAM passes, machine units, end.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -72,7 +73,7 @@ int ssm_save_begin(struct ssm_save *s, PVM vm, PCSSMSTRMOPS ops, void *user, str
     struct ssm_header h;
     memset(&h, 0, sizeof(h));
     h.format_version = SSM_FORMAT_VERSION;
-    strncpy(h.petrel_version, PETREL_VERSION, sizeof(h.petrel_version) - 1);
+    snprintf(h.petrel_version, sizeof(h.petrel_version), "%s", PETREL_VERSION);
     ssm_machine_fingerprint(vm, &h.fp);
     rc = ssm_header_write(&s->w, &h);
     ssm_progress_report(progress, 2);
