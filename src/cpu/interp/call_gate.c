@@ -130,7 +130,7 @@ static int call_inner(struct interp_cpu *cpu, const struct gate_target *t, uint6
     uint64_t old_sp_mask = size_mask(stack_addr_size(cpu));
     for (unsigned i = t->params; i-- > 0;) {       /* copied in their order on the old stack */
         uint64_t v = 0;
-        uint64_t a = (st->seg[SEG_SS].base + ((cpu->gpr[GPR_RSP] + i * t->size) & old_sp_mask)) & cpu->lin_mask;
+        uint64_t a = (st->seg[SEG_SS].base + ((cpu->gpr[GPR_RSP] + (uint64_t)i * t->size) & old_sp_mask)) & cpu->lin_mask;
         if ((r = sys_access(cpu, a, t->size, &v, false)))
             return r;
         vals[k++] = v;
