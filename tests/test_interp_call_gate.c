@@ -2,7 +2,8 @@
  * 64-bit call gates: a far CALL from CPL 3 through a DPL-3 gate to CPL 0
  * code switches to RSP0 from the TSS and pushes SS, RSP, CS, RIP (8 bytes
  * each, SS null at the new level); RETF returns to CPL 3 and reloads SS:RSP;
- * the gate and target privilege checks (#GP with the selector).
+ * the gate and target privilege checks (#GP with the selector); a 32-bit
+ * gate with parameters in legacy protected mode and RETF imm16.
  */
 #include "interp_sys_harness.h"
 
@@ -85,11 +86,74 @@ static void test_call_gate_checks(void **state)
     sys_free(g);
 }
 
+/* Legacy 32-bit protected mode (no paging): a 32-bit gate with two
+ * parameters from CPL 3 to CPL 0 takes SS0:ESP0 from the TSS and copies the
+ * parameters; RETF 8 returns to CPL 3 and drops them from both stacks.
+ * Runs by instruction budget (no IDT in this mode here). */
+static void test_call_gate_32(void **state)
+{
+    (void)state;
+    struct sys_guest *g = sys_new();
+    struct cpu_state *st = &g->st;
+    const uint32_t code32 = 0xb | SEG_ATTR_S | SEG_ATTR_P | SEG_ATTR_DB | SEG_ATTR_G;
+    const uint32_t data32 = 0x3 | SEG_ATTR_S | SEG_ATTR_P | SEG_ATTR_DB | SEG_ATTR_G;
+    put64(g, GDT + 0x08, UINT64_C(0x00cf9a000000ffff));      /* code32 DPL 0 */
+    put64(g, GDT + 0x10, UINT64_C(0x00cf92000000ffff));      /* data DPL 0 */
+    put64(g, GDT + 0x18, UINT64_C(0x00cffa000000ffff));      /* code32 DPL 3 */
+    put64(g, GDT + 0x20, UINT64_C(0x00cff2000000ffff));      /* data DPL 3 */
+    put64(g, GDT + GATE_SEL, (TARGET & 0xffff) | (UINT64_C(0x08) << 16) | (UINT64_C(2) << 32) |
+                                 (UINT64_C(0xec) << 40) | ((uint64_t)(TARGET >> 16) << 48));
+    put64(g, TSS + 4, 0x70000);                               /* ESP0 */
+    put64(g, TSS + 8, 0x10);                                  /* SS0 */
+    memset(st, 0, offsetof(struct cpu_state, xsave));
+    st->cr0 = CR0_PE | CR0_ET;
+    st->gdtr = (struct table_reg){ GDT, 0x3f };
+    for (unsigned s = 0; s < 6; s++)
+        st->seg[s] = (struct seg_reg){ 0x23, 0, 0xffffffff, data32 | (3u << SEG_ATTR_DPL_SHIFT) };
+    st->seg[SEG_CS] = (struct seg_reg){ 0x1b, 0, 0xffffffff, code32 | (3u << SEG_ATTR_DPL_SHIFT) };
+    st->seg[SEG_TR] = (struct seg_reg){ 0x28, TSS, 0x67, 0xb | SEG_ATTR_P };
+    st->seg[SEG_LDTR].attr = SEG_ATTR_UNUSABLE;
+    st->rflags = RFLAGS_FIXED;
+    st->rip = CODE;
+    st->gpr[GPR_RSP] = USER_STACK;
+    static const uint8_t user[] = { 0x68, 0x11, 0x11, 0x11, 0x11,             /* push 0x11111111 */
+                                    0x68, 0x22, 0x22, 0x22, 0x22,             /* push 0x22222222 */
+                                    0x9a, 0, 0, 0, 0, GATE_SEL | 3, 0,        /* call 0x33:0 */
+                                    0xeb, 0xfe };                             /* jmp $ */
+    memcpy(g->ram.host + CODE, user, sizeof(user));
+    g->ram.host[TARGET] = 0xca;                               /* retf 8 */
+    g->ram.host[TARGET + 1] = 8;
+    g->ram.host[TARGET + 2] = 0;
+    interp_flush_code(g->cpu);
+    interp_state_changed(g->cpu);
+    interp_execute(g->cpu, 3);
+    assert_int_equal(st->rip, TARGET);
+    assert_int_equal(st->seg[SEG_CS].selector, 0x08);
+    assert_int_equal(st->seg[SEG_SS].selector, 0x10);
+    uint32_t sp = (uint32_t)st->gpr[GPR_RSP];
+    assert_int_equal(sp, 0x70000 - 24);
+    uint32_t w[6];
+    memcpy(w, g->ram.host + sp, sizeof(w));
+    assert_int_equal(w[0], CODE + 17);
+    assert_int_equal(w[1], 0x1b);
+    assert_int_equal(w[2], 0x22222222);
+    assert_int_equal(w[3], 0x11111111);
+    assert_int_equal(w[4], USER_STACK - 8);
+    assert_int_equal(w[5], 0x23);
+    interp_execute(g->cpu, 1);
+    assert_int_equal(st->rip, CODE + 17);
+    assert_int_equal(st->seg[SEG_CS].selector, 0x1b);
+    assert_int_equal(st->seg[SEG_SS].selector, 0x23);
+    assert_int_equal(st->gpr[GPR_RSP], USER_STACK);
+    sys_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_call_gate_inner_and_retf),
         cmocka_unit_test(test_call_gate_checks),
+        cmocka_unit_test(test_call_gate_32),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
