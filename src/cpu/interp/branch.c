@@ -7,6 +7,9 @@
 
 #include "interp_internal.h"
 
+int far_through_gate(struct interp_cpu *cpu, const struct insn *in, uint16_t sel, uint64_t d, bool call);
+int retf_outer(struct interp_cpu *cpu, const struct insn *in, uint64_t off, uint16_t cs);
+
 static inline bool canonical(uint64_t a)
 {
     return (uint64_t)((int64_t)(a << 16) >> 16) == a;
@@ -101,6 +104,13 @@ static int far_transfer(struct interp_cpu *cpu, const struct insn *in, uint16_t 
     uint16_t old_cs = cpu->st->seg[SEG_CS].selector;
     uint64_t ret = cpu->next_rip, old_sp = cpu->gpr[GPR_RSP];
     int r;
+    if (cpu->protected_mode && (sel & 0xfffc)) {
+        uint64_t d;
+        if ((r = desc_read(cpu, sel, &d, EXC_GP)))
+            return r;
+        if (!((d >> 44) & 1))                       /* a system descriptor: gate or TSS */
+            return far_through_gate(cpu, in, sel, d, call);
+    }
     if (call) {
         if ((r = stack_push(cpu, in->osz, old_cs)) || (r = stack_push(cpu, in->osz, ret))) {
             cpu->gpr[GPR_RSP] = old_sp;
@@ -129,17 +139,15 @@ int op_far_indirect(struct interp_cpu *cpu, const struct insn *in)
     return far_transfer(cpu, in, (uint16_t)sel, off, in->ext == 3);
 }
 
-/* RETF / RETF imm16 (CB CA), same privilege. */
+/* RETF / RETF imm16 (CB CA); other privilege levels in call_gate.c. */
 int op_retf(struct interp_cpu *cpu, const struct insn *in)
 {
     uint64_t off, sel, old_sp = cpu->gpr[GPR_RSP];
     int r;
     if ((r = stack_peek(cpu, in->osz, 0, &off)) || (r = stack_peek(cpu, in->osz, in->osz, &sel)))
         return r;
-    if (cpu->protected_mode && (sel & 3) != cpu->cpl) {
-        snprintf(cpu->error, sizeof(cpu->error), "RETF to another privilege level is not implemented");
-        return raise_ud(cpu);
-    }
+    if (cpu->protected_mode && (sel & 3) != cpu->cpl)
+        return retf_outer(cpu, in, off, (uint16_t)sel);
     if ((r = load_cs_far(cpu, (uint16_t)sel, off)))
         return r;
     cpu->gpr[GPR_RSP] = old_sp;

@@ -173,7 +173,7 @@ const insn_fn group_table[G_COUNT][8] = {
     [G6] = { op_grp6, op_grp6, op_grp6, op_grp6, op_grp6, op_grp6 },
     [G7] = { op_grp7, op_grp7, op_grp7, op_grp7, op_grp7, 0, op_grp7, op_grp7 },
     [G8] = { 0, 0, 0, 0, op_bt_imm, op_bt_imm, op_bt_imm, op_bt_imm },
-    [G9] = { 0, op_cmpxchg8b },
+    [G9] = { 0, op_cmpxchg8b, 0, op_xsave_c7, op_xsave_c7, op_xsave_c7 },
 };
 
 const uint8_t group_lock[G_COUNT] = {
@@ -185,5 +185,5 @@ const uint8_t group_end[G_COUNT] = {
 };
 
 const uint8_t group_memonly[G_COUNT] = {
-    [G5] = 0x28, [G9] = 0x02,
+    [G5] = 0x28, [G9] = 0x3a,
 };

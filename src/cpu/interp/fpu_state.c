@@ -8,8 +8,12 @@
  * Component offsets and sizes are the host CPU's (CPUID leaf 0xD), which
  * is also what KVM's image uses.
  *
- * Not yet: the compacted format (XSAVEC/XSAVES/XRSTORS), and FXSAVE's
- * 32-bit pointer layout (the image is copied as stored).
+ * The compacted format (XSAVEC/XSAVES/XRSTORS, and XRSTOR of a compacted
+ * image) is converted from/to that standard image.  IA32_XSS is taken as
+ * 0: no supervisor components, so XSAVES/XRSTORS differ from XSAVEC/XRSTOR
+ * only in their CPL 0 check (and XRSTORS needing the compacted form).
+ *
+ * Not yet: FXSAVE's 32-bit pointer layout (the image is copied as stored).
  */
 #include <cpuid.h>
 
@@ -20,7 +24,7 @@
 #define MXCSR_MASK_BITS  0xffffu       /* MXCSR bits the guest may set (DAZ included) */
 #define XFEATURE_MAX     10u
 
-struct xfeature { uint32_t offset, size; };
+struct xfeature { uint32_t offset, size; bool align; };
 
 /* Host layout of components 2..9 (0 size: not supported). */
 static void xfeature_layout(struct xfeature f[XFEATURE_MAX], uint64_t *supported)
@@ -28,7 +32,7 @@ static void xfeature_layout(struct xfeature f[XFEATURE_MAX], uint64_t *supported
     unsigned a, b, c, d;
     *supported = 3;
     for (unsigned i = 0; i < XFEATURE_MAX; i++)
-        f[i].offset = f[i].size = 0;
+        f[i] = (struct xfeature){ 0, 0, false };
     if (!__get_cpuid_count(0xd, 0, &a, &b, &c, &d))
         return;
     *supported = ((uint64_t)d << 32 | a) & ((1u << XFEATURE_MAX) - 1);
@@ -40,6 +44,7 @@ static void xfeature_layout(struct xfeature f[XFEATURE_MAX], uint64_t *supported
         }
         f[i].offset = b;
         f[i].size = a;
+        f[i].align = c & 2;                                /* 64-byte aligned when compacted */
     }
 }
 
@@ -173,6 +178,57 @@ static void component_init(uint8_t *img, unsigned i, const struct xfeature *f)
     }
 }
 
+/* Offsets of components 2.. in a compacted image with XCOMP_BV xcomp;
+ * returns the image size. */
+static unsigned compact_offsets(const struct xfeature *f, uint64_t xcomp, unsigned off[XFEATURE_MAX])
+{
+    unsigned pos = XSAVE_HDR + 64;
+    for (unsigned i = 2; i < XFEATURE_MAX; i++) {
+        off[i] = 0;
+        if (!((xcomp >> i) & 1))
+            continue;
+        if (f[i].align)
+            pos = (pos + 63) & ~63u;
+        off[i] = pos;
+        pos += f[i].size;
+    }
+    return pos;
+}
+
+/* XRSTOR/XRSTORS of a compacted image already read into buf (the whole
+ * standard-size span; a compacted image is never larger). */
+static int xrstor_compacted(struct interp_cpu *cpu, const uint8_t *buf, const struct xfeature *f,
+                            uint64_t rfbm)
+{
+    uint8_t *img = cpu->st->xsave;
+    uint64_t bv = load_le(buf + XSAVE_HDR, 8), xcomp = load_le(buf + XSAVE_HDR + 8, 8) & ~(UINT64_C(1) << 63);
+    uint32_t mxcsr = (uint32_t)load_le(buf + MXCSR_OFF, 4);
+    unsigned off[XFEATURE_MAX];
+    for (unsigned i = 16; i < 64; i++)
+        if (buf[XSAVE_HDR + i])
+            return raise_gp(cpu, 0);
+    if ((xcomp & ~cpu->st->xcr0) || (bv & ~xcomp) || ((rfbm & 6) && (mxcsr & ~MXCSR_MASK_BITS)) ||
+        compact_offsets(f, xcomp, off) > CPU_XSAVE_AREA_SIZE)
+        return raise_gp(cpu, 0);
+    for (unsigned i = 0; i < XFEATURE_MAX; i++) {
+        unsigned soff, len;
+        if (!((rfbm >> i) & 1))
+            continue;
+        if (!((bv >> i) & 1)) {
+            component_init(img, i, f);
+            continue;
+        }
+        component_range(i, f, &soff, &len);
+        memcpy(img + soff, buf + (i < 2 ? soff : off[i]), len);
+        if (i == 0)
+            memcpy(img + 32, buf + 32, 128);
+    }
+    if (rfbm & 6)
+        store_le(img + MXCSR_OFF, 4, mxcsr);
+    store_le(img + XSAVE_HDR, 8, (xstate_bv(img) & ~rfbm) | (bv & rfbm));
+    return X_NEXT;
+}
+
 static int xrstor(struct interp_cpu *cpu, const struct insn *in, uint64_t ea)
 {
     uint8_t buf[CPU_XSAVE_AREA_SIZE];
@@ -188,8 +244,10 @@ static int xrstor(struct interp_cpu *cpu, const struct insn *in, uint64_t ea)
     memcpy(hdr, buf + XSAVE_HDR, 16);
     uint32_t mxcsr = (uint32_t)load_le(buf + MXCSR_OFF, 4);
     uint64_t rfbm = cpu->st->xcr0 & ((cpu->gpr[GPR_RDX] << 32) | (uint32_t)cpu->gpr[GPR_RAX]) & supported;
+    if (hdr[1] >> 63)
+        return xrstor_compacted(cpu, buf, f, rfbm);
     if (hdr[1] || (hdr[0] & ~cpu->st->xcr0) || ((rfbm & 6) && (mxcsr & ~MXCSR_MASK_BITS)))
-        return raise_gp(cpu, 0);                           /* compacted images are not supported yet */
+        return raise_gp(cpu, 0);
     for (unsigned i = 0; i < XFEATURE_MAX; i++) {
         unsigned off, len;
         if (!((rfbm >> i) & 1))
@@ -207,6 +265,70 @@ static int xrstor(struct interp_cpu *cpu, const struct insn *in, uint64_t ea)
         store_le(img + MXCSR_OFF, 4, mxcsr);
     store_le(img + XSAVE_HDR, 8, (xstate_bv(img) & ~rfbm) | (hdr[0] & rfbm));
     return X_NEXT;
+}
+
+/* XSAVEC/XSAVES: the components in use among RFBM, at their compacted
+ * offsets; XSTATE_BV and XCOMP_BV (bit 63 set) in the header. */
+static int xsavec(struct interp_cpu *cpu, const struct insn *in, uint64_t ea)
+{
+    struct xfeature f[XFEATURE_MAX];
+    uint64_t supported;
+    const uint8_t *img = cpu->st->xsave;
+    unsigned off[XFEATURE_MAX];
+    if (ea & 63)
+        return raise_gp(cpu, 0);
+    xfeature_layout(f, &supported);
+    uint64_t rfbm = cpu->st->xcr0 & ((cpu->gpr[GPR_RDX] << 32) | (uint32_t)cpu->gpr[GPR_RAX]) & supported;
+    uint64_t bv = xstate_bv(img) & rfbm;
+    compact_offsets(f, rfbm, off);
+    int r = X_NEXT;
+    for (unsigned i = 0; !r && i < XFEATURE_MAX; i++) {
+        unsigned soff, len;
+        if (!((bv >> i) & 1))
+            continue;
+        component_range(i, f, &soff, &len);
+        if (i < 2) {
+            r = copy_out(cpu, in, ea, img, soff, len);
+            if (!r && i == 0)
+                r = copy_out(cpu, in, ea, img, 32, 128);
+            continue;
+        }
+        for (unsigned k = 0; !r && k < len; k += 8) {
+            uint64_t v;
+            memcpy(&v, img + soff + k, 8);
+            r = mem_write(cpu, in->seg, (ea + off[i] + k) & in->amask, 8, v);
+        }
+    }
+    if (!r && (rfbm & 6))
+        r = copy_out(cpu, in, ea, img, MXCSR_OFF, 8);
+    if (!r)
+        r = mem_write(cpu, in->seg, (ea + XSAVE_HDR) & in->amask, 8, bv);
+    if (!r)
+        r = mem_write(cpu, in->seg, (ea + XSAVE_HDR + 8) & in->amask, 8, rfbm | (UINT64_C(1) << 63));
+    return r;
+}
+
+/* Group 9 memory forms /3 XRSTORS, /4 XSAVEC, /5 XSAVES (0F C7). */
+int op_xsave_c7(struct interp_cpu *cpu, const struct insn *in)
+{
+    uint64_t ea = insn_ea(cpu, in);
+    int r;
+    if (in->mod3 || in->rep || in->opc != 0x1c7)
+        return raise_ud(cpu);
+    if ((r = fpu_check(cpu, false, true)))
+        return r;
+    if (in->ext != 4 && cpu->cpl)
+        return raise_gp(cpu, 0);
+    if (in->ext != 3)
+        return xsavec(cpu, in, ea);
+    uint64_t xcomp;
+    if (ea & 63)
+        return raise_gp(cpu, 0);
+    if ((r = mem_read(cpu, in->seg, (ea + XSAVE_HDR + 8) & in->amask, 8, &xcomp)))
+        return r;
+    if (!(xcomp >> 63))
+        return raise_gp(cpu, 0);                           /* XRSTORS needs the compacted form */
+    return xrstor(cpu, in, ea);
 }
 
 /* RDFSBASE RDGSBASE WRFSBASE WRGSBASE (F3 0F AE /0-/3, registers). */

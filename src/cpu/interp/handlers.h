@@ -33,7 +33,7 @@ H(op_string); H(op_in); H(op_out);
 /* flag_ops.c */
 H(op_clc); H(op_stc); H(op_cmc); H(op_cld); H(op_std); H(op_cli); H(op_sti); H(op_pushf); H(op_popf);
 /* interrupt_ops.c */
-H(op_sysenter); H(op_sysexit); H(op_int); H(op_int1); H(op_int3); H(op_into); H(op_iret);
+H(op_xsave_c7); H(op_sysenter); H(op_sysexit); H(op_int); H(op_int1); H(op_int3); H(op_into); H(op_iret);
 /* system.c */
 H(op_ud); H(op_too_long); H(op_hlt); H(op_wbinvd); H(op_clts); H(op_cpuid); H(op_rdtsc); H(op_rdmsr);
 H(op_wrmsr); H(op_mov_cr); H(op_grp7);

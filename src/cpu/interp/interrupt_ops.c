@@ -7,6 +7,8 @@
 
 #include "interp_internal.h"
 
+void null_inaccessible_segs(struct interp_cpu *cpu, unsigned cpl);
+
 static int soft_int(struct interp_cpu *cpu, const struct insn *in, uint8_t vec)
 {
     if ((cpu->st->rflags & RFLAGS_VM) && ((cpu->st->rflags >> 12) & 3) != 3)
@@ -41,7 +43,7 @@ static int iret_real(struct interp_cpu *cpu, const struct insn *in)
 }
 
 /* Returning outward, data segments the new level may not use become null. */
-static void null_inaccessible_segs(struct interp_cpu *cpu, unsigned cpl)
+void null_inaccessible_segs(struct interp_cpu *cpu, unsigned cpl)
 {
     static const uint8_t segs[4] = { SEG_ES, SEG_DS, SEG_FS, SEG_GS };
     for (unsigned i = 0; i < 4; i++) {
