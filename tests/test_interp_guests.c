@@ -154,6 +154,14 @@ static void test_prot32_guest(void **state)
                    "P DE UD BP PF 400000 3 PF 401000 0 100063 101023 S ab Hello EQ SYS 1b 23 GP 0\n");
 }
 
+/* CR3 switches, global pages, INVLPG (4 KiB and large pages): the TLB and
+ * the jump cache of decoded blocks follow the page tables. */
+static void test_tlb_guest(void **state)
+{
+    (void)state;
+    run_file_guest("interp_tlb.bin", "ABAGGHBCD\n");
+}
+
 static void test_real_mode_guest(void **state)
 {
     (void)state;
@@ -470,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_rep_movs_restart),
         cmocka_unit_test(test_real_mode_guest),
         cmocka_unit_test(test_prot32_guest),
+        cmocka_unit_test(test_tlb_guest),
         cmocka_unit_test(test_long_mode_guest),
         cmocka_unit_test(test_inject_interrupt),
         cmocka_unit_test(test_fallback_single_instruction),

@@ -7,7 +7,8 @@
  * it (self-modifying code) without searching for them.
  *
  * In front of it, a jump cache maps the linear address of a block to the
- * block, skipping the code-fetch translation; it is flushed with the TLB.
+ * block, skipping the code-fetch translation; it is flushed with the TLB
+ * (CR3 writes keep the entries that map through global pages).
  */
 #include "interp_internal.h"
 
@@ -60,6 +61,7 @@ static int fetch_translate(struct interp_cpu *cpu, uint64_t lin, uint64_t *phys)
         e->tag_exec = tag;
         e->addend = (intptr_t)(h - (*phys & 0xfff)) - (intptr_t)(lin & ~UINT64_C(0xfff));
         e->phys = *phys & ~UINT64_C(0xfff);
+        e->global = cpu->tlb_global;
     }
     return X_NEXT;
 }
@@ -170,12 +172,24 @@ static inline bool block_valid(const struct interp_cpu *cpu, const struct block 
            (cpu->long64 || rip + b->bytes - 1 <= cpu->st->seg[SEG_CS].limit);
 }
 
+/* A block that runs into a second page depends on that page's translation
+ * too: only single-page blocks count as global. */
+static void jcache_put(struct interp_cpu *cpu, struct block **jc, struct block *b, uint64_t lin)
+{
+    const struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
+    b->lin = lin;
+    b->lin_global = e->global && e->tag_exec == (lin & ~UINT64_C(0xfff)) && (lin & 0xfff) + b->bytes <= 4096;
+    b->lin_gen = cpu->jc_gen;
+    *jc = b;
+}
+
 struct block *block_fetch(struct interp_cpu *cpu)
 {
     uint64_t rip = cpu->st->rip, phys;
     uint64_t lin = (cpu->seg[SEG_CS].base + rip) & cpu->lin_mask;
     struct block **jc = &cpu->jcache[jcache_hash(lin)];
-    if (likely(*jc && (*jc)->lin == lin && block_valid(cpu, *jc, rip)))
+    if (likely(*jc && (*jc)->lin == lin && ((*jc)->lin_global || (*jc)->lin_gen == cpu->jc_gen) &&
+               block_valid(cpu, *jc, rip)))
         return *jc;
     if (!cpu->long64 && rip > cpu->st->seg[SEG_CS].limit) {
         raise_gp(cpu, 0);
@@ -186,8 +200,7 @@ struct block *block_fetch(struct interp_cpu *cpu)
     uint32_t page = page_of(cpu, phys);
     struct block *b = page == PAGE_NONE ? &cpu->scratch : &cpu->blocks[block_hash(phys, cpu->mode)];
     if (page != PAGE_NONE && b->phys == phys && block_valid(cpu, b, rip)) {
-        b->lin = lin;
-        *jc = b;
+        jcache_put(cpu, jc, b, lin);
         return b;
     }
     b->mode = 0xff;
@@ -197,6 +210,6 @@ struct block *block_fetch(struct interp_cpu *cpu)
     }
     b->lin = lin;
     if (page != PAGE_NONE)
-        *jc = b;
+        jcache_put(cpu, jc, b, lin);
     return b;
 }

@@ -84,6 +84,7 @@ struct tlb_entry {
     uint64_t tag_read, tag_write, tag_exec;  /* linear page, or TLB_INVALID */
     intptr_t addend;                         /* host = lin + addend (RAM pages) */
     uint64_t phys;                           /* guest-physical page */
+    bool global;                             /* PTE.G with CR4.PGE: kept across CR3 writes */
 };
 #define TLB_INVALID UINT64_C(1)   /* never a page-aligned tag */
 
@@ -115,6 +116,8 @@ struct block {
     uint32_t epoch;           /* cpu->code_epoch when decoded */
     uint16_t n, bytes;
     uint8_t  mode;            /* enum code_mode; 0xff = empty slot */
+    bool     lin_global;      /* lin maps through a global page: survives CR3 writes */
+    uint32_t lin_gen;         /* cpu->jc_gen when put in the jump cache */
     struct insn insn[BLOCK_MAX_INSNS];
 };
 
@@ -159,6 +162,9 @@ struct interp_cpu {
     bool     sti_shadow;      /* no interrupt after STI / MOV SS until one more instruction */
     bool     implicit_sv;     /* sys_access: an implicit supervisor access (SMAP ignores AC) */
     bool     tlb_nocache;     /* the last translation must not be cached (allowed by AC) */
+    bool     tlb_global;      /* the last translation was a global page (PTE.G, CR4.PGE) */
+    uint8_t  tlb_large_shift; /* largest page size (log2) cached since the last full flush */
+    uint32_t jc_gen;          /* bumped by CR3 writes: drops non-global jump-cache entries */
     bool     ss_shadow;       /* MOV SS / POP SS: debug traps wait one more instruction */
     uint8_t  dbg_hits;        /* data breakpoints (B0-B3) hit by the current instruction */
     uint8_t  dbg_pending;     /* hits held back by a MOV SS shadow */
@@ -341,6 +347,7 @@ int  seg_fault(struct interp_cpu *cpu, unsigned seg);
 int  mmu_translate(struct interp_cpu *cpu, uint64_t lin, enum access_kind kind, uint64_t *phys);
 void tlb_flush(struct interp_cpu *cpu);
 void tlb_flush_page(struct interp_cpu *cpu, uint64_t lin);
+void tlb_flush_nonglobal(struct interp_cpu *cpu);
 /* Host pointer of guest-physical RAM, NULL for MMIO/unbacked. */
 static inline uint8_t *phys_host(const struct interp_cpu *cpu, uint64_t gpa)
 {

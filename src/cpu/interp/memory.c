@@ -40,6 +40,7 @@ static void tlb_install(struct interp_cpu *cpu, uint64_t lin, uint8_t *host_page
         e->tag_read = e->tag_write = e->tag_exec = TLB_INVALID;
     e->addend = (intptr_t)host_page - (intptr_t)tag;
     e->phys = phys_page;
+    e->global = cpu->tlb_global;
     if (kind == ACC_EXEC) {
         e->tag_exec = tag;
         return;

@@ -11,6 +11,7 @@
 #define PTE_A   (1u << 5)
 #define PTE_D   (1u << 6)
 #define PTE_PS  (1u << 7)
+#define PTE_G   (1u << 8)
 #define PTE_NX  (UINT64_C(1) << 63)
 #define ADDR_MASK_64 UINT64_C(0x000ffffffffff000)
 
@@ -25,13 +26,33 @@ void tlb_flush(struct interp_cpu *cpu)
     for (unsigned i = 0; i < TLB_SIZE; i++)
         cpu->tlb[i].tag_read = cpu->tlb[i].tag_write = cpu->tlb[i].tag_exec = TLB_INVALID;
     memset(cpu->jcache, 0, sizeof(cpu->jcache));     /* it caches linear -> code translations too */
+    cpu->tlb_large_shift = 0;
+    cpu->jc_gen++;
 }
 
+/* MOV CR3: global pages stay (kernel code keeps its translations and its
+ * jump-cache entries across context switches). */
+void tlb_flush_nonglobal(struct interp_cpu *cpu)
+{
+    for (unsigned i = 0; i < TLB_SIZE; i++)
+        if (!cpu->tlb[i].global)
+            cpu->tlb[i].tag_read = cpu->tlb[i].tag_write = cpu->tlb[i].tag_exec = TLB_INVALID;
+    cpu->jc_gen++;
+}
+
+/* INVLPG: the TLB caches 4 KiB pieces, so while large pages are cached every
+ * entry inside the largest page size around lin goes (a superset is allowed). */
 void tlb_flush_page(struct interp_cpu *cpu, uint64_t lin)
 {
-    /* Large pages may cover many TLB slots: a full flush is simpler and INVLPG is rare. */
-    (void)lin;
-    tlb_flush(cpu);
+    unsigned shift = cpu->tlb_large_shift > 12 ? cpu->tlb_large_shift : 12;
+    lin &= cpu->lin_mask;
+    for (unsigned i = 0; i < TLB_SIZE; i++) {
+        struct tlb_entry *e = &cpu->tlb[i];
+        if (((e->tag_read ^ lin) >> shift) == 0 || ((e->tag_write ^ lin) >> shift) == 0 ||
+            ((e->tag_exec ^ lin) >> shift) == 0)
+            e->tag_read = e->tag_write = e->tag_exec = TLB_INVALID;
+    }
+    memset(cpu->jcache, 0, sizeof(cpu->jcache));
 }
 
 /* Page-table entries are read and their A/D bits set atomically, as the CPU
@@ -131,6 +152,7 @@ int mmu_translate(struct interp_cpu *cpu, uint64_t lin, enum access_kind kind, u
 {
     const struct cpu_state *st = cpu->st;
     cpu->tlb_nocache = false;
+    cpu->tlb_global = false;
     if (cpu->paging == PG_NONE) {
         *phys = lin & cpu->lin_mask;
         return X_NEXT;
@@ -181,6 +203,9 @@ int mmu_translate(struct interp_cpu *cpu, uint64_t lin, enum access_kind kind, u
     if ((user && !us) || (write && !rw && (user || (st->cr0 & CR0_WP))) || (exec && nx && nxe) || sv_user)
         return page_fault(cpu, lin, err | PF_P);
     cpu->tlb_nocache = no_cache;
+    cpu->tlb_global = (st->cr4 & CR4_PGE) && (entry & PTE_G);
+    if (page_shift > cpu->tlb_large_shift)
+        cpu->tlb_large_shift = (uint8_t)page_shift;
     pt_set_bits(cpu, eaddr, entry, write ? PTE_A | PTE_D : PTE_A, w.esize);
 
     uint64_t frame;

@@ -66,6 +66,7 @@ int op_cpuid(struct interp_cpu *cpu, const struct insn *in)
             (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 15);  /* PSE TSC MSR PAE CX8 CMOV */
         c = (1u << 13) | (1u << 22) | (1u << 23);          /* CX16 MOVBE POPCNT */
         d |= 1u << 11;                                     /* SEP: SYSENTER/SYSEXIT (syscall_ops.c) */
+        d |= 1u << 13;                                     /* PGE: global pages (mmu.c) */
         break;
     case 7:                                                /* sub-leaf 0 only */
         if ((uint32_t)cpu->gpr[GPR_RCX] == 0) {
@@ -226,7 +227,7 @@ static int write_cr(struct interp_cpu *cpu, unsigned n, uint64_t v)
     switch (n) {
     case 0: return write_cr0(cpu, v);
     case 2: st->cr2 = v; return X_NEXT;
-    case 3: st->cr3 = v; tlb_flush(cpu); return X_END;
+    case 3: st->cr3 = v; tlb_flush_nonglobal(cpu); return X_END;
     case 4:
         if ((st->efer & EFER_LMA) && !(v & CR4_PAE))
             return raise_gp(cpu, 0);
