@@ -2,8 +2,7 @@
  * Far CALL/JMP through call gates (16- and 32-bit gates in protected mode,
  * 64-bit gates in long mode), with the inner-stack switch from the TSS and
  * the parameter copy of a CALL to a more privileged level, and RETF to an
- * outer level.  Task gates and TSS descriptors (task switches) are not
- * implemented: they raise #GP with a message.
+ * outer level.  Task gates and TSS descriptors go to task_switch.c.
  */
 #include <stdio.h>
 

@@ -1,7 +1,7 @@
 /*
  * INT n, INT3, INTO and IRET/IRETD/IRETQ.  IRET handles real mode, same- and
  * outer-privilege returns in protected and long mode; task returns (NT)
- * and returns to VM86 are reported as not implemented.
+ * through task_switch.c; returns to VM86 are reported as not implemented.
  */
 #include <stdio.h>
 
