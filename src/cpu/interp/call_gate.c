@@ -2,8 +2,7 @@
  * Far CALL/JMP through call gates (16- and 32-bit gates in protected mode,
  * 64-bit gates in long mode), with the inner-stack switch from the TSS and
  * the parameter copy of a CALL to a more privileged level, and RETF to an
- * outer level.  Task gates and TSS descriptors (task switches) are not
- * implemented: they raise #GP with a message.
+ * outer level.  Task gates and TSS descriptors go to task_switch.c.
  */
 #include <stdio.h>
 
@@ -33,6 +32,8 @@ static int gate_read(struct interp_cpu *cpu, uint16_t sel, uint64_t d, struct ga
     bool lma = cpu->st->efer & EFER_LMA;
     unsigned type = (d >> 40) & 15, dpl = (d >> 45) & 3;
     if (type != 0xc && (lma || type != 4)) {
+        if (!lma && (type == 5 || type == 9 || type == 1))
+            return X_DELIVERED;                        /* the caller switches tasks */
         snprintf(cpu->error, sizeof(cpu->error), "far transfer through a task gate or TSS (selector %#x) is not implemented", sel);
         return raise_gp(cpu, sel & 0xfffc);
     }
@@ -154,6 +155,8 @@ int far_through_gate(struct interp_cpu *cpu, const struct insn *in, uint16_t sel
     struct cpu_state *st = cpu->st;
     struct gate_target t;
     int r = gate_read(cpu, sel, d, &t);
+    if (r == X_DELIVERED)
+        return far_to_task(cpu, sel, d, call, cpu->next_rip);
     if (r)
         return r;
     unsigned ctype = (t.cd >> 40) & 15, cdpl = (t.cd >> 45) & 3;

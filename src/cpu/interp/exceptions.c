@@ -90,12 +90,9 @@ static int read_gate(struct interp_cpu *cpu, uint8_t vec, enum event_kind kind, 
     g->off = (lo & 0xffff) | (((lo >> 48) & 0xffff) << 16) | ((hi & 0xffffffff) << 32);
     g->ist = lm ? (lo >> 32) & 7 : 0;
     bool ok = lm ? (g->type == 0xe || g->type == 0xf)
-                 : (g->type == 0xe || g->type == 0xf || g->type == 0x6 || g->type == 0x7);
-    if (!ok) {
-        if (g->type == 0x5)
-            snprintf(cpu->error, sizeof(cpu->error), "task gates (vector %u) are not implemented", vec);
+                 : (g->type == 0xe || g->type == 0xf || g->type == 0x6 || g->type == 0x7 || g->type == 0x5);
+    if (!ok)
         return raise_gp(cpu, ecode);
-    }
     if (kind == EV_SOFT_INT && g->dpl < cpu->cpl)
         return raise_gp(cpu, ecode);
     if (!((lo >> 47) & 1))
@@ -216,7 +213,16 @@ static int deliver_protected(struct interp_cpu *cpu, uint8_t vec, enum event_kin
         snprintf(cpu->error, sizeof(cpu->error), "interrupt delivery from VM86 mode is not implemented");
         return raise_gp(cpu, 0);
     }
-    if ((r = read_gate(cpu, vec, kind, &g)) || (r = read_handler_cs(cpu, &g, kind, &cs_desc, &new_cpl)))
+    if ((r = read_gate(cpu, vec, kind, &g)))
+        return r;
+    if (g.type == 0x5) {                                   /* task gate */
+        uint64_t tss;
+        if ((r = desc_read(cpu, g.sel, &tss, EXC_TS)) ||
+            (r = task_switch(cpu, g.sel, tss, TASK_INT, ret_rip, has_err, err)))
+            return r;
+        return X_DELIVERED;
+    }
+    if ((r = read_handler_cs(cpu, &g, kind, &cs_desc, &new_cpl)))
         return r;
     unsigned psize = (g.type & 8) ? 4 : 2;
     bool switch_stack = new_cpl < cpu->cpl;

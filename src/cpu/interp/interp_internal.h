@@ -521,6 +521,12 @@ void flags_write(struct interp_cpu *cpu, uint64_t value, uint64_t writable);
 /* Block at the current RIP (decoding it if needed), or NULL with cpu->exc set. */
 struct block *block_fetch(struct interp_cpu *cpu);
 
+/* ---- task switches (task_switch.c) ---- */
+enum task_reason { TASK_JMP, TASK_CALL, TASK_IRET, TASK_INT };
+int task_switch(struct interp_cpu *cpu, uint16_t sel, uint64_t desc, enum task_reason why, uint64_t ret_eip,
+                bool has_err, uint32_t err);
+int far_to_task(struct interp_cpu *cpu, uint16_t sel, uint64_t desc, bool call, uint64_t ret_eip);
+
 /* ---- debug exceptions (debug_trap.c) ---- */
 static inline bool debug_active(const struct interp_cpu *cpu)
 {

@@ -1,13 +1,14 @@
 /*
  * INT n, INT3, INTO and IRET/IRETD/IRETQ.  IRET handles real mode, same- and
  * outer-privilege returns in protected and long mode; task returns (NT)
- * and returns to VM86 are reported as not implemented.
+ * through task_switch.c; returns to VM86 are reported as not implemented.
  */
 #include <stdio.h>
 
 #include "interp_internal.h"
 
 void null_inaccessible_segs(struct interp_cpu *cpu, unsigned cpl);
+int sys_access(struct interp_cpu *cpu, uint64_t lin, unsigned size, void *buf, bool write);
 
 static int soft_int(struct interp_cpu *cpu, const struct insn *in, uint8_t vec)
 {
@@ -65,8 +66,18 @@ static int iret_protected(struct interp_cpu *cpu, const struct insn *in)
     unsigned sz = in->osz;
     uint64_t ip, cs, fl, sp = 0, ss = 0;
     int r;
-    if (st->rflags & (RFLAGS_NT | RFLAGS_VM)) {
-        snprintf(cpu->error, sizeof(cpu->error), "IRET with NT (task return) or in VM86 mode is not implemented");
+    if ((st->rflags & RFLAGS_NT) && !(st->rflags & RFLAGS_VM)) {     /* return to the previous task */
+        uint64_t link = 0, d;
+        if (st->efer & EFER_LMA)
+            return raise_gp(cpu, 0);
+        if ((r = sys_access(cpu, st->seg[SEG_TR].base, 2, &link, false)) ||
+            (r = desc_read(cpu, (uint16_t)link, &d, EXC_TS)) ||
+            (r = task_switch(cpu, (uint16_t)link, d, TASK_IRET, cpu->next_rip, false, 0)))
+            return r;
+        return X_END;
+    }
+    if (st->rflags & RFLAGS_VM) {
+        snprintf(cpu->error, sizeof(cpu->error), "IRET in VM86 mode is not implemented");
         return raise_gp(cpu, 0);
     }
     if ((r = stack_peek(cpu, sz, 0, &ip)) || (r = stack_peek(cpu, sz, sz, &cs)) ||
