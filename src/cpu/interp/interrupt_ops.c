@@ -1,7 +1,7 @@
 /*
  * INT n, INT3, INTO and IRET/IRETD/IRETQ.  IRET handles real mode, same- and
  * outer-privilege returns in protected and long mode; task returns (NT)
- * through task_switch.c; returns to VM86 are reported as not implemented.
+ * through task_switch.c; VM86 entry and IRET inside VM86 in vm86.c.
  */
 #include <stdio.h>
 
@@ -9,6 +9,8 @@
 
 void null_inaccessible_segs(struct interp_cpu *cpu, unsigned cpl);
 int sys_access(struct interp_cpu *cpu, uint64_t lin, unsigned size, void *buf, bool write);
+int vm86_iret_enter(struct interp_cpu *cpu);
+int vm86_iret(struct interp_cpu *cpu, const struct insn *in);
 
 static int soft_int(struct interp_cpu *cpu, const struct insn *in, uint8_t vec)
 {
@@ -76,10 +78,8 @@ static int iret_protected(struct interp_cpu *cpu, const struct insn *in)
             return r;
         return X_END;
     }
-    if (st->rflags & RFLAGS_VM) {
-        snprintf(cpu->error, sizeof(cpu->error), "IRET in VM86 mode is not implemented");
-        return raise_gp(cpu, 0);
-    }
+    if (st->rflags & RFLAGS_VM)
+        return vm86_iret(cpu, in);
     if ((r = stack_peek(cpu, sz, 0, &ip)) || (r = stack_peek(cpu, sz, sz, &cs)) ||
         (r = stack_peek(cpu, sz, 2 * sz, &fl)))
         return r;
@@ -89,10 +89,8 @@ static int iret_protected(struct interp_cpu *cpu, const struct insn *in)
         return r;
     if (new_cpl < old_cpl)
         return raise_gp(cpu, cs & 0xfffc);
-    if ((fl & RFLAGS_VM) && old_cpl == 0 && !cpu->long64) {
-        snprintf(cpu->error, sizeof(cpu->error), "IRET to VM86 mode is not implemented");
-        return raise_gp(cpu, 0);
-    }
+    if ((fl & RFLAGS_VM) && old_cpl == 0 && !cpu->long64 && sz == 4)
+        return vm86_iret_enter(cpu);
     struct seg_reg saved_cs = st->seg[SEG_CS], saved_ss = st->seg[SEG_SS];
     uint64_t saved_rsp = st->gpr[GPR_RSP];
     /* Loading CS at the outer level: present it as a same-level load. */
