@@ -12,6 +12,7 @@
 #define HANDLERS  0x40000u        /* vector v: mov edi, v; hlt; [add esp, 4]; iretd */
 #define V86_CODE  0x20000u        /* CS 0x2000 */
 #define IOMAP     0x68u
+#define EXC_BP_VEC 3u
 
 static uint32_t get32(const struct sys_guest *g, uint64_t gpa)
 {
@@ -170,11 +171,34 @@ static void test_vm86_iopl(void **state)
     sys_free(g);
 }
 
+/* INT3 (not IOPL-sensitive) from VM86 through a DPL 3 gate whose target is
+ * DPL 3 code: #GP(selector) instead of a ring-3 handler. */
+static void test_vm86_gate_not_ring0(void **state)
+{
+    (void)state;
+    struct sys_guest *g = vm86_new();
+    put64(g, GDT + 0x20, UINT64_C(0x00cffa000000ffff));        /* DPL 3 code */
+    handler(g, EXC_BP_VEC, false);
+    g->ram.host[IDT + 8 * EXC_BP_VEC + 2] = 0x23;              /* gate -> 0x23 */
+    g->ram.host[IDT + 8 * EXC_BP_VEC + 5] = 0xee;              /* DPL 3 interrupt gate */
+    static const uint8_t v86[] = { 0x90, 0x90, 0xcc };         /* nop; nop; int3 */
+    memcpy(g->ram.host + V86_CODE, v86, sizeof(v86));
+    interp_flush_code(g->cpu);
+    assert_int_equal(run_to_monitor(g), 13u);
+    uint32_t sp = (uint32_t)g->st.gpr[GPR_RSP];
+    assert_int_equal(sp, MON_STACK - 40);
+    assert_int_equal(get32(g, sp) & 0xfffc, 0x20);
+    assert_int_equal(get32(g, sp + 4), 2);
+    assert_true(get32(g, sp + 12) & RFLAGS_VM);
+    sys_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vm86_monitor),
         cmocka_unit_test(test_vm86_iopl),
+        cmocka_unit_test(test_vm86_gate_not_ring0),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,21 +12,22 @@ int sys_access(struct interp_cpu *cpu, uint64_t lin, unsigned size, void *buf, b
 int vm86_iret_enter(struct interp_cpu *cpu);
 int vm86_iret(struct interp_cpu *cpu, const struct insn *in);
 
-static int soft_int(struct interp_cpu *cpu, const struct insn *in, uint8_t vec)
+/* Only INT n (CD) is IOPL-sensitive in VM86; INT3 and INTO are not. */
+static int soft_int(struct interp_cpu *cpu, const struct insn *in, uint8_t vec, bool iopl_sensitive)
 {
-    if ((cpu->st->rflags & RFLAGS_VM) && ((cpu->st->rflags >> 12) & 3) != 3)
+    if (iopl_sensitive && (cpu->st->rflags & RFLAGS_VM) && ((cpu->st->rflags >> 12) & 3) != 3)
         return raise_gp(cpu, 0);
     /* A fault while delivering is reported at the INT instruction itself. */
     cpu->st->rip = (cpu->next_rip - in->len) & cpu->ip_mask;
     return deliver_event(cpu, vec, EV_SOFT_INT, false, 0, cpu->next_rip);
 }
 
-int op_int(struct interp_cpu *cpu, const struct insn *in) { return soft_int(cpu, in, (uint8_t)in->imm); }
-int op_int3(struct interp_cpu *cpu, const struct insn *in) { return soft_int(cpu, in, EXC_BP); }
+int op_int(struct interp_cpu *cpu, const struct insn *in) { return soft_int(cpu, in, (uint8_t)in->imm, true); }
+int op_int3(struct interp_cpu *cpu, const struct insn *in) { return soft_int(cpu, in, EXC_BP, false); }
 
 int op_into(struct interp_cpu *cpu, const struct insn *in)
 {
-    return cond_eval(cpu, 0) ? soft_int(cpu, in, EXC_OF) : X_NEXT;
+    return cond_eval(cpu, 0) ? soft_int(cpu, in, EXC_OF, false) : X_NEXT;
 }
 
 static int iret_real(struct interp_cpu *cpu, const struct insn *in)
