@@ -2,7 +2,8 @@
  * Event delivery: exceptions, software interrupts (INT n/INT3/INTO) and
  * external interrupts, through the real-mode IVT, the 32-bit IDT
  * (interrupt/trap gates, same or more privileged level with the TSS stack)
- * or the 64-bit IDT (with IST).  A fault during delivery becomes #DF or is
+ * or the 64-bit IDT (with IST); from VM86 to ring 0 with the VM86 segment
+ * registers in the frame.  A fault during delivery becomes #DF or is
  * delivered serially, per the SDM's benign/contributory table; a fault while
  * delivering #DF is a triple fault.
  */
@@ -201,6 +202,38 @@ static int tss32_stack(struct interp_cpu *cpu, unsigned new_cpl, uint16_t *ss_se
     return X_NEXT;
 }
 
+/* From VM86 through a 32-bit interrupt/trap gate to ring-0 code: the frame
+ * on the TSS ring-0 stack also holds GS, FS, DS, ES, which become null. */
+static int deliver_from_vm86(struct interp_cpu *cpu, const struct gate *g, uint64_t cs_desc, unsigned new_cpl,
+                             bool has_err, uint32_t err, uint64_t ret_rip, uint64_t flags)
+{
+    struct cpu_state *st = cpu->st;
+    uint64_t ss_desc, sp;
+    uint16_t ss_sel;
+    int r;
+    if (new_cpl != 0 || !(g->type & 8))
+        return raise_gp(cpu, g->sel & 0xfffc);
+    if ((r = tss32_stack(cpu, 0, &ss_sel, &sp, &ss_desc)))
+        return r;
+    uint64_t ss_base = ((ss_desc >> 16) & 0xffffff) | (((ss_desc >> 56) & 0xff) << 24);
+    uint64_t sp_mask = ((ss_desc >> 54) & 1) ? 0xffffffffu : 0xffffu;
+    uint64_t vals[10] = { st->seg[SEG_GS].selector, st->seg[SEG_FS].selector, st->seg[SEG_DS].selector,
+                          st->seg[SEG_ES].selector, st->seg[SEG_SS].selector, st->gpr[GPR_RSP] & 0xffffffff,
+                          flags, st->seg[SEG_CS].selector, ret_rip, err };
+    if ((r = push_frame(cpu, ss_base, &sp, sp_mask, 4, vals, has_err ? 10 : 9)))
+        return r;
+    static const uint8_t data[4] = { SEG_ES, SEG_DS, SEG_FS, SEG_GS };
+    for (unsigned i = 0; i < 4; i++)
+        st->seg[data[i]] = (struct seg_reg){ 0, 0, 0, SEG_ATTR_UNUSABLE };
+    seg_from_desc(&st->seg[SEG_SS], ss_sel, ss_desc);
+    seg_from_desc(&st->seg[SEG_CS], (uint16_t)(g->sel & 0xfffc), cs_desc);
+    set_reg(cpu, GPR_RSP, sp_mask == 0xffff ? 2 : 4, sp);
+    st->rflags = flags_for_handler(cpu, !(g->type & 1));
+    st->rip = g->off;
+    mode_refresh(cpu);
+    return X_DELIVERED;
+}
+
 static int deliver_protected(struct interp_cpu *cpu, uint8_t vec, enum event_kind kind, bool has_err,
                              uint32_t err, uint64_t ret_rip)
 {
@@ -209,10 +242,6 @@ static int deliver_protected(struct interp_cpu *cpu, uint8_t vec, enum event_kin
     uint64_t cs_desc, ss_desc = 0;
     unsigned new_cpl;
     int r;
-    if (st->rflags & RFLAGS_VM) {
-        snprintf(cpu->error, sizeof(cpu->error), "interrupt delivery from VM86 mode is not implemented");
-        return raise_gp(cpu, 0);
-    }
     if ((r = read_gate(cpu, vec, kind, &g)))
         return r;
     if (g.type == 0x5) {                                   /* task gate */
@@ -224,6 +253,8 @@ static int deliver_protected(struct interp_cpu *cpu, uint8_t vec, enum event_kin
     }
     if ((r = read_handler_cs(cpu, &g, kind, &cs_desc, &new_cpl)))
         return r;
+    if (st->rflags & RFLAGS_VM)
+        return deliver_from_vm86(cpu, &g, cs_desc, new_cpl, has_err, err, ret_rip, pushed_flags(cpu, vec, kind));
     unsigned psize = (g.type & 8) ? 4 : 2;
     bool switch_stack = new_cpl < cpu->cpl;
     uint16_t ss_sel = st->seg[SEG_SS].selector;

@@ -1,7 +1,7 @@
 /*
  * INT n, INT3, INTO and IRET/IRETD/IRETQ.  IRET handles real mode, same- and
  * outer-privilege returns in protected and long mode; task returns (NT)
- * through task_switch.c; returns to VM86 are reported as not implemented.
+ * through task_switch.c; VM86 entry and IRET inside VM86 in vm86.c.
  */
 #include <stdio.h>
 
@@ -9,22 +9,25 @@
 
 void null_inaccessible_segs(struct interp_cpu *cpu, unsigned cpl);
 int sys_access(struct interp_cpu *cpu, uint64_t lin, unsigned size, void *buf, bool write);
+int vm86_iret_enter(struct interp_cpu *cpu);
+int vm86_iret(struct interp_cpu *cpu, const struct insn *in);
 
-static int soft_int(struct interp_cpu *cpu, const struct insn *in, uint8_t vec)
+/* Only INT n (CD) is IOPL-sensitive in VM86; INT3 and INTO are not. */
+static int soft_int(struct interp_cpu *cpu, const struct insn *in, uint8_t vec, bool iopl_sensitive)
 {
-    if ((cpu->st->rflags & RFLAGS_VM) && ((cpu->st->rflags >> 12) & 3) != 3)
+    if (iopl_sensitive && (cpu->st->rflags & RFLAGS_VM) && ((cpu->st->rflags >> 12) & 3) != 3)
         return raise_gp(cpu, 0);
     /* A fault while delivering is reported at the INT instruction itself. */
     cpu->st->rip = (cpu->next_rip - in->len) & cpu->ip_mask;
     return deliver_event(cpu, vec, EV_SOFT_INT, false, 0, cpu->next_rip);
 }
 
-int op_int(struct interp_cpu *cpu, const struct insn *in) { return soft_int(cpu, in, (uint8_t)in->imm); }
-int op_int3(struct interp_cpu *cpu, const struct insn *in) { return soft_int(cpu, in, EXC_BP); }
+int op_int(struct interp_cpu *cpu, const struct insn *in) { return soft_int(cpu, in, (uint8_t)in->imm, true); }
+int op_int3(struct interp_cpu *cpu, const struct insn *in) { return soft_int(cpu, in, EXC_BP, false); }
 
 int op_into(struct interp_cpu *cpu, const struct insn *in)
 {
-    return cond_eval(cpu, 0) ? soft_int(cpu, in, EXC_OF) : X_NEXT;
+    return cond_eval(cpu, 0) ? soft_int(cpu, in, EXC_OF, false) : X_NEXT;
 }
 
 static int iret_real(struct interp_cpu *cpu, const struct insn *in)
@@ -76,10 +79,8 @@ static int iret_protected(struct interp_cpu *cpu, const struct insn *in)
             return r;
         return X_END;
     }
-    if (st->rflags & RFLAGS_VM) {
-        snprintf(cpu->error, sizeof(cpu->error), "IRET in VM86 mode is not implemented");
-        return raise_gp(cpu, 0);
-    }
+    if (st->rflags & RFLAGS_VM)
+        return vm86_iret(cpu, in);
     if ((r = stack_peek(cpu, sz, 0, &ip)) || (r = stack_peek(cpu, sz, sz, &cs)) ||
         (r = stack_peek(cpu, sz, 2 * sz, &fl)))
         return r;
@@ -89,10 +90,8 @@ static int iret_protected(struct interp_cpu *cpu, const struct insn *in)
         return r;
     if (new_cpl < old_cpl)
         return raise_gp(cpu, cs & 0xfffc);
-    if ((fl & RFLAGS_VM) && old_cpl == 0 && !cpu->long64) {
-        snprintf(cpu->error, sizeof(cpu->error), "IRET to VM86 mode is not implemented");
-        return raise_gp(cpu, 0);
-    }
+    if ((fl & RFLAGS_VM) && old_cpl == 0 && !cpu->long64 && sz == 4)
+        return vm86_iret_enter(cpu);
     struct seg_reg saved_cs = st->seg[SEG_CS], saved_ss = st->seg[SEG_SS];
     uint64_t saved_rsp = st->gpr[GPR_RSP];
     /* Loading CS at the outer level: present it as a same-level load. */

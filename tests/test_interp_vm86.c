@@ -1,0 +1,204 @@
+/*
+ * Virtual-8086 mode: a 32-bit ring-0 monitor enters VM86 with IRETD, the
+ * VM86 code uses real-mode segment arithmetic, and CLI / INT n (IOPL 0), a
+ * port the TSS I/O bitmap denies and #DE all reach the monitor through
+ * 32-bit interrupt gates with the VM86 frame (GS FS DS ES SS ESP EFLAGS CS
+ * EIP); the test, acting as the monitor, emulates the instruction in the
+ * frame and the monitor's IRETD returns to VM86.
+ */
+#include "interp_sys_harness.h"
+
+#define MON_STACK 0x70000u
+#define HANDLERS  0x40000u        /* vector v: mov edi, v; hlt; [add esp, 4]; iretd */
+#define V86_CODE  0x20000u        /* CS 0x2000 */
+#define IOMAP     0x68u
+#define EXC_BP_VEC 3u
+
+static uint32_t get32(const struct sys_guest *g, uint64_t gpa)
+{
+    uint32_t v;
+    memcpy(&v, g->ram.host + gpa, 4);
+    return v;
+}
+
+static void put32(struct sys_guest *g, uint64_t gpa, uint32_t v)
+{
+    memcpy(g->ram.host + gpa, &v, 4);
+}
+
+static void handler(struct sys_guest *g, unsigned v, bool has_err)
+{
+    uint8_t *h = g->ram.host + HANDLERS + 16 * v;
+    uint32_t gate_off = HANDLERS + 16 * v;
+    h[0] = 0xbf;
+    memcpy(h + 1, &v, 4);
+    h[5] = 0xf4;
+    unsigned n = 6;
+    if (has_err) {
+        h[n++] = 0x83; h[n++] = 0xc4; h[n++] = 0x04;
+    }
+    h[n] = 0xcf;
+    put64(g, IDT + 8 * v, (gate_off & 0xffff) | (UINT64_C(0x08) << 16) | (UINT64_C(0x8e) << 40) |
+                              ((uint64_t)(gate_off >> 16) << 48));
+}
+
+static struct sys_guest *vm86_new(void)
+{
+    struct sys_guest *g = sys_new();
+    struct cpu_state *st = &g->st;
+    put64(g, GDT + 0x08, UINT64_C(0x00cf9a000000ffff));
+    put64(g, GDT + 0x10, UINT64_C(0x00cf92000000ffff));
+    memset(g->ram.host + IDT, 0, 256 * 8);
+    handler(g, 0u, false);
+    handler(g, 13u, true);
+    memset(g->ram.host + TSS, 0, 0x80);
+    put32(g, TSS + 4, MON_STACK);
+    put32(g, TSS + 8, 0x10);
+    g->ram.host[TSS + 0x66] = IOMAP;
+    g->ram.host[TSS + IOMAP + 8] = 0x02;          /* port 0x41 denied, 0x40 allowed */
+    g->ram.host[TSS + IOMAP + 9] = 0xff;
+    memset(st, 0, offsetof(struct cpu_state, xsave));
+    st->cr0 = CR0_PE | CR0_ET;
+    st->gdtr = (struct table_reg){ GDT, 0x37 };
+    st->idtr = (struct table_reg){ IDT, 0xff };
+    const uint32_t code32 = 0xb | SEG_ATTR_S | SEG_ATTR_P | SEG_ATTR_DB | SEG_ATTR_G;
+    const uint32_t data32 = 0x3 | SEG_ATTR_S | SEG_ATTR_P | SEG_ATTR_DB | SEG_ATTR_G;
+    for (unsigned s = 0; s < 6; s++)
+        st->seg[s] = (struct seg_reg){ 0x10, 0, 0xffffffff, data32 };
+    st->seg[SEG_CS] = (struct seg_reg){ 0x08, 0, 0xffffffff, code32 };
+    st->seg[SEG_TR] = (struct seg_reg){ 0x18, TSS, IOMAP + 9, 0xb | SEG_ATTR_P };
+    st->seg[SEG_LDTR].attr = SEG_ATTR_UNUSABLE;
+    st->rflags = RFLAGS_FIXED;
+    st->rip = CODE;
+    st->gpr[GPR_RSP] = MON_STACK;
+    /* Monitor: push the VM86 image and IRETD into it. */
+    static const uint32_t image[9] = { 0x5000, 0x4000, 0x3000, 0x3000, 0x1000, 0xff00, 0x20202, 0x2000, 0 };
+    uint8_t *c = g->ram.host + CODE;
+    for (unsigned i = 0; i < 9; i++) {
+        *c++ = 0x68;
+        memcpy(c, &image[i], 4);
+        c += 4;
+    }
+    *c = 0xcf;
+    static const uint8_t v86[] = {
+        0xb8, 0x00, 0x30,                   /* 0: mov ax, 0x3000 */
+        0x8e, 0xd8,                         /* 3: mov ds, ax */
+        0xc7, 0x06, 0x10, 0x00, 0x34, 0x12, /* 5: mov word [0x10], 0x1234 */
+        0xfa,                               /* 11: cli */
+        0xcd, 0x21,                         /* 12: int 0x21 */
+        0xe4, 0x40,                         /* 14: in al, 0x40 */
+        0xa2, 0x20, 0x00,                   /* 16: mov [0x20], al */
+        0xe4, 0x41,                         /* 19: in al, 0x41 */
+        0x31, 0xd2,                         /* 21: xor dx, dx */
+        0xf7, 0xf2,                         /* 23: div dx */
+    };
+    memcpy(g->ram.host + V86_CODE, v86, sizeof(v86));
+    interp_flush_code(g->cpu);
+    interp_state_changed(g->cpu);
+    return g;
+}
+
+/* Runs until the monitor halts; returns the vector its handler saw. */
+static uint32_t run_to_monitor(struct sys_guest *g)
+{
+    int rc = interp_execute(g->cpu, 1000);
+    if (rc != VINF_EM_HALT)
+        fprintf(stderr, "rc=%d rip=%#llx (%s)\n", rc, (unsigned long long)g->st.rip, interp_last_error(g->cpu));
+    assert_int_equal(rc, VINF_EM_HALT);
+    g->st.run_state = CPU_RUNNABLE;
+    assert_false(g->st.rflags & RFLAGS_VM);
+    assert_int_equal(g->st.seg[SEG_CS].selector, 0x08);
+    return (uint32_t)g->st.gpr[GPR_RDI];
+}
+
+/* Checks the #GP(0) frame for a fault at VM86 IP ip with SP v86_sp; returns
+ * the frame's address. */
+static uint32_t gp_frame(struct sys_guest *g, uint32_t ip, uint32_t v86_sp)
+{
+    assert_int_equal(run_to_monitor(g), 13u);
+    uint32_t sp = (uint32_t)g->st.gpr[GPR_RSP];
+    assert_int_equal(sp, MON_STACK - 40);
+    assert_int_equal(get32(g, sp), 0);                       /* error code */
+    assert_int_equal(get32(g, sp + 4), ip);
+    assert_int_equal(get32(g, sp + 8), 0x2000);
+    assert_true(get32(g, sp + 12) & RFLAGS_VM);
+    assert_int_equal(get32(g, sp + 16), v86_sp);
+    assert_int_equal(get32(g, sp + 20), 0x1000);
+    assert_int_equal(get32(g, sp + 24), 0x3000);             /* ES */
+    assert_int_equal(get32(g, sp + 28), 0x3000);             /* DS (loaded by MOV) */
+    assert_int_equal(get32(g, sp + 32), 0x4000);
+    assert_int_equal(get32(g, sp + 36), 0x5000);
+    assert_int_equal(g->st.seg[SEG_DS].selector, 0);         /* nulled for the monitor */
+    assert_int_equal(g->st.seg[SEG_GS].selector, 0);
+    return sp;
+}
+
+static void test_vm86_monitor(void **state)
+{
+    (void)state;
+    struct sys_guest *g = vm86_new();
+    uint32_t sp = gp_frame(g, 11, 0xff00);                           /* CLI with IOPL 0 */
+    assert_int_equal(get32(g, 0x30010) & 0xffff, 0x1234);    /* DS 0x3000: offset 0x10 */
+    assert_true(get32(g, sp + 12) & RFLAGS_IF);
+    put32(g, sp + 12, get32(g, sp + 12) & ~(uint32_t)RFLAGS_IF);   /* emulate CLI */
+    put32(g, sp + 4, 12);
+    sp = gp_frame(g, 12, 0xff00);                                    /* INT 0x21: reflected */
+    assert_false(get32(g, sp + 12) & RFLAGS_IF);            /* the emulated CLI stuck */
+    put32(g, sp + 4, 14);
+    sp = gp_frame(g, 19, 0xff00);                                    /* IN 0x40 allowed, 0x41 denied */
+    put32(g, sp + 4, 21);
+    assert_int_equal(run_to_monitor(g), 0u);
+    sp = (uint32_t)g->st.gpr[GPR_RSP];
+    assert_int_equal(sp, MON_STACK - 36);
+    assert_int_equal(get32(g, sp), 23);
+    assert_true(get32(g, sp + 8) & RFLAGS_VM);
+    assert_int_equal(get32(g, sp + 24), 0x3000);
+    sys_free(g);
+}
+
+/* In VM86, HLT and POPF with IOPL 0 fault; with IOPL 3 CLI works directly. */
+static void test_vm86_iopl(void **state)
+{
+    (void)state;
+    struct sys_guest *g = vm86_new();
+    put32(g, CODE + 31, 0x23202);                            /* EFLAGS image: VM, IOPL 3, IF */
+    static const uint8_t v86[] = { 0xfa, 0x9c, 0xf4 };        /* cli; pushf; hlt */
+    memcpy(g->ram.host + V86_CODE, v86, sizeof(v86));
+    interp_flush_code(g->cpu);
+    uint32_t sp = gp_frame(g, 2, 0xfefe);                            /* HLT at CPL 3 */
+    assert_false(get32(g, sp + 12) & RFLAGS_IF);
+    assert_int_equal(g->ram.host[0x1feff] & 0x32, 0x30);     /* image: IOPL 3, IF clear */
+    sys_free(g);
+}
+
+/* INT3 (not IOPL-sensitive) from VM86 through a DPL 3 gate whose target is
+ * DPL 3 code: #GP(selector) instead of a ring-3 handler. */
+static void test_vm86_gate_not_ring0(void **state)
+{
+    (void)state;
+    struct sys_guest *g = vm86_new();
+    put64(g, GDT + 0x20, UINT64_C(0x00cffa000000ffff));        /* DPL 3 code */
+    handler(g, EXC_BP_VEC, false);
+    g->ram.host[IDT + 8 * EXC_BP_VEC + 2] = 0x23;              /* gate -> 0x23 */
+    g->ram.host[IDT + 8 * EXC_BP_VEC + 5] = 0xee;              /* DPL 3 interrupt gate */
+    static const uint8_t v86[] = { 0x90, 0x90, 0xcc };         /* nop; nop; int3 */
+    memcpy(g->ram.host + V86_CODE, v86, sizeof(v86));
+    interp_flush_code(g->cpu);
+    assert_int_equal(run_to_monitor(g), 13u);
+    uint32_t sp = (uint32_t)g->st.gpr[GPR_RSP];
+    assert_int_equal(sp, MON_STACK - 40);
+    assert_int_equal(get32(g, sp) & 0xfffc, 0x20);
+    assert_int_equal(get32(g, sp + 4), 2);
+    assert_true(get32(g, sp + 12) & RFLAGS_VM);
+    sys_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vm86_monitor),
+        cmocka_unit_test(test_vm86_iopl),
+        cmocka_unit_test(test_vm86_gate_not_ring0),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
