@@ -193,12 +193,50 @@ static void test_vm86_gate_not_ring0(void **state)
     sys_free(g);
 }
 
+/* A far JMP from the monitor to a TSS whose EFLAGS has VM: the new task
+ * runs in VM86 (real-mode style segments from the TSS), and its #GP uses
+ * the new TSS's ring-0 stack. */
+static void test_vm86_task_switch(void **state)
+{
+    (void)state;
+    struct sys_guest *g = vm86_new();
+    const uint32_t tss_b = 0x6200, esp0 = 0x60000;
+    put64(g, GDT + 0x18, 0x67 | ((uint64_t)TSS << 16) | (UINT64_C(0x8b) << 40));
+    put64(g, GDT + 0x20, 0x67 | ((uint64_t)tss_b << 16) | (UINT64_C(0x89) << 40));
+    memset(g->ram.host + tss_b, 0, 0x68);
+    put32(g, tss_b + 4, esp0);
+    put32(g, tss_b + 8, 0x10);
+    put32(g, tss_b + 0x24, 0x20002);                          /* EFLAGS: VM */
+    put32(g, tss_b + 0x38, 0x100);                            /* ESP */
+    static const uint16_t segs[6] = { 0x3000, 0x2000, 0x1000, 0x3000, 0, 0 };   /* ES CS SS DS FS GS */
+    for (unsigned i = 0; i < 6; i++)
+        put32(g, tss_b + 0x48 + 4 * i, segs[i]);
+    static const uint8_t jmp[] = { 0xea, 0, 0, 0, 0, 0x20, 0 };   /* jmp 0x20:0 */
+    memcpy(g->ram.host + CODE, jmp, sizeof(jmp));
+    static const uint8_t v86[] = { 0xc7, 0x06, 0x10, 0x00, 0x34, 0x12, 0xf4 };   /* mov word [0x10], 0x1234; hlt */
+    memcpy(g->ram.host + V86_CODE, v86, sizeof(v86));
+    interp_flush_code(g->cpu);
+    assert_int_equal(run_to_monitor(g), 13u);
+    assert_int_equal(g->st.seg[SEG_TR].selector, 0x20);
+    assert_int_equal(get32(g, 0x30010) & 0xffff, 0x1234);
+    uint32_t sp = (uint32_t)g->st.gpr[GPR_RSP];
+    assert_int_equal(sp, esp0 - 40);
+    assert_int_equal(get32(g, sp + 4), 6);
+    assert_int_equal(get32(g, sp + 8), 0x2000);
+    assert_true(get32(g, sp + 12) & RFLAGS_VM);
+    assert_int_equal(get32(g, sp + 16), 0x100);
+    assert_int_equal(get32(g, sp + 28), 0x3000);
+    assert_int_equal(get32(g, TSS + 0x20), CODE + 7);         /* old task saved */
+    sys_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vm86_monitor),
         cmocka_unit_test(test_vm86_iopl),
         cmocka_unit_test(test_vm86_gate_not_ring0),
+        cmocka_unit_test(test_vm86_task_switch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,9 +5,9 @@
  * "task switch on double fault").  The current state goes into the old
  * TSS; CR3, EIP, EFLAGS, the general registers, LDTR and the segment
  * registers come from the new one; busy bits, the back link, NT and CR0.TS
- * follow the SDM's table for JMP, CALL/interrupt and IRET.  16-bit TSSs,
- * VM86 tasks and the I/O-bitmap/debug-trap bits of the TSS are not
- * handled (the first two raise #TS / #GP with a message).
+ * follow the SDM's table for JMP, CALL/interrupt and IRET; a new task with
+ * EFLAGS.VM runs in VM86 with real-mode style segments.  16-bit TSSs (#TS /
+ * #GP with a message) and the debug-trap bit of the TSS are not handled.
  */
 #include <stdio.h>
 
@@ -64,20 +64,40 @@ static int save_old(struct interp_cpu *cpu, uint64_t ret_eip, uint32_t fl)
 
 /* Loads the segment registers of the new task (CPL = CS.RPL); a bad
  * selector is #TS(selector), as the SDM's checks after the switch. */
-static int load_segments(struct interp_cpu *cpu, const uint16_t sel[6], uint16_t ldt)
+static int load_ldt(struct interp_cpu *cpu, uint16_t ldt)
 {
     struct cpu_state *st = cpu->st;
     uint64_t d;
     int r;
     if ((ldt & 0xfffc) == 0) {
         st->seg[SEG_LDTR] = (struct seg_reg){ ldt, 0, 0, SEG_ATTR_UNUSABLE };
-    } else {
-        if ((ldt & 4) || (r = desc_read(cpu, ldt, &d, EXC_TS)))
-            return (ldt & 4) ? raise_exc(cpu, EXC_TS, true, ldt & 0xfffc) : r;
-        if (((d >> 40) & 0x1f) != 2)
-            return raise_exc(cpu, EXC_TS, true, ldt & 0xfffc);
-        seg_set(&st->seg[SEG_LDTR], ldt, d);
+        return X_NEXT;
     }
+    if ((ldt & 4) || (r = desc_read(cpu, ldt, &d, EXC_TS)))
+        return (ldt & 4) ? raise_exc(cpu, EXC_TS, true, ldt & 0xfffc) : r;
+    if (((d >> 40) & 0x1f) != 2)
+        return raise_exc(cpu, EXC_TS, true, ldt & 0xfffc);
+    seg_set(&st->seg[SEG_LDTR], ldt, d);
+    return X_NEXT;
+}
+
+/* A VM86 task: with VM already in RFLAGS the loads are real-mode style. */
+static int load_vm86_segments(struct interp_cpu *cpu, const uint16_t sel[6], uint16_t ldt)
+{
+    int r = load_ldt(cpu, ldt);
+    mode_refresh(cpu);
+    for (unsigned i = 0; !r && i < 6; i++)
+        r = seg_load(cpu, seg_order[i], sel[i]);
+    return r;
+}
+
+static int load_segments(struct interp_cpu *cpu, const uint16_t sel[6], uint16_t ldt)
+{
+    struct cpu_state *st = cpu->st;
+    uint64_t d;
+    int r;
+    if ((r = load_ldt(cpu, ldt)))
+        return r;
     uint16_t cs = sel[1], ss = sel[2];
     unsigned cpl = cs & 3;
     if ((cs & 0xfffc) == 0 || (r = desc_read(cpu, cs, &d, EXC_TS)))
@@ -161,14 +181,11 @@ int task_switch(struct interp_cpu *cpu, uint16_t sel, uint64_t d, enum task_reas
         st->cr3 = cr3;
         tlb_flush(cpu);
     }
-    if (nfl & RFLAGS_VM) {
-        snprintf(cpu->error, sizeof(cpu->error), "a task switch to virtual-8086 mode is not implemented");
-        return raise_gp(cpu, 0);
-    }
     st->rflags = (nfl & 0x3f7fd5) | RFLAGS_FIXED;
     st->rip = eip;
     cpu->next_rip = eip;
-    if ((r = load_segments(cpu, segs, (uint16_t)ldt)))
+    if ((r = (nfl & RFLAGS_VM) ? load_vm86_segments(cpu, segs, (uint16_t)ldt)
+                               : load_segments(cpu, segs, (uint16_t)ldt)))
         return r;
     if (has_err) {
         uint64_t sp = cpu->gpr[GPR_RSP] - 4;
