@@ -1,6 +1,5 @@
 /*
- * A 64-bit test machine for the interpreter's system tests (a copy of the
- * one in test_interp_system.c, shared by the newer tests): identity-mapped
+ * A 64-bit test machine for the interpreter's system tests: identity-mapped
  * low memory, a GDT with kernel/user segments, a TSS and an IDT whose
  * vector v handler records v in R15 and halts.
  */
