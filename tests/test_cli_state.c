@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "tick_files.h"
+
 static char dir[64];
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -27,50 +29,6 @@ static int sh(const char *fmt, ...)
     va_end(va);
     int st = system(cmd);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = calloc(1, 1 << 16);
-    assert_non_null(buf);
-    if (f) {
-        buf[fread(buf, 1, (1 << 16) - 1, f)] = 0;
-        fclose(f);
-    }
-    return buf;
-}
-
-static unsigned lines(const char *path)
-{
-    char *s = slurp(path);
-    unsigned n = 0;
-    for (char *p = s; *p; p++)
-        n += *p == '\n';
-    free(s);
-    return n;
-}
-
-static void wait_lines(const char *path, unsigned n)
-{
-    for (int i = 0; i < 3000 && lines(path) < n; i++)
-        usleep(10000);
-    assert_true(lines(path) >= n);
-}
-
-/* Every line is T<k>, k = 1, 2, 3... */
-static void assert_ticks(const char *text, unsigned min)
-{
-    unsigned k = 1;
-    for (const char *p = text; *p; k++) {
-        char *end = NULL;
-        if (*p != 'T' || strtoul(p + 1, &end, 10) != k || *end != '\n') {
-            fprintf(stderr, "tick %u missing in: %s\n", k, text);
-            fail();
-        }
-        p = end + 1;
-    }
-    assert_true(k - 1 >= min);
 }
 
 #define RUN "%s run --engine interp --memory 4 --image %s/state_counter.bin"

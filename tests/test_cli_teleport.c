@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include "tick_files.h"
 #include <sodium.h>
 
 static char dir[64];
@@ -38,49 +40,26 @@ static int sh(const char *fmt, ...)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* dir/name as a string ("" when it does not exist). */
 static char *slurp_file(const char *name)
 {
     char path[128];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    char *buf = calloc(1, 1 << 16);
-    assert_non_null(buf);
-    if (f) {
-        buf[fread(buf, 1, (1 << 16) - 1, f)] = 0;
-        fclose(f);
-    }
-    return buf;
+    return slurp(path);
 }
 
-static unsigned lines(const char *name)
+static unsigned file_lines(const char *name)
 {
-    char *s = slurp_file(name);
-    unsigned n = 0;
-    for (char *p = s; *p; p++)
-        n += *p == '\n';
-    free(s);
-    return n;
+    char path[128];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return lines(path);
 }
 
-static void wait_lines(const char *name, unsigned n)
+static void wait_file_lines(const char *name, unsigned n)
 {
-    for (int i = 0; i < 3000 && lines(name) < n; i++)
-        usleep(10000);
-    assert_true(lines(name) >= n);
-}
-
-static void assert_ticks(const char *text, unsigned min)
-{
-    unsigned k = 1;
-    for (const char *p = text; *p; k++) {
-        char *end = NULL;
-        if (*p != 'T' || strtoul(p + 1, &end, 10) != k || *end != '\n') {
-            fprintf(stderr, "tick %u missing in: %s\n", k, text);
-            fail();
-        }
-        p = end + 1;
-    }
-    assert_true(k - 1 >= min);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    wait_lines(path, n);
 }
 
 #define RUN "%s run --engine interp --image %s/state_counter.bin"
@@ -94,7 +73,7 @@ static void start_source(void)
     sh("rm -f %s/src.out %s/src.rc", dir, dir);
     assert_int_equal(sh("(%s" RUN " --memory 4 --control %s/sock > %s/src.out 2> %s/src.err; echo $? > %s/src.rc) &",
                         src_ns, PETREL_BIN, PETREL_GUEST_DIR, dir, dir, dir, dir), 0);
-    wait_lines("src.out", 2);
+    wait_file_lines("src.out", 2);
 }
 
 static void start_target(int port, unsigned mib)
@@ -115,20 +94,20 @@ static int teleport(int port, const char *pwfile)
 static void assert_source_runs(void)
 {
     assert_int_equal(sh("%s ctl %s/sock status | grep -q 'state *RUNNING'", PETREL_BIN, dir), 0);
-    unsigned n = lines("src.out");
-    wait_lines("src.out", n + 1);
+    unsigned n = file_lines("src.out");
+    wait_file_lines("src.out", n + 1);
 }
 
 static void stop_source(void)
 {
     sh("%s ctl %s/sock poweroff > /dev/null 2>&1", PETREL_BIN, dir);
-    for (int i = 0; i < 1000 && lines("src.rc") < 1; i++)
+    for (int i = 0; i < 1000 && file_lines("src.rc") < 1; i++)
         usleep(10000);
 }
 
 static void wait_rc(const char *name)
 {
-    for (int i = 0; i < 3000 && lines(name) < 1; i++)
+    for (int i = 0; i < 3000 && file_lines(name) < 1; i++)
         usleep(10000);
 }
 
@@ -151,7 +130,7 @@ static void test_teleport_continues_ticks(void **state)
     char *rc = slurp_file("src.rc");
     assert_string_equal(rc, "0\n");    /* the source powered off after the hand-over */
     free(rc);
-    wait_lines("dst.out", 3);
+    wait_file_lines("dst.out", 3);
     sh("kill $(cat %s/dst.pid)", dir);   /* the target's timeout process, by its id */
     char *a = slurp_file("src.out"), *b = slurp_file("dst.out");
     char *all = malloc(strlen(a) + strlen(b) + 1);
@@ -285,7 +264,7 @@ static void test_teleport_between_namespaces(void **state)
         start_target(port_base + 5, 4);
         rc = teleport(port_base + 5, "pw");
         wait_rc("src.rc");
-        wait_lines("dst.out", 3);
+        wait_file_lines("dst.out", 3);
         sh("kill $(cat %s/dst.pid)", dir);
         char *x = slurp_file("src.out"), *y = slurp_file("dst.out");
         char *all = malloc(strlen(x) + strlen(y) + 1);
