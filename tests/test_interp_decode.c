@@ -206,6 +206,7 @@ static void test_length_limit(void **state)
 static void test_invalid(void **state)
 {
     (void)state;
+    struct insn in;
     dec(MODE_64, B(0x06), DEC_UD);                                  /* push es */
     dec(MODE_64, B(0x60), DEC_UD);                                  /* pusha */
     dec(MODE_64, B(0xea, 1, 2, 3, 4, 5, 6), DEC_UD);                /* jmp far ptr */
@@ -219,14 +220,27 @@ static void test_invalid(void **state)
     dec(MODE_64, B(0xc6, 0xc8, 0x00), DEC_UD);                      /* c6 /1 */
     dec(MODE_64, B(0x0f, 0xc7, 0xc8), DEC_UD);                      /* cmpxchg8b with a register */
     dec(MODE_64, B(0x0f, 0xff), DEC_UD);                            /* ud0 region */
-    dec(MODE_64, B(0x0f, 0x38, 0x00, 0xc0), DEC_UD);                /* pshufb: no SSE yet */
+    dec(MODE_64, B(0x0f, 0x13, 0xc0), DEC_UD);                      /* movlps store to a register */
+    dec(MODE_64, B(0x66, 0x0f, 0x50, 0x00), DEC_UD);                /* movmskpd from memory */
+    dec(MODE_64, B(0xf0, 0x0f, 0x58, 0x00), DEC_UD);                /* lock addps */
+    dec(MODE_64, B(0xf2, 0x0f, 0x38, 0x17, 0xc0), DEC_UD);          /* ptest needs 66, not f2 */
+    dec(MODE_64, B(0x66, 0x0f, 0x3a, 0xff, 0xc0, 0x00), DEC_UD);    /* undefined 0f 3a opcode */
+    dec(MODE_64, B(0xf3, 0x0f, 0x38, 0xf0, 0x00), DEC_UD);          /* f3 0f 38 f0 */
     dec(MODE_64, B(0x0f, 0x38, 0xf0, 0xc0), DEC_UD);                /* movbe with a register */
-    dec(MODE_64, B(0xf2, 0x0f, 0x38, 0xf0, 0xc0), DEC_UD);          /* crc32: no SSE4.2 yet */
+    dec(MODE_64, B(0xf2, 0x0f, 0x38, 0xf0, 0xc0), DEC_OK);          /* crc32 eax, al */
+    dec(MODE_64, B(0x0f, 0x38, 0x00, 0xc0), DEC_OK);                /* pshufb mm0, mm0 */
+    in = dec(MODE_64, B(0x66, 0x48, 0x0f, 0x3a, 0x16, 0x44, 0x24, 0x08, 0x01), DEC_OK);  /* pextrq [rsp+8], xmm0, 1 */
+    assert_int_equal(in.len, 9);
+    assert_int_equal(in.imm, 1);
+    in = dec(MODE_64, B(0x66, 0xf3, 0x0f, 0xb8, 0xc1), DEC_OK);     /* popcnt ax, cx: 66 sizes, f3 selects */
+    assert_int_equal(in.osz, 2);
+    in = dec(MODE_32, B(0x66, 0x0f, 0x73, 0xfa, 0x04), DEC_OK);     /* pslldq xmm2, 4 */
+    assert_int_equal(in.len, 5);
     dec(MODE_64, B(0x0f, 0xba, 0xe0 & 0xc7, 0x01), DEC_UD);         /* 0f ba /0 */
     dec(MODE_64, B(0x0f, 0x01, 0xe8 | 0x05), DEC_UD);               /* 0f 01 /5 */
     dec(MODE_16, B(0xf0, 0x01, 0x00), DEC_OK);                      /* lock add [bx+si], ax */
     dec(MODE_32, B(0xf0, 0x0f, 0xc7, 0x0e), DEC_OK);                /* lock cmpxchg8b [esi] */
-    struct insn in = dec(MODE_64, B(0x0f, 0x0b), DEC_OK);           /* ud2 decodes, then raises #UD */
+    in = dec(MODE_64, B(0x0f, 0x0b), DEC_OK);                       /* ud2 decodes, then raises #UD */
     assert_ptr_equal(in.fn, op_ud);
 }
 

@@ -256,8 +256,8 @@ static void test_lar_lsl(void **state)
     sys_free(g);
 }
 
-/* CPUID shows what the interpreter implements: SYSCALL, LM, NX, FPU, MMX; no
- * SSE, APIC or XSAVE yet (issue 4), so that a kernel does not use them. */
+/* CPUID shows what the interpreter implements: SYSCALL, LM, NX, FPU, MMX,
+ * FXSR, SSE, SSE2; no XSAVE or AVX, so that a kernel does not use them. */
 static void test_cpuid_features(void **state)
 {
     (void)state;
@@ -269,7 +269,8 @@ static void test_cpuid_features(void **state)
     g->st.gpr[GPR_RAX] = 1;
     assert_int_equal(RUN(g, 0x0f, 0xa2, 0xf4), NO_EXC);
     assert_int_equal(g->st.gpr[GPR_RDX] & (1u | (1u << 23)), 1u | (1u << 23));  /* FPU MMX */
-    assert_int_equal(g->st.gpr[GPR_RDX] & ((1u << 9) | (1u << 24) | (1u << 25) | (1u << 26)), 0);
+    assert_int_equal(g->st.gpr[GPR_RDX] & ((1u << 24) | (1u << 25) | (1u << 26)),
+                     (1u << 24) | (1u << 25) | (1u << 26));             /* FXSR SSE SSE2 */
     assert_int_equal(g->st.gpr[GPR_RCX] & ((1u << 26) | (1u << 28)), 0);
     sys_free(g);
 }

@@ -4,6 +4,7 @@
  * that executing a cached instruction does no decoding work at all.
  */
 #include "handlers.h"
+#include "sse.h"
 
 #define MAX_INSN_LEN 15
 
@@ -222,36 +223,81 @@ static int decode_prefixes(struct dstate *d, struct insn *in, enum code_mode mod
     }
 }
 
-/* The opcode-map entry, with the special cases that depend on the mode;
- * NULL with *status set if the opcode bytes run out. */
-static const struct opinfo *lookup_opcode(struct dstate *d, struct insn *in, enum code_mode mode,
-                                          struct opinfo *tmp, int *status)
+/* The two- and three-byte maps: SSE opcodes by mandatory prefix (F3/F2,
+ * the last one wins, else 66), then the prefix-less 0F map (MMX and the
+ * integer instructions, where 66/F2/F3 keep their ordinary meanings). */
+static const struct opinfo *lookup_0f(struct dstate *d, struct insn *in, bool opsize, struct opinfo *tmp,
+                                      int *status)
 {
     static const struct opinfo none = { 0, 0, 0 };
-    uint8_t c = (uint8_t)take(d, 1);
-    if (c != 0x0f) {
-        in->opc = c;
-        if (c == 0x63 && mode == MODE_64) {
-            *tmp = (struct opinfo){ op_movsxd, F_MODRM, 0 };
-            return tmp;
-        }
-        return &opmap_one[c];
-    }
     if ((*status = need(d, 1)))
         return NULL;
-    c = (uint8_t)take(d, 1);
+    uint8_t c = (uint8_t)take(d, 1);
+    unsigned map = SM_0F;
     in->opc = (uint16_t)(0x100 | c);
-    if (c != 0x38)
-        return &opmap_0f[c];
-    if ((*status = need(d, 1)))                   /* 0F 38: only MOVBE so far */
-        return NULL;
-    c = (uint8_t)take(d, 1);
-    in->opc = (uint16_t)(0x200 | c);
-    if ((c == 0xf0 || c == 0xf1) && in->rep != 0xf2 && in->rep != 0xf3) {
-        *tmp = (struct opinfo){ op_movbe, F_MODRM | F_MEMONLY, 0 };
+    if (c == 0x38 || c == 0x3a) {
+        if ((*status = need(d, 1)))
+            return NULL;
+        map = c == 0x38 ? SM_0F38 : SM_0F3A;
+        c = (uint8_t)take(d, 1);
+        in->opc = (uint16_t)((map == SM_0F38 ? 0x200 : 0x300) | c);
+    }
+    if (map == SM_0F38 && (c == 0xf0 || c == 0xf1)) {
+        if (in->rep == 0xf2)                                /* CRC32 (66 still sizes the source) */
+            *tmp = (struct opinfo){ op_crc32, F_MODRM | (c == 0xf0 ? F_BYTE : 0), 0 };
+        else if (!in->rep)
+            *tmp = (struct opinfo){ op_movbe, F_MODRM | F_MEMONLY, 0 };
+        else
+            return &none;
         return tmp;
     }
-    return &none;
+    unsigned prefix = in->rep == 0xf3 ? SP_F3 : in->rep == 0xf2 ? SP_F2 : opsize ? SP_66 : SP_NONE;
+    unsigned idx = sse_desc_index(prefix, map, c);
+    if (sse_descs[idx].kind != SK_NONE && sse_host_supports(prefix, map, c)) {
+        in->sse = (uint16_t)idx;
+        *tmp = (struct opinfo){ op_sse, F_MODRM | ((sse_descs[idx].flags & SF_IMM) ? F_IMM8 : 0), 0 };
+        return tmp;
+    }
+    return map == SM_0F ? &opmap_0f[c] : &none;
+}
+
+/* The opcode-map entry, with the special cases that depend on the mode;
+ * NULL with *status set if the opcode bytes run out. */
+static const struct opinfo *lookup_opcode(struct dstate *d, struct insn *in, enum code_mode mode, bool opsize,
+                                          struct opinfo *tmp, int *status)
+{
+    uint8_t c = (uint8_t)take(d, 1);
+    if (c == 0x0f)
+        return lookup_0f(d, in, opsize, tmp, status);
+    in->opc = c;
+    if (c == 0x63 && mode == MODE_64) {
+        *tmp = (struct opinfo){ op_movsxd, F_MODRM, 0 };
+        return tmp;
+    }
+    return &opmap_one[c];
+}
+
+/* An SSE instruction once ModRM and imm8 are known: register/memory form
+ * rules and the host stub (NULL handler: #UD). */
+static void sse_finish(struct insn *in)
+{
+    const struct sse_desc *sd = &sse_descs[in->sse];
+    unsigned prefix = in->sse / (SM_COUNT * 256u), map = (in->sse / 256u) % SM_COUNT, op = in->sse & 0xffu;
+    if ((sd->flags & SF_MEMONLY) && in->mod3) {
+        in->fn = NULL;
+        return;
+    }
+    if (sd->kind != SK_STUB)
+        return;
+    if (!sd->msize && !in->mod3) {
+        in->fn = NULL;
+        return;
+    }
+    unsigned n = sse_stub_number(prefix, map, op, (in->rex & 8u) && (sd->flags & SF_W), (unsigned)in->imm);
+    if (n == 0xffff)
+        in->fn = NULL;
+    else
+        in->sse_stub = (uint16_t)n;
 }
 
 /* After ModRM: the group member, LOCK and memory-operand rules, and the
@@ -295,7 +341,7 @@ int decode_insn(enum code_mode mode, const uint8_t *bytes, unsigned avail, struc
     in->rex = rex;
     if ((r = need(&d, 1)))
         return r;
-    const struct opinfo *oi = lookup_opcode(&d, in, mode, &tmp, &r);
+    const struct opinfo *oi = lookup_opcode(&d, in, mode, opsize, &tmp, &r);
     if (!oi)
         return r;
     uint32_t f = oi->flags;
@@ -321,6 +367,8 @@ int decode_insn(enum code_mode mode, const uint8_t *bytes, unsigned avail, struc
     if ((r = decode_imm(&d, in, f)))
         return r;
     in->len = (uint8_t)d.pos;
+    if (in->fn == op_sse)
+        sse_finish(in);
     if (!in->fn || ((f & F_INV64) && mode == MODE_64)) {
         in->fn = op_ud;
         in->ends = 1;

@@ -43,6 +43,8 @@ H(op_mov_dr);
 H(op_x87); H(op_fwait);
 /* mmx.c */
 H(op_mmx); H(op_emms);
+/* sse.c */
+H(op_sse); H(op_crc32);
 /* bcd.c */
 H(op_daa_das); H(op_aaa_aas); H(op_aam); H(op_aad);
 /* fpu_state.c */

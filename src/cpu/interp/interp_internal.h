@@ -48,11 +48,13 @@ struct insn {
     uint8_t  ext;        /* ModRM.reg, raw (group selector, sreg, CRn) */
     uint8_t  rex;        /* the REX byte, 0 if none */
     uint8_t  ends;       /* control flow or mode change: last of its block */
-    uint16_t opc;        /* 0x000-0x0ff one-byte map, 0x100-0x1ff 0F map */
+    uint16_t opc;        /* 0x000-0x0ff one-byte map, 0x100 0F, 0x200 0F 38, 0x300 0F 3A */
     int32_t  disp;
     uint64_t amask;      /* address-size mask */
     uint64_t imm;
     uint16_t imm2;       /* ENTER level / far pointer selector */
+    uint16_t sse;        /* SSE: descriptor index (sse.h) */
+    uint16_t sse_stub;   /* SSE: host stub of the register form */
 };
 
 /* Decoder results. */

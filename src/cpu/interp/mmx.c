@@ -15,10 +15,10 @@
  * count (same semantics).  Moves to and from GPRs, shuffles and inserts are
  * done here in C.
  *
- * With a 66, F2 or F3 prefix these opcodes are SSE instructions, not
- * handled here (#UD until the SSE tables take them).
+ * With a 66, F2 or F3 prefix these opcodes are SSE instructions (sse.c).
  */
 #include "handlers.h"
+#include "sse.h"
 #include "x87.h"
 
 __asm__(".pushsection .text.petrel_mmx_stubs,\"ax\",@progbits\n"
@@ -62,17 +62,18 @@ static uint8_t *mm_reg(const struct interp_cpu *cpu, unsigned i)
     return cpu->st->xsave + X87_REGS + (size_t)16 * ((i - top) & 7u);
 }
 
-static uint64_t mm_get(const struct interp_cpu *cpu, unsigned i)
+uint64_t mmx_reg_get(const struct interp_cpu *cpu, unsigned i)
 {
     return load_le(mm_reg(cpu, i), 8);
 }
 
-static void mm_set(struct interp_cpu *cpu, unsigned i, uint64_t v)
+void mmx_reg_set(struct interp_cpu *cpu, unsigned i, uint64_t v)
 {
     uint8_t *r = mm_reg(cpu, i);
     store_le(r, 8, v);
     store_le(r + 8, 2, 0xffff);
 }
+
 
 /* #UD (EM, or an SSE prefix), #NM (TS), #MF (pending x87 exception). */
 static int mmx_check(struct interp_cpu *cpu, const struct insn *in)
@@ -85,19 +86,24 @@ static int mmx_check(struct interp_cpu *cpu, const struct insn *in)
 }
 
 /* After a successful MMX instruction: TOP = 0, every tag valid. */
+void mmx_enter(struct interp_cpu *cpu)
+{
+    x87_set_fsw(cpu, x87_get(cpu, X87_FSW) & (uint16_t)~FSW_TOP);
+    cpu->st->xsave[X87_FTW] = 0xff;
+}
+
 static int mmx_done(struct interp_cpu *cpu, int r)
 {
     if (r)
         return r;
-    x87_set_fsw(cpu, x87_get(cpu, X87_FSW) & (uint16_t)~FSW_TOP);
-    cpu->st->xsave[X87_FTW] = 0xff;
+    mmx_enter(cpu);
     return X_NEXT;
 }
 
 static int op_rm_get_mm(struct interp_cpu *cpu, const struct insn *in, uint64_t *v)
 {
     if (in->mod3) {
-        *v = mm_get(cpu, in->rm);
+        *v = mmx_reg_get(cpu, in->rm);
         return X_NEXT;
     }
     return mem_read(cpu, in->seg, insn_ea(cpu, in), 8, v);
@@ -113,12 +119,12 @@ static bool host_form(unsigned op)
 
 static int mmx_arith(struct interp_cpu *cpu, const struct insn *in, unsigned op)
 {
-    uint64_t v[2] = { mm_get(cpu, in->ext), 0 }, m = 0, ea = 0;
+    uint64_t v[2] = { mmx_reg_get(cpu, in->ext), 0 }, m = 0, ea = 0;
     bool store = op == 0x7f || op == 0xe7;
     if (op == 0xe7 && in->mod3)
         return raise_ud(cpu);
     if (in->mod3) {
-        v[1] = mm_get(cpu, in->rm);
+        v[1] = mmx_reg_get(cpu, in->rm);
     } else {
         ea = insn_ea(cpu, in);
         if (!store) {
@@ -131,12 +137,12 @@ static int mmx_arith(struct interp_cpu *cpu, const struct insn *in, unsigned op)
     store_le(buf, 8, m);
     mmx_host(op, in->mod3 ? NULL : buf, v);
     if (!store) {
-        mm_set(cpu, in->ext, v[0]);
+        mmx_reg_set(cpu, in->ext, v[0]);
         return X_NEXT;
     }
     if (!in->mod3)
         return mem_write(cpu, in->seg, ea, 8, load_le(buf, 8));
-    mm_set(cpu, in->rm, v[1]);                      /* 0F 7F with a register: MOVQ mm2, mm1 */
+    mmx_reg_set(cpu, in->rm, v[1]);                      /* 0F 7F with a register: MOVQ mm2, mm1 */
     return X_NEXT;
 }
 
@@ -151,9 +157,9 @@ static int mmx_shift_imm(struct interp_cpu *cpu, const struct insn *in, unsigned
     }
     if (!host)
         return raise_ud(cpu);
-    uint64_t v[2] = { mm_get(cpu, in->rm), in->imm & 0xff };
+    uint64_t v[2] = { mmx_reg_get(cpu, in->rm), in->imm & 0xff };
     mmx_host(host, NULL, v);
-    mm_set(cpu, in->rm, v[0]);
+    mmx_reg_set(cpu, in->rm, v[0]);
     return X_NEXT;
 }
 
@@ -162,7 +168,7 @@ static int mmx_maskmovq(struct interp_cpu *cpu, const struct insn *in)
 {
     if (!in->mod3)
         return raise_ud(cpu);
-    uint64_t data = mm_get(cpu, in->ext), mask = mm_get(cpu, in->rm);
+    uint64_t data = mmx_reg_get(cpu, in->ext), mask = mmx_reg_get(cpu, in->rm);
     uint64_t base = cpu->gpr[GPR_RDI];
     for (unsigned i = 0; i < 8; i++) {
         if (!((mask >> (8 * i + 7)) & 1))
@@ -200,33 +206,33 @@ static int mmx_misc(struct interp_cpu *cpu, const struct insn *in, unsigned op)
     case 0x6e:                                                     /* MOVD/MOVQ mm, r/m */
         r = op_rm_get(cpu, in, w ? 8 : 4, &v, false);
         if (!r)
-            mm_set(cpu, in->ext, v);
+            mmx_reg_set(cpu, in->ext, v);
         return r;
     case 0x7e:                                                     /* MOVD/MOVQ r/m, mm */
-        v = mm_get(cpu, in->ext);
+        v = mmx_reg_get(cpu, in->ext);
         return op_rm_set(cpu, in, w ? 8 : 4, w ? v : (uint32_t)v);
     case 0x70:                                                     /* PSHUFW mm, mm/m64, imm8 */
         r = op_rm_get_mm(cpu, in, &v);
         if (!r)
-            mm_set(cpu, in->ext, pshufw(v, (unsigned)in->imm));
+            mmx_reg_set(cpu, in->ext, pshufw(v, (unsigned)in->imm));
         return r;
     case 0xc4: {                                                   /* PINSRW mm, r32/m16, imm8 */
         r = op_rm_get(cpu, in, 2, &v, false);
         if (r)
             return r;
         unsigned sh = 16 * ((unsigned)in->imm & 3);
-        mm_set(cpu, in->ext, (mm_get(cpu, in->ext) & ~(UINT64_C(0xffff) << sh)) | (v & 0xffff) << sh);
+        mmx_reg_set(cpu, in->ext, (mmx_reg_get(cpu, in->ext) & ~(UINT64_C(0xffff) << sh)) | (v & 0xffff) << sh);
         return X_NEXT;
     }
     case 0xc5:                                                     /* PEXTRW r32, mm, imm8 */
         if (!in->mod3)
             return raise_ud(cpu);
-        set_reg(cpu, in->reg, 4, (mm_get(cpu, in->rm) >> (16 * (in->imm & 3))) & 0xffff);
+        set_reg(cpu, in->reg, 4, (mmx_reg_get(cpu, in->rm) >> (16 * (in->imm & 3))) & 0xffff);
         return X_NEXT;
     case 0xd7:                                                     /* PMOVMSKB r32, mm */
         if (!in->mod3)
             return raise_ud(cpu);
-        set_reg(cpu, in->reg, 4, pmovmskb(mm_get(cpu, in->rm)));
+        set_reg(cpu, in->reg, 4, pmovmskb(mmx_reg_get(cpu, in->rm)));
         return X_NEXT;
     default:
         return mmx_maskmovq(cpu, in);                              /* F7 */

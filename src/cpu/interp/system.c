@@ -7,6 +7,7 @@
 #include <x86intrin.h>
 
 #include "handlers.h"
+#include "sse.h"
 
 int op_ud(struct interp_cpu *cpu, const struct insn *in)
 {
@@ -50,7 +51,8 @@ int op_clts(struct interp_cpu *cpu, const struct insn *in)
 }
 
 /* CPUID (0F A2): a conservative x86-64 CPU describing what the interpreter
- * implements (x87 and MMX; no SSE arithmetic yet, so those bits stay clear). */
+ * implements: x87, MMX, FXSR and the SSE family up to SSE4.2 with AES-NI
+ * and PCLMULQDQ (as far as the host has them: sse.c runs them on it). */
 int op_cpuid(struct interp_cpu *cpu, const struct insn *in)
 {
     (void)in;
@@ -67,6 +69,14 @@ int op_cpuid(struct interp_cpu *cpu, const struct insn *in)
         c = (1u << 13) | (1u << 22) | (1u << 23);          /* CX16 MOVBE POPCNT */
         d |= 1u << 11;                                     /* SEP: SYSENTER/SYSEXIT (syscall_ops.c) */
         d |= 1u << 13;                                     /* PGE: global pages (mmu.c) */
+        d |= 1u << 19;                                     /* CLFLUSH, 64-byte lines */
+        b = 8u << 8;
+        {
+            uint32_t sc, sd;
+            sse_host_features(&sc, &sd);                   /* SSE..SSE4.2, AES, PCLMULQDQ, FXSR */
+            c |= sc;
+            d |= sd;
+        }
         break;
     case 7:                                                /* sub-leaf 0 only */
         if ((uint32_t)cpu->gpr[GPR_RCX] == 0) {
