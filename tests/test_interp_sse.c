@@ -90,6 +90,25 @@ static void test_arithmetic(void **state)
     sys_free(g);
 }
 
+/* HADDPS and MULPS with a memory operand. */
+static void test_horizontal(void **state)
+{
+    (void)state;
+    struct sys_guest *g = sse_new();
+    set_ps(g, 1, 1.0f, 2.0f, 3.0f, 4.0f);
+    set_ps(g, 2, 10.0f, 20.0f, 30.0f, 40.0f);
+    assert_int_equal(RUN(g, 0xf2, 0x0f, 0x7c, 0xca, 0xf4), NO_EXC);        /* haddps xmm1, xmm2 */
+    assert_true(get_ps(g, 1, 0) == 3.0f && get_ps(g, 1, 1) == 7.0f);
+    assert_true(get_ps(g, 1, 2) == 30.0f && get_ps(g, 1, 3) == 70.0f);
+    float m[4] = { 0.5f, 0.25f, 2.0f, -1.0f };
+    memcpy(g->ram.host + DATA, m, 16);
+    g->st.gpr[GPR_RBX] = DATA;
+    assert_int_equal(RUN(g, 0x0f, 0x59, 0x0b, 0xf4), NO_EXC);              /* mulps xmm1, [rbx] */
+    assert_true(get_ps(g, 1, 0) == 1.5f && get_ps(g, 1, 1) == 1.75f);
+    assert_true(get_ps(g, 1, 2) == 60.0f && get_ps(g, 1, 3) == -70.0f);
+    sys_free(g);
+}
+
 /* Integer forms and register classes: PCMPEQB + PMOVMSKB, PSHUFB, PSLLDQ,
  * MOVD to a GPR, PEXTRB to memory, PTEST flags. */
 static void test_integer(void **state)
@@ -257,6 +276,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_arithmetic),
+        cmocka_unit_test(test_horizontal),
         cmocka_unit_test(test_integer),
         cmocka_unit_test(test_crc32_aes),
         cmocka_unit_test(test_faults),
