@@ -25,12 +25,16 @@
  * host would kill the test): #GP(0) for a misaligned 16-byte operand,
  * #UD without CR4.OSFXSR, with CR0.EM or with LOCK, #NM with CR0.TS, and an
  * unmasked SIMD exception: #XM with the destination unchanged and the flag
- * set in MXCSR, #UD when CR4.OSXMMEXCPT is clear.
+ * set in MXCSR, #UD when CR4.OSXMMEXCPT is clear (a sticky flag under a
+ * clear mask is not pending), and #GP(0) from LDMXCSR with a reserved bit.
+ * test_sse_diff_harness checks the harness on what the interpreter had
+ * before SSE (the state round trip, POPCNT).
  *
- * INTERP_SSE_SEQUENCES=<n> (default 6,000), INTERP_SSE_SEED=<s>,
+ * INTERP_SSE_SEQUENCES=<n> (default 40,000), INTERP_SSE_SEED=<s>,
  * INTERP_SSE_DUMP=1 print every sequence, INTERP_SSE_TRACE=1 each sequence
  * before it runs natively, INTERP_SSE_NATIVE_ONLY=1 run the native side
- * alone (checks the generator, not the interpreter).
+ * alone (checks the generator, not the interpreter), INTERP_SSE_ONLY=<s>
+ * draw only the forms whose name contains s (e.g. PCMP, CVT, AES).
  */
 #include <cpuid.h>
 #include <setjmp.h>
@@ -387,8 +391,12 @@ static struct op ops[400];
 static unsigned n_ops;
 static bool host_has[FT_COUNT];
 
+static const char *ops_only;
+
 static void add_op(struct op o)
 {
+    if (ops_only && !strstr(o.name, ops_only))
+        return;
     if (host_has[o.feat] && n_ops < sizeof(ops) / sizeof(ops[0]))
         ops[n_ops++] = o;
 }
@@ -410,9 +418,11 @@ static void host_features(void)
     host_has[FT_AES] = c >> 25 & 1;
 }
 
-static void build_ops(void)
+/* All forms the host has, or those whose name contains only. */
+static void build_ops(const char *only)
 {
     host_features();
+    ops_only = only && *only ? only : NULL;
     n_ops = 0;
     for (unsigned i = 0; i < sizeof(fixed_ops) / sizeof(fixed_ops[0]); i++)
         add_op(fixed_ops[i]);
@@ -553,10 +563,12 @@ static void gen_op(struct enc *e, const struct op *op)
         emit(e, (uint8_t)rnd());
 }
 
+static unsigned seq_max = MAX_INSNS;      /* 0: empty sequences (the state round trip) */
+
 static void gen_seq(struct enc *e)
 {
     e->n = e->ninsn = 0;
-    for (unsigned i = 1 + rn(MAX_INSNS); i > 0; i--) {
+    for (unsigned i = seq_max ? 1 + rn(seq_max) : 0; i > 0; i--) {
         const struct op *op = &ops[rn(n_ops)];
         e->start[e->ninsn] = e->n;
         e->name[e->ninsn++] = op->name;
@@ -848,12 +860,12 @@ static void report(struct harness *h, uint64_t seed, const struct sstate *init, 
                    const struct enc *seq)
 {
     static struct outcome cpu, in;
-    unsigned k = 1;
+    unsigned k = seq->ninsn ? 1 : 0;
     while (k < seq->ninsn && run_prefix(h, init, data0, seq, k, &cpu, &in))
         k++;
     run_prefix(h, init, data0, seq, k, &cpu, &in);
-    fprintf(stderr, "MISMATCH seed=%#llx: first at instruction %u (%s), the sequence up to it:\n",
-            (unsigned long long)seed, k - 1, seq->name[k - 1]);
+    fprintf(stderr, "MISMATCH seed=%#llx: first at instruction %d (%s), the sequence up to it:\n",
+            (unsigned long long)seed, (int)k - 1, k ? seq->name[k - 1] : "none: the state round trip");
     print_seq(seq, k);
     if (!cpu.done)
         fprintf(stderr, "    the host CPU faulted (signal %d): a generator bug\n", (int)native_sig);
@@ -906,22 +918,42 @@ static uint64_t env_u64(const char *name, uint64_t def)
     return v && *v ? strtoull(v, NULL, 0) : def;
 }
 
-static void test_sse_diff(void **state)
+static void run_diff(const char *what, uint64_t n)
 {
-    (void)state;
-    build_ops();
-    assert_true(host_has[FT_SSE2]);
+    assert_true(n_ops > 0 || seq_max == 0);
     struct harness *h = harness_new();
-    uint64_t n = env_u64("INTERP_SSE_SEQUENCES", 6000), seed0 = env_u64("INTERP_SSE_SEED", 1);
+    uint64_t seed0 = env_u64("INTERP_SSE_SEED", 1);
     unsigned failures = 0;
     for (uint64_t i = 0; i < n && failures < 5; i++)
         if (!run_one(h, seed0 + i))
             failures++;
-    printf("interp SSE diff%s: %u instruction forms, %llu sequences from seed %llu, %u mismatches\n",
-           h->native_only ? " (native only)" : "", n_ops, (unsigned long long)n, (unsigned long long)seed0,
-           failures);
+    printf("interp %s%s: %u instruction forms, %llu sequences from seed %llu, %u mismatches\n", what,
+           h->native_only ? " (native only)" : "", seq_max ? n_ops : 0, (unsigned long long)n,
+           (unsigned long long)seed0, failures);
     harness_free(h);
     assert_int_equal(failures, 0);
+}
+
+/* INTERP_SSE_ONLY=<name part> restricts the forms (e.g. PCMP, CVT, AES). */
+static void test_sse_diff(void **state)
+{
+    (void)state;
+    build_ops(getenv("INTERP_SSE_ONLY"));
+    seq_max = MAX_INSNS;
+    run_diff("SSE diff", env_u64("INTERP_SSE_SEQUENCES", 40000));
+}
+
+/* The harness itself, on what the interpreter had before SSE: empty
+ * sequences (FXRSTOR/FXSAVE against the interpreter's state: XMM, MXCSR,
+ * x87 tags) and POPCNT (GPRs, RFLAGS, REX, 66/segment prefixes, memory). */
+static void test_sse_diff_harness(void **state)
+{
+    (void)state;
+    seq_max = 0;
+    run_diff("SSE diff harness, empty sequences", 300);
+    build_ops("POPCNT");
+    seq_max = MAX_INSNS;
+    run_diff("SSE diff harness, POPCNT", 1000);
 }
 
 /* ---- exceptions (interpreter only) ---- */
@@ -1029,16 +1061,40 @@ static void test_sse_simd_exception(void **state)
     float r[4];
     memcpy(r, g->st.xsave + XMM_OFF, 16);
     assert_true(r[0] > 1e38f && r[1] == 2.0f);
+    /* A sticky flag under a clear mask is no pending exception (unlike x87). */
+    mx = (0x1f80 & ~(1u << 9)) | 0x04;
+    memcpy(g->st.xsave + MXCSR_OFF, &mx, 4);
+    g->st.cr4 |= CR4_OSXMMEXCPT;
+    assert_int_equal(RUN(g, 0x0f, 0x58, 0xc1, 0xf4), NO_EXC);        /* ADDPS xmm0, xmm1 */
+    assert_int_equal(mxcsr_of(g), mx);
+    sys_free(g);
+}
+
+/* LDMXCSR with a reserved bit set: #GP(0), MXCSR unchanged. */
+static void test_sse_ldmxcsr_reserved(void **state)
+{
+    (void)state;
+    struct sys_guest *g = sse_guest();
+    uint32_t bad = 0x80001f80u, good = 0x00003f80u;
+    memcpy(g->ram.host + 0x20100, &bad, 4);
+    memcpy(g->ram.host + 0x20104, &good, 4);
+    g->st.gpr[GPR_RBX] = 0x20100;
+    EXC(g, 13, true, 0, 0, 0x0f, 0xae, 0x13, 0xf4);                  /* LDMXCSR [rbx] */
+    assert_int_equal(mxcsr_of(g), 0x1f80);
+    assert_int_equal(RUN(g, 0x0f, 0xae, 0x53, 0x04, 0xf4), NO_EXC);  /* LDMXCSR [rbx+4] */
+    assert_int_equal(mxcsr_of(g), good);
     sys_free(g);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sse_diff_harness),
         cmocka_unit_test(test_sse_diff),
         cmocka_unit_test(test_sse_misaligned),
         cmocka_unit_test(test_sse_unavailable),
         cmocka_unit_test(test_sse_simd_exception),
+        cmocka_unit_test(test_sse_ldmxcsr_reserved),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
