@@ -526,7 +526,10 @@ static void gen_op(struct enc *e, const struct op *op)
         static const uint8_t lea[] = { 0x48, 0x8d, 0x7d, MASKMOV_AT };  /* lea rdi, [rbp+0x40] */
         emit_bytes(e, lea, 4);
     }
-    if (rn(16) == 0) {
+    bool stray_rex = rn(32) == 0;
+    if (stray_rex)
+        emit(e, (uint8_t)(0x40 | rn(16)));                         /* a REX not last: ignored */
+    if (stray_rex || rn(16) == 0) {
         static const uint8_t segs[] = { 0x26, 0x2e, 0x36, 0x3e };   /* ignored in 64-bit mode */
         emit(e, segs[rn(4)]);
     }
