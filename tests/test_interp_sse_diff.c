@@ -173,14 +173,14 @@ static void rnd_xmm(uint8_t *p)
     case 1:
         for (unsigned i = 0; i < 4; i++) {
             uint32_t v = rnd_f32();
-            memcpy(p + 4 * i, &v, 4);
+            memcpy(p + (size_t)4 * i, &v, 4);
         }
         break;
     case 2:
     case 3:
         for (unsigned i = 0; i < 2; i++) {
             uint64_t v = rnd_f64();
-            memcpy(p + 8 * i, &v, 8);
+            memcpy(p + (size_t)8 * i, &v, 8);
         }
         break;
     case 4: {                                       /* a string: a few letters, zero bytes */
@@ -192,13 +192,13 @@ static void rnd_xmm(uint8_t *p)
     case 5:
         for (unsigned i = 0; i < 8; i++) {
             uint16_t v = rnd_i16();
-            memcpy(p + 2 * i, &v, 2);
+            memcpy(p + (size_t)2 * i, &v, 2);
         }
         break;
     case 6:                                          /* mixed lanes */
         for (unsigned i = 0; i < 4; i++) {
             uint32_t v = rn(2) ? rnd_f32() : (uint32_t)(int32_t)(int16_t)rnd_i16();
-            memcpy(p + 4 * i, &v, 4);
+            memcpy(p + (size_t)4 * i, &v, 4);
         }
         break;
     default:
@@ -785,7 +785,7 @@ static bool compare(const struct sstate *init, const struct outcome *cpu, const 
     char name[16];
     for (unsigned i = 0; i < 16; i++) {
         snprintf(name, sizeof(name), "xmm%u", i);
-        DIFF(name, init->fx + XMM_OFF + 16 * i, a + XMM_OFF + 16 * i, b + XMM_OFF + 16 * i, 16);
+        DIFF(name, init->fx + XMM_OFF + (size_t)16 * i, a + XMM_OFF + (size_t)16 * i, b + XMM_OFF + (size_t)16 * i, 16);
     }
     DIFF("mxcsr", init->fx + MXCSR_OFF, a + MXCSR_OFF, b + MXCSR_OFF, 4);
     DIFF("fcw", init->fx, a, b, 2);
@@ -793,7 +793,7 @@ static bool compare(const struct sstate *init, const struct outcome *cpu, const 
     DIFF("ftw", init->fx + 4, a + 4, b + 4, 1);
     for (unsigned i = 0; i < 8; i++) {
         snprintf(name, sizeof(name), "st%u/mm%u", i, i);
-        DIFF(name, init->fx + 32 + 16 * i, a + 32 + 16 * i, b + 32 + 16 * i, 10);
+        DIFF(name, init->fx + 32 + (size_t)16 * i, a + 32 + (size_t)16 * i, b + 32 + (size_t)16 * i, 10);
     }
     static const char *const gpr_names[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
                                                "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15" };
@@ -822,8 +822,8 @@ static void rnd_state(struct sstate *s, uint8_t *data0)
     for (unsigned i = 0; i < 8; i++) {                              /* MMX values, any exponent */
         uint64_t m = rnd();
         uint16_t se = (uint16_t)(rn(2) ? 0xffff : rnd());
-        memcpy(s->fx + 32 + 16 * i, &m, 8);
-        memcpy(s->fx + 40 + 16 * i, &se, 2);
+        memcpy(s->fx + 32 + (size_t)16 * i, &m, 8);
+        memcpy(s->fx + 40 + (size_t)16 * i, &se, 2);
     }
     uint32_t mxcsr = 0x1f80 | rn(4) << 13;
     if (rn(2))
@@ -836,7 +836,7 @@ static void rnd_state(struct sstate *s, uint8_t *data0)
     uint32_t mask = 0xffff;
     memcpy(s->fx + 28, &mask, 4);
     for (unsigned i = 0; i < 16; i++)
-        rnd_xmm(s->fx + XMM_OFF + 16 * i);
+        rnd_xmm(s->fx + XMM_OFF + (size_t)16 * i);
     for (unsigned r = 0; r < 16; r++)
         s->gpr[r] = rnd_gpr();
     s->gpr[GPR_RSP] = 0;
@@ -981,7 +981,7 @@ static struct sys_guest *sse_guest(void)
 static void set_xmm_f32(struct sys_guest *g, unsigned x, float a, float b, float c, float d)
 {
     float v[4] = { a, b, c, d };
-    memcpy(g->st.xsave + XMM_OFF + 16 * x, v, 16);
+    memcpy(g->st.xsave + XMM_OFF + (size_t)16 * x, v, 16);
 }
 
 static uint32_t mxcsr_of(const struct sys_guest *g)
