@@ -645,7 +645,7 @@ static bool run_native(uint8_t *exec, struct sstate *s, const uint8_t *code, uns
     static const int sigs[3] = { SIGILL, SIGSEGV, SIGBUS };
     for (unsigned i = 0; i < 3; i++)
         sigaction(sigs[i], &sa, &old[i]);
-    bool ok = true;
+    volatile bool ok = true;                                   /* survives the siglongjmp */
     if (sigsetjmp(native_jmp, 1) == 0) {
         ((void (*)(struct sstate *))exec)(s);
     } else {
