@@ -859,6 +859,28 @@ static bool run_prefix(struct harness *h, const struct sstate *init, const uint8
     return cpu->done && in->done && compare(init, cpu, in, false);
 }
 
+/* The sources too, to redo the computation by hand. */
+static void print_init(const struct sstate *init, const uint8_t *data0)
+{
+    uint32_t mxcsr;
+    memcpy(&mxcsr, init->fx + MXCSR_OFF, 4);
+    fprintf(stderr, "  initial state: mxcsr %08x rflags %03llx rax %llx rcx %llx rdx %llx\n", mxcsr,
+            (unsigned long long)(init->rflags & ARITH), (unsigned long long)init->gpr[GPR_RAX],
+            (unsigned long long)init->gpr[GPR_RCX], (unsigned long long)init->gpr[GPR_RDX]);
+    for (unsigned i = 0; i < 16; i += 2) {
+        fprintf(stderr, "    xmm%-2u ", i);
+        print_hex(init->fx + XMM_OFF + (size_t)16 * i, 16);
+        fprintf(stderr, "   xmm%-2u ", i + 1);
+        print_hex(init->fx + XMM_OFF + (size_t)16 * (i + 1), 16);
+        fprintf(stderr, "\n");
+    }
+    for (unsigned i = 0; i < 0x90; i += 16) {                      /* what [rbp+disp8] can reach */
+        fprintf(stderr, "    [rbp+%02x]", i);
+        print_bytes(data0 + i, 16);
+        fprintf(stderr, "\n");
+    }
+}
+
 static void report(struct harness *h, uint64_t seed, const struct sstate *init, const uint8_t *data0,
                    const struct enc *seq)
 {
@@ -878,8 +900,10 @@ static void report(struct harness *h, uint64_t seed, const struct sstate *init, 
     else if (!in.done)
         fprintf(stderr, "    the interpreter stopped: rc=%d rip=%#llx (%s)\n", in.rc,
                 (unsigned long long)h->g->st.rip, interp_last_error(h->g->cpu));
-    else
+    else {
         compare(init, &cpu, &in, true);
+        print_init(init, data0);
+    }
 }
 
 /* One random sequence; false on a mismatch. */
