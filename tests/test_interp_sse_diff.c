@@ -21,10 +21,13 @@
  * differs (cpu = host CPU, interp = interpreter), or the exception the
  * interpreter raised and where.
  *
- * test_sse_faults checks the exception rules on the interpreter only (the
- * host would kill the test): #GP(0) for a misaligned 16-byte operand,
- * #UD without CR4.OSFXSR, with CR0.EM or with LOCK, #NM with CR0.TS, and an
- * unmasked SIMD exception: #XM with the destination unchanged and the flag
+ * test_sse_undefined runs encodings that are no instruction (wrong
+ * prefix, register form of a memory-only form and vice versa, unassigned
+ * /ext) on both: SIGILL on the host, #UD in the interpreter.  The other
+ * tests check exception rules on the interpreter only (the host would kill
+ * the test): #GP(0) for a misaligned 16-byte operand, #UD without
+ * CR4.OSFXSR, with CR0.EM or with LOCK, #NM with CR0.TS, and an unmasked
+ * SIMD exception: #XM with the destination unchanged and the flag
  * set in MXCSR, #UD when CR4.OSXMMEXCPT is clear (a sticky flag under a
  * clear mask is not pending), and #GP(0) from LDMXCSR with a reserved bit.
  * test_sse_diff_harness checks the harness on what the interpreter had
@@ -983,6 +986,54 @@ static void test_sse_diff_harness(void **state)
     run_diff("SSE diff harness, POPCNT", 1000);
 }
 
+/* Encodings with no instruction: SIGILL on the host, #UD in the interpreter
+ * (wrong prefix, register form of a memory-only one and vice versa, an
+ * unassigned /ext). Memory operands are [rbp+0]. */
+struct undef { const char *what; uint8_t n, b[7]; };
+static const struct undef undefined[] = {
+    { "F3 PADDB", 4, { 0xf3, 0x0f, 0xfc, 0xc1 } },        { "F2 PSHUFB", 5, { 0xf2, 0x0f, 0x38, 0x00, 0xc1 } },
+    { "MOVLPD reg", 4, { 0x66, 0x0f, 0x12, 0xc1 } },      { "MOVLPS st reg", 3, { 0x0f, 0x13, 0xc1 } },
+    { "MOVNTPD reg", 4, { 0x66, 0x0f, 0x2b, 0xc1 } },     { "LDDQU reg", 4, { 0xf2, 0x0f, 0xf0, 0xc1 } },
+    { "MOVNTDQA reg", 5, { 0x66, 0x0f, 0x38, 0x2a, 0xc1 } }, { "MOVNTI reg", 3, { 0x0f, 0xc3, 0xc1 } },
+    { "MOVMSKPD mem", 5, { 0x66, 0x0f, 0x50, 0x45, 0x00 } }, { "PMOVMSKB mem", 5, { 0x66, 0x0f, 0xd7, 0x45, 0x00 } },
+    { "MASKMOVDQU mem", 5, { 0x66, 0x0f, 0xf7, 0x45, 0x00 } }, { "MOVQ2DQ mem", 5, { 0xf3, 0x0f, 0xd6, 0x45, 0x00 } },
+    { "66 0F 71 /0", 5, { 0x66, 0x0f, 0x71, 0xc1, 0x01 } }, { "66 0F 73 /4", 5, { 0x66, 0x0f, 0x73, 0xe1, 0x01 } },
+    { "0F 73 /3 (MMX)", 4, { 0x0f, 0x73, 0xd9, 0x01 } },   { "LDMXCSR reg", 3, { 0x0f, 0xae, 0xd1 } },
+    { "66 0F 72 mem", 6, { 0x66, 0x0f, 0x72, 0x55, 0x00, 0x01 } },
+};
+
+static void test_sse_undefined(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new();
+    static struct sstate s;
+    static struct outcome in;
+    uint8_t data0[DATA_LEN] = { 0 };
+    for (unsigned i = 0; i < sizeof(undefined) / sizeof(undefined[0]); i++) {
+        const struct undef *u = &undefined[i];
+        memset(&s, 0, sizeof(s));
+        uint16_t fcw = 0x37f;
+        uint32_t mxcsr = 0x1f80;
+        memcpy(s.fx, &fcw, 2);
+        memcpy(s.fx + MXCSR_OFF, &mxcsr, 4);
+        s.gpr[GPR_RBP] = DATA_ADDR;
+        s.rflags = 0x202;
+        memcpy(h->data, data0, DATA_LEN);
+        bool native_ok = run_native(h->exec, &s, u->b, u->n);
+        s.gpr[GPR_RBP] = DATA_ADDR;
+        run_interp(h, &s, data0, u->b, u->n, &in);
+        if (native_ok || native_sig != SIGILL || in.vector != 6 || in.fault_rip != CODE)
+            fprintf(stderr, "%s: host %s (signal %d), interpreter exception %d at +%lld%s\n", u->what,
+                    native_ok ? "ran it" : "faulted", (int)native_sig, in.vector, (long long)(in.fault_rip - CODE),
+                    in.done ? " (ran it)" : "");
+        assert_false(native_ok);
+        assert_int_equal(native_sig, SIGILL);
+        assert_int_equal(in.vector, 6);
+        assert_int_equal(in.fault_rip, CODE);
+    }
+    harness_free(h);
+}
+
 /* ---- exceptions (interpreter only) ---- */
 
 #define MISALIGNED 0x20008u
@@ -1118,6 +1169,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sse_diff_harness),
         cmocka_unit_test(test_sse_diff),
+        cmocka_unit_test(test_sse_undefined),
         cmocka_unit_test(test_sse_misaligned),
         cmocka_unit_test(test_sse_unavailable),
         cmocka_unit_test(test_sse_simd_exception),
