@@ -23,7 +23,8 @@ command -v cpio >/dev/null || { echo "make-initramfs: cpio not found (apt-get in
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/bin" "$tmp/dev" "$tmp/proc" "$tmp/sys" "$tmp/tmp" "$tmp/etc/acpi/PWRF"
+mkdir -p "$tmp/bin" "$tmp/dev" "$tmp/proc" "$tmp/sys" "$tmp/tmp" "$tmp/etc/acpi/PWRF" \
+    "$tmp/var/log" "$tmp/var/run"                   # acpid's log and pid files
 cp "$busybox" "$tmp/bin/busybox"
 ln -s busybox "$tmp/bin/sh"
 cp "$here/initramfs/init" "$tmp/init"
@@ -31,7 +32,7 @@ cp "$here/initramfs/init" "$tmp/init"
 printf 'EV_KEY 0x01 KEY_POWER 116 1 PWRF/shutdown\n' > "$tmp/etc/acpi.map"
 cat > "$tmp/etc/acpi/PWRF/shutdown" <<'SCRIPT'
 #!/bin/sh
-echo "petrel-init: power button: shutting down cleanly"
+echo "petrel-init: power button: shutting down cleanly" > /dev/console
 kill -TERM -1 2>/dev/null
 sync
 umount -a -r 2>/dev/null
