@@ -3,7 +3,9 @@
  * shift, load, store, branch; exactly 10 instructions per iteration) run by
  * the interpreter in real mode, 32-bit protected mode and 64-bit long mode,
  * and its x87 loop in long mode (fadd, fld, fmul, fsqrt, fst m64, fld m64,
- * fcomip, fabs, dec, jnz: 8 of 10 instructions are x87).  Prints million
+ * fcomip, fabs, dec, jnz: 8 of 10 instructions are x87) and its SSE loop
+ * (movdqa load/store, paddd, pxor, addps, mulps, pshufd, pcmpeqb, dec, jnz:
+ * 8 of 10 are SSE).  Prints million
  * instructions per second (best of 5 runs) per loop.
  *
  *   interp_mips [iterations]      default 5,000,000 (50 M instructions)
@@ -23,7 +25,7 @@
 #define ARRAY_GPA 0x20000u
 #define RUNS      5
 
-enum bench_mode { BENCH_REAL, BENCH_PROT32, BENCH_LONG, BENCH_X87 };
+enum bench_mode { BENCH_REAL, BENCH_PROT32, BENCH_LONG, BENCH_X87, BENCH_SSE };
 
 static double now_s(void)
 {
@@ -41,7 +43,9 @@ static void flat_segs(struct cpu_state *st, uint32_t code_attr)
 
 static void set_mode(struct cpu_state *st, uint8_t *ram, enum bench_mode mode, uint32_t iterations)
 {
-    memset(st, 0, offsetof(struct cpu_state, xsave));
+    memset(st, 0, sizeof(*st));
+    uint32_t mxcsr = 0x1f80;
+    memcpy(st->xsave + 24, &mxcsr, 4);
     st->rflags = RFLAGS_FIXED;
     st->seg[SEG_LDTR].attr = SEG_ATTR_UNUSABLE;
     st->seg[SEG_TR] = (struct seg_reg){ 0x18, 0, 0x67, 0xb | SEG_ATTR_P };
@@ -72,7 +76,8 @@ static void set_mode(struct cpu_state *st, uint8_t *ram, enum bench_mode mode, u
     st->cr3 = 0x1000;
     st->cr4 = CR4_PAE;
     st->efer = EFER_LME | EFER_LMA;
-    st->rip = LOAD_GPA + (mode == BENCH_X87 ? 0x300 : 0x200);
+    st->cr4 |= CR4_OSFXSR;
+    st->rip = LOAD_GPA + (mode == BENCH_X87 ? 0x300 : mode == BENCH_SSE ? 0x400 : 0x200);
 }
 
 static int load_guest(uint8_t *ram)
@@ -132,5 +137,7 @@ int main(int argc, char **argv)
     uint32_t x87_iterations = iterations / 10 ? iterations / 10 : 1;
     printf("interpreter x87 loop (64-bit long mode), %u iterations:\n  %-22s %8.1f MIPS\n", x87_iterations,
            "x87 loop", run_mode(BENCH_X87, x87_iterations));
+    printf("interpreter SSE loop (64-bit long mode), %u iterations:\n  %-22s %8.1f MIPS\n", x87_iterations,
+           "SSE loop", run_mode(BENCH_SSE, x87_iterations));
     return 0;
 }

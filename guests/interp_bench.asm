@@ -46,3 +46,16 @@ x87_entry:                              ; offset 0x300, 64-bit: the x87 loop
         dec     ecx
         jnz     .loop
         hlt
+        times   0x400 - ($ - $$) db 0x90
+sse_entry:                              ; offset 0x400, 64-bit: the SSE loop
+.loop:  movdqa  xmm1, [rsi]             ; 8 SSE instructions per iteration
+        paddd   xmm1, xmm2
+        pxor    xmm3, xmm1
+        addps   xmm4, xmm5
+        mulps   xmm5, xmm6
+        pshufd  xmm6, xmm6, 0x1b
+        movdqa  [rsi + 16], xmm3
+        pcmpeqb xmm7, xmm1
+        dec     ecx
+        jnz     .loop
+        hlt
