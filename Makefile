@@ -57,7 +57,7 @@ run-linux: build linux-guest
 	set -x; ./$(BUILD)/petrel run --kernel "$$(sh scripts/fetch-kernel.sh $(KERNEL_CACHE))" \
 	    --initrd $(INITRAMFS) --cpus $(LINUX_CPUS) --append "$$append"
 
-check: check-asan check-tsan
+check: check-asan check-tsan check-linux
 
 check-asan: deps linux-guest
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPETREL_SANITIZE=address
