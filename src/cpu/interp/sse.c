@@ -32,7 +32,7 @@
 
 static uint8_t *xmm_reg(struct interp_cpu *cpu, unsigned i)
 {
-    return cpu->st->xsave + XMM_OFF + 16u * (i & 15u);
+    return cpu->st->xsave + XMM_OFF + (size_t)16 * (i & 15u);
 }
 
 static void xmm_put(struct interp_cpu *cpu, unsigned i, const uint8_t *v)
