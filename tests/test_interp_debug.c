@@ -131,6 +131,35 @@ static void test_data_rw_breakpoint(void **state)
     sys_free(g);
 }
 
+/* An I/O breakpoint (R/W = 10) on ports 0x80-0x81 with CR4.DE: OUT to 0x70
+ * passes, OUT to 0x81 traps after it (B3), a word IN from 0x7f overlaps and
+ * traps; without CR4.DE nothing traps. */
+static void test_io_breakpoint(void **state)
+{
+    (void)state;
+    struct sys_guest *g = sys_new();
+    g->st.cr4 |= CR4_DE;
+    g->st.dr[3] = 0x80;
+    g->st.dr7 = 0x400 | (1u << 6) | (2u << 28) | (1u << 30);  /* L3, I/O, 2 bytes */
+    assert_int_equal(RUN(g, 0xe6, 0x70,                                    /* out 0x70, al */
+                            0xe6, 0x81,                                    /* out 0x81, al */
+                            0x90, 0xf4), 1);
+    assert_frame(g, false, 0, CODE + 4);
+    assert_int_equal(g->st.dr6 & 0xfu, 8);
+    long_state(g, 0);
+    g->st.cr4 |= CR4_DE;
+    g->st.dr[3] = 0x80;
+    g->st.dr7 = 0x400 | (1u << 6) | (2u << 28) | (1u << 30);
+    g->st.gpr[GPR_RDX] = 0x7f;
+    assert_int_equal(RUN(g, 0x66, 0xed, 0x90, 0xf4), 1);                  /* in ax, dx: 0x7f-0x80 */
+    assert_frame(g, false, 0, CODE + 2);
+    long_state(g, 0);
+    g->st.dr[3] = 0x80;
+    g->st.dr7 = 0x400 | (1u << 6) | (2u << 28) | (1u << 30);  /* CR4.DE clear: undefined, no trap */
+    assert_int_equal(RUN(g, 0xe6, 0x81, 0xf4), NO_EXC);
+    sys_free(g);
+}
+
 /* INT1 (F1) delivers #DB as a trap and ignores the gate DPL (INT3 at CPL 3
  * through the same DPL-0 gates is #GP). */
 static void test_int1(void **state)
@@ -156,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_insn_breakpoint),
         cmocka_unit_test(test_data_write_breakpoint),
         cmocka_unit_test(test_data_rw_breakpoint),
+        cmocka_unit_test(test_io_breakpoint),
         cmocka_unit_test(test_int1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,8 +7,8 @@
  * RF suppresses) and after it (single-step and data breakpoints: one #DB
  * trap with DR6.BS and B0-B3).  Pages holding a data breakpoint are never
  * put in the TLB, so every access to them reaches mem_access_slow and
- * debug_note_access.  I/O breakpoints (R/W = 10 with CR4.DE) are not
- * implemented.
+ * debug_note_access.  I/O breakpoints (R/W = 10 with CR4.DE) are noted
+ * by debug_note_io for every port access and trap the same way.
  */
 #include "handlers.h"
 
@@ -52,6 +52,22 @@ void debug_note_access(struct interp_cpu *cpu, uint64_t lin, unsigned size, bool
             continue;
         uint64_t len = bp_len(dr7, n), start = cpu->st->dr[n] & ~(len - 1);
         if (lin < start + len && start < lin + size)
+            cpu->dbg_hits |= (uint8_t)(1u << n);
+    }
+}
+
+/* A port access of size bytes: I/O breakpoints (R/W = 10, only with
+ * CR4.DE; DRn's low 16 bits are the port, aligned down to LEN). */
+void debug_note_io(struct interp_cpu *cpu, uint16_t port, unsigned size)
+{
+    uint64_t dr7 = cpu->st->dr7;
+    if (!(dr7 & 0xff) || !(cpu->st->cr4 & CR4_DE))
+        return;
+    for (unsigned n = 0; n < 4; n++) {
+        if (!bp_enabled(dr7, n) || bp_rw(dr7, n) != 2)
+            continue;
+        uint64_t len = bp_len(dr7, n), start = cpu->st->dr[n] & 0xffff & ~(len - 1);
+        if (port < start + len && start < (uint64_t)port + size)
             cpu->dbg_hits |= (uint8_t)(1u << n);
     }
 }

@@ -536,6 +536,7 @@ static inline bool debug_active(const struct interp_cpu *cpu)
 }
 bool debug_page_watched(const struct interp_cpu *cpu, uint64_t lin);
 void debug_note_access(struct interp_cpu *cpu, uint64_t lin, unsigned size, bool write);
+void debug_note_io(struct interp_cpu *cpu, uint16_t port, unsigned size);
 int  debug_insn_breakpoint(struct interp_cpu *cpu);
 void debug_step_begin(struct interp_cpu *cpu);
 int  debug_step_end(struct interp_cpu *cpu, int r, bool tf, unsigned done);

@@ -40,6 +40,7 @@ int io_check(struct interp_cpu *cpu, uint16_t port, unsigned size)
 
 uint32_t io_in(struct interp_cpu *cpu, uint16_t port, unsigned size)
 {
+    debug_note_io(cpu, port, size);
     if (!cpu->io.port_read)
         return (uint32_t)size_mask(size);
     return cpu->io.port_read(cpu->io.opaque, port, size) & (uint32_t)size_mask(size);
@@ -47,6 +48,7 @@ uint32_t io_in(struct interp_cpu *cpu, uint16_t port, unsigned size)
 
 void io_out(struct interp_cpu *cpu, uint16_t port, unsigned size, uint32_t v)
 {
+    debug_note_io(cpu, port, size);
     if (cpu->io.port_write)
         cpu->io.port_write(cpu->io.opaque, port, size, v & (uint32_t)size_mask(size));
 }
