@@ -29,6 +29,8 @@ bool flags_cf_slow(const struct interp_cpu *cpu)
 static bool flags_of(const struct interp_cpu *cpu)
 {
     const struct lazy_flags *lf = &cpu->lf;
+    if (lf->op == LF_NONE)                          /* size is meaningless then (may be 0) */
+        return cpu->st->rflags & RFLAGS_OF;
     uint64_t sb = sign_bit(lf->size);
     switch (lf->op) {
     case LF_ADD: case LF_ADC: case LF_INC:

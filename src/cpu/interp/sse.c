@@ -24,9 +24,6 @@
 #define MXCSR_FLAGS 0x3fu
 #define MXCSR_MASKS 0x1f80u
 #define MXCSR_PRE   0x7u            /* IE DE ZE: detected before computing */
-/* Only bits 0-15 ever reach the host's LDMXCSR (a reserved bit would fault
- * in Petrel itself, whatever state a caller handed over). */
-#define MXCSR_VALID 0xffffu
 #define EXC_XM      19
 #define XINUSE_SSE  0x2u
 
@@ -175,7 +172,8 @@ static int sse_stub_insn(struct interp_cpu *cpu, const struct insn *in, const st
     sse_load_regs(cpu, in, d, &h);
     bool fp = d->flags & SF_FP, mmx = d->reg_class == SC_MMX || d->rm_class == SC_MMX;
     if (fp)
-        h.mxcsr = ((uint32_t)load_le(cpu->st->xsave + MXCSR_OFF, 4) & MXCSR_VALID & ~MXCSR_FLAGS) | MXCSR_MASKS;
+        h.mxcsr = ((uint32_t)load_le(cpu->st->xsave + MXCSR_OFF, 4) & sse_host_mxcsr_mask() & ~MXCSR_FLAGS) |
+                  MXCSR_MASKS;
     else
         h.mxcsr = 0x1f80u;
     sse_host_run(in->sse_stub + !in->mod3, buf, &h, fp || mmx);

@@ -76,6 +76,9 @@ void sse_host_run(unsigned n, void *mem, struct sse_host_regs *r, bool full);
 /* Host CPU support of the guest-visible feature bits (CPUID 1 ECX/EDX). */
 void sse_host_features(uint32_t *ecx, uint32_t *edx);
 
+/* The MXCSR bits the host's LDMXCSR accepts. */
+uint32_t sse_host_mxcsr_mask(void);
+
 /* Whether the host CPU has the extension of (prefix, map, opcode). */
 bool sse_host_supports(unsigned prefix, unsigned map, unsigned op);
 

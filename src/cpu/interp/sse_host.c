@@ -196,3 +196,21 @@ bool sse_host_supports(unsigned prefix, unsigned map, unsigned op)
     }
     return (have >> need) & 1u;
 }
+
+/* The MXCSR bits this host accepts (FXSAVE's MXCSR_MASK; 0 there means
+ * 0xffbf, a CPU without DAZ): guest values are clipped to it before they
+ * reach LDMXCSR, which would fault in Petrel itself on anything else. */
+uint32_t sse_host_mxcsr_mask(void)
+{
+    static uint32_t cached;
+    uint32_t mask = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (mask)
+        return mask;
+    _Alignas(16) uint8_t img[512] = { 0 };
+    __asm__ volatile("fxsave %0" : "=m"(img));
+    memcpy(&mask, img + 28, 4);
+    if (!mask)
+        mask = 0xffbf;
+    __atomic_store_n(&cached, mask, __ATOMIC_RELAXED);
+    return mask;
+}
