@@ -9,6 +9,8 @@ void seg_cache_refresh(struct interp_cpu *cpu, unsigned seg)
 {
     const struct seg_reg *s = &cpu->st->seg[seg];
     struct seg_cache *c = &cpu->seg[seg];
+    if (seg == SEG_CS)
+        chain_invalidate(cpu);                  /* block links assume CS base and limit */
     if (cpu->long64) {
         c->base = (seg == SEG_FS || seg == SEG_GS) ? s->base : 0;
         c->lo = 0;
