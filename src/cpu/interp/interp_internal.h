@@ -104,9 +104,9 @@ enum access_kind { ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2, ACC_RMW = 3 };
 
 /* ---- decoded block cache ---- */
 
-#define BLOCK_MAX_INSNS 32
-#define BLOCK_CACHE_SIZE 2048      /* power of two */
-#define JCACHE_SIZE 1024           /* power of two */
+#define BLOCK_MAX_INSNS 16
+#define BLOCK_CACHE_SIZE 16384     /* power of two */
+#define JCACHE_SIZE 4096           /* power of two */
 #define PAGE_NONE UINT32_MAX
 
 /* A chained successor: the block that runs at linear address lin, valid
