@@ -5,9 +5,11 @@
 ;   S  the loop patches the immediate of its successor (on another page)
 ;      before each call: self-modifying code in a chained block
 ;   I  the PTE of the successor's page changes every iteration (INVLPG)
+;   M  the same RETF (one block) enters the same stub through a 16-bit and
+;      a 32-bit code segment in turn: its bytes decode differently
 ; Each phase prints its letter when EBX has the architectural sum, the
 ; lower-case letter otherwise.
-; Expected output (tests/test_interp_guests.c): CSI
+; Expected output (tests/test_interp_guests.c): CSIM
 %include "include.inc"
 
 %define PGDIR_A 0x1000
@@ -17,6 +19,9 @@
 %define STUB_1   0x500000       ; add ebx, 1 / ret
 %define STUB_100 0x501000       ; add ebx, 100 / ret
 %define PATCHED  0x9000         ; add ebx, imm8 / ret (imm8 patched)
+%define MODE_STUB 0x9100        ; 16-bit: add ax, 1 / jmp +1 / retf
+                                ; 32-bit: add eax, 0x01eb0001 / retf
+%define SEL_CODE16 0x18
 
         bits    16
         org     LOAD_REAL
@@ -42,6 +47,8 @@ prot_entry:
         mov     dword [STUB_1], 0xc301c383      ; add ebx, 1 / ret
         mov     dword [STUB_100], 0xc364c383    ; add ebx, 100 / ret
         mov     dword [PATCHED], 0xc300c383     ; add ebx, 0 / ret
+        mov     dword [MODE_STUB], 0xeb000105
+        mov     dword [MODE_STUB + 4], 0xcbcb01
         mov     edi, PGDIR_A
         xor     eax, eax
         mov     ecx, 0x1000
@@ -104,6 +111,26 @@ prot_entry:
         cmp     ebx, 50 * 101
         call    report
 
+        xor     eax, eax                        ; M: 50 x 1 + 50 x 0x01eb0001
+        mov     ecx, 100
+.mode:  test    ecx, 1
+        jz      .m16
+        push    dword SEL_CODE32                ; the 32-bit stub's RETF frame
+        push    dword .back
+        push    dword SEL_CODE32
+        jmp     .go
+.m16:   push    word SEL_CODE32                 ; the 16-bit stub's RETF frame
+        push    word .back
+        push    dword SEL_CODE16
+        jmp     .go                             ; both paths: one block ends in the RETF
+.go:    push    dword MODE_STUB
+        retf
+.back:  dec     ecx
+        jnz     .mode
+        mov     dl, 'M'
+        cmp     eax, 50 + 50 * 0x01eb0001
+        call    report
+
         putc    10
         exit    0
 
@@ -119,6 +146,7 @@ report:
 gdt:    dq      0
         dq      0x00cf9a000000ffff          ; 0x08 ring-0 code
         dq      0x00cf92000000ffff          ; 0x10 ring-0 data
+        dq      0x00009a000000ffff          ; 0x18 16-bit code, base 0, limit 64 KiB
 gdt_desc:
         dw      gdt_desc - gdt - 1
         dd      gdt

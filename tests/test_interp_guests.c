@@ -163,11 +163,12 @@ static void test_tlb_guest(void **state)
 }
 
 /* Block chaining: a hot loop's linked successor changes by a CR3 switch,
- * by a patch of its code and by a PTE change with INVLPG. */
+ * by a patch of its code, by a PTE change with INVLPG and by a change of
+ * code size (the same stub entered through 16- and 32-bit code segments). */
 static void test_chain_guest(void **state)
 {
     (void)state;
-    run_file_guest("interp_chain.bin", "CSI\n");
+    run_file_guest("interp_chain.bin", "CSIM\n");
 }
 
 static void test_real_mode_guest(void **state)

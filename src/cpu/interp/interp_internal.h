@@ -167,6 +167,9 @@ struct interp_cpu {
                                  address (code writes, TLB flushes, mode/CS changes):
                                  drops every block link at once */
     uint64_t  block_serial;   /* numbers decodes: a link to a re-decoded slot is stale */
+    enum code_mode chain_mode;          /* the code mode and CS the links were made under */
+    uint64_t  chain_cs_base;
+    uint32_t  chain_cs_limit;
 
     struct block *blocks;     /* BLOCK_CACHE_SIZE */
     struct block *jcache[JCACHE_SIZE];   /* linear RIP -> block, flushed with the TLB */
