@@ -8,11 +8,13 @@ JOBS       ?= $(shell nproc)
 DEBIAN_PACKAGES = build-essential cmake nasm pkg-config libcmocka-dev \
                   zlib1g-dev liblzma-dev libzstd-dev liblz4-dev acpica-tools libjansson-dev \
                   busybox-static cpio clang libclang-rt-14-dev libsodium-dev
+# Only for `make bench-compare` (the emulators the interpreter is measured against).
+BENCH_PACKAGES = bochs bochsbios vgabios qemu-system-x86
 
 # Tests that exercise threads run again under ThreadSanitizer.
 THREADED_TESTS = 'test_linux_machine|test_req|tstVMREQ|test_lifecycle|test_create|test_vclock|test_i8259|test_i8254|test_uart16550|test_cmos_rtc|test_kvm_guests|test_control|test_config_json|test_kvm_irqchip|test_interp_atomic|test_saved_state$$|test_device_state'
 
-.PHONY: all deps build run run-linux run-flat linux-guest check check-asan check-tsan check-linux check-slow bench bench-linux install lint clean fuzz-state
+.PHONY: all deps build run run-linux run-flat linux-guest check check-asan check-tsan check-linux check-slow bench bench-linux bench-deps bench-compare install lint clean fuzz-state
 
 all: build
 
@@ -94,6 +96,18 @@ bench: build
 	./$(BUILD)/bench/pio_exit
 	./$(BUILD)/bench/interp_mips
 	./$(BUILD)/bench/state_save
+
+# The interpreter's integer loop beside Debian's Bochs and QEMU TCG.
+bench-deps:
+	@missing=""; for p in $(BENCH_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+bench-compare: build bench-deps
+	bench/interp_compare.sh $(BUILD)
 
 # Linux boot time (beside QEMU, which the script installs for the comparison)
 # and the VMM's memory overhead.

@@ -162,6 +162,15 @@ static void test_tlb_guest(void **state)
     run_file_guest("interp_tlb.bin", "ABAGGHBCD\n");
 }
 
+/* Block chaining: a hot loop's linked successor changes by a CR3 switch,
+ * by a patch of its code, by a PTE change with INVLPG and by a change of
+ * code size (the same stub entered through 16- and 32-bit code segments). */
+static void test_chain_guest(void **state)
+{
+    (void)state;
+    run_file_guest("interp_chain.bin", "CSIM\n");
+}
+
 static void test_real_mode_guest(void **state)
 {
     (void)state;
@@ -479,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_real_mode_guest),
         cmocka_unit_test(test_prot32_guest),
         cmocka_unit_test(test_tlb_guest),
+        cmocka_unit_test(test_chain_guest),
         cmocka_unit_test(test_long_mode_guest),
         cmocka_unit_test(test_inject_interrupt),
         cmocka_unit_test(test_fallback_single_instruction),

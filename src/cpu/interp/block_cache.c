@@ -9,6 +9,14 @@
  * In front of it, a jump cache maps the linear address of a block to the
  * block, skipping the code-fetch translation; it is flushed with the TLB
  * (CR3 writes keep the entries that map through global pages).
+ *
+ * Blocks are also chained: each remembers up to two successors by linear
+ * address (block_link), so the executor goes from block to block without
+ * either lookup.  A link is a cache of what block_fetch would return at
+ * that address; it is valid while cpu->chain_gen is unchanged (bumped by
+ * code writes, TLB flushes and INVLPG, CR3 writes, mode and CS changes)
+ * and the target slot was not decoded again (serial).  Everything here is
+ * per vCPU and touched only by the thread running it: no locks.
  */
 #include "interp_internal.h"
 
@@ -25,6 +33,7 @@ void code_page_written(struct interp_cpu *cpu, uint64_t page)
     cpu->code_gen[page]++;
     cpu->code_mark[page] = 0;
     cpu->smc = true;
+    chain_invalidate(cpu);
 }
 
 /* Marks a RAM page as holding code and drops fast write paths to it. */
@@ -151,6 +160,7 @@ static int decode_block(struct interp_cpu *cpu, struct block *b, uint64_t phys)
             in->ends = 1;
         }
         off += in->len;
+        in->end = (uint16_t)off;
         n++;
         if (in->ends)
             break;
@@ -204,6 +214,8 @@ struct block *block_fetch(struct interp_cpu *cpu)
         return b;
     }
     b->mode = 0xff;
+    b->serial = ++cpu->block_serial;             /* links to the old contents go stale */
+    memset(b->link, 0, sizeof(b->link));
     if (decode_block(cpu, b, phys)) {
         b->mode = 0xff;
         return NULL;
@@ -212,4 +224,15 @@ struct block *block_fetch(struct interp_cpu *cpu)
     if (page != PAGE_NONE)
         jcache_put(cpu, jc, b, lin);
     return b;
+}
+
+void block_link(struct interp_cpu *cpu, struct block *prev, struct block *b, uint64_t lin)
+{
+    if (!prev || prev == &cpu->scratch || b == &cpu->scratch)
+        return;
+    struct block_link *l = &prev->link[lin == prev->lin + prev->bytes ? 0 : 1];
+    l->to = b;
+    l->lin = lin;
+    l->gen = cpu->chain_gen;
+    l->serial = b->serial;
 }

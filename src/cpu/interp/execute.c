@@ -14,20 +14,22 @@ uint64_t guest_tsc(const struct interp_cpu *cpu);
 /* Runs at most max instructions of block b; returns the exec_result that
  * stopped it (X_NEXT if it ran to its end) and counts retired ones.
  * st->rip is only written when the block stops: handlers that need their
- * own address derive it from next_rip - len. */
+ * own address derive it from next_rip - len.  next_rip comes from the
+ * block's start and the instruction's end offset (only a block's last
+ * instruction may jump), so no RIP dependency runs from one instruction to
+ * the next through memory. */
 static int run_block(struct interp_cpu *cpu, const struct block *b, unsigned max, unsigned *retired)
 {
     struct cpu_state *st = cpu->st;
     const struct insn *in = b->insn, *end = b->insn + max;
-    uint64_t rip = st->rip, mask = cpu->ip_mask;
+    uint64_t rip0 = st->rip, mask = cpu->ip_mask;
     int r = X_NEXT;
     cpu->smc = false;
     while (in < end) {
-        cpu->next_rip = (rip + in->len) & mask;
+        cpu->next_rip = (rip0 + in->end) & mask;
         r = in->fn(cpu, in);
         if (unlikely(r != X_NEXT))
             break;
-        rip = cpu->next_rip;
         in++;
         if (unlikely(cpu->smc))
             break;
@@ -35,7 +37,8 @@ static int run_block(struct interp_cpu *cpu, const struct block *b, unsigned max
     unsigned n = (unsigned)(in - b->insn);
     switch (r) {
     case X_NEXT:
-        st->rip = rip;
+        if (n)
+            st->rip = cpu->next_rip;
         break;
     case X_END: case X_HALT:
         st->rip = cpu->next_rip;
@@ -45,11 +48,25 @@ static int run_block(struct interp_cpu *cpu, const struct block *b, unsigned max
         n++;
         break;
     default:                                      /* a fault: RIP stays at the instruction */
-        st->rip = rip;
+        st->rip = (rip0 + in->end - in->len) & mask;
         break;
     }
     *retired = n;
     return r;
+}
+
+/* The block at RIP: the chained successor of prev when linked, else
+ * through the caches (and linked for next time). */
+static ALWAYS_INLINE struct block *next_block(struct interp_cpu *cpu, struct block *prev)
+{
+    uint64_t lin = (cpu->seg[SEG_CS].base + cpu->st->rip) & cpu->lin_mask;
+    struct block *b;
+    if (likely(prev) && (b = block_chained(cpu, prev, lin)))
+        return b;
+    b = block_fetch(cpu);
+    if (b && prev)
+        block_link(cpu, prev, b, lin);
+    return b;
 }
 
 static void finish(struct interp_cpu *cpu)
@@ -66,6 +83,7 @@ int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
     struct cpu_state *st = cpu->st;
     uint64_t budget = max_instructions ? max_instructions : UINT64_MAX;
     int rc = VINF_SUCCESS;
+    struct block *prev = NULL;                    /* the block just run to its end */
 
     if (st->run_state == CPU_HALTED)
         return VINF_EM_HALT;
@@ -84,12 +102,15 @@ int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
             r = debug_insn_breakpoint(cpu);
         }
         if (r == X_NEXT) {
-            struct block *b = block_fetch(cpu);
+            struct block *b = dbg ? block_fetch(cpu) : next_block(cpu, prev);
+            prev = NULL;
             if (!b) {
                 r = X_FAULT;
             } else {
                 unsigned max = dbg ? 1 : b->n < budget ? b->n : (unsigned)budget;
                 r = run_block(cpu, b, max, &done);
+                if ((r == X_NEXT || r == X_END) && done == b->n && !dbg)
+                    prev = b;
             }
         }
         budget -= done;

@@ -55,7 +55,9 @@ struct insn {
     uint16_t imm2;       /* ENTER level / far pointer selector */
     uint16_t sse;        /* SSE: descriptor index (sse.h) */
     uint16_t sse_stub;   /* SSE: host stub of the register form */
+    uint16_t end;        /* offset of the next instruction from its block's start */
 };
+_Static_assert(sizeof(struct insn) == 56, "decoded blocks hold many insns: keep struct insn small");
 
 /* Decoder results. */
 enum decode_status { DEC_OK = 0, DEC_UD, DEC_TOO_LONG, DEC_MORE };
@@ -105,10 +107,17 @@ enum access_kind { ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2, ACC_RMW = 3 };
 
 /* ---- decoded block cache ---- */
 
-#define BLOCK_MAX_INSNS 32
-#define BLOCK_CACHE_SIZE 2048      /* power of two */
-#define JCACHE_SIZE 1024           /* power of two */
+#define BLOCK_MAX_INSNS 16
+#define BLOCK_CACHE_SIZE 16384     /* power of two */
+#define JCACHE_SIZE 4096           /* power of two */
 #define PAGE_NONE UINT32_MAX
+
+/* A chained successor: the block that runs at linear address lin, valid
+ * while cpu->chain_gen is gen and the target still holds decode serial. */
+struct block_link {
+    struct block *to;
+    uint64_t lin, gen, serial;
+};
 
 struct block {
     uint64_t phys;            /* guest-physical address of the first byte */
@@ -120,6 +129,8 @@ struct block {
     uint8_t  mode;            /* enum code_mode; 0xff = empty slot */
     bool     lin_global;      /* lin maps through a global page: survives CR3 writes */
     uint32_t lin_gen;         /* cpu->jc_gen when put in the jump cache */
+    uint64_t serial;          /* cpu->block_serial when decoded (0: never) */
+    struct block_link link[2];  /* successors: [0] fall-through, [1] other */
     struct insn insn[BLOCK_MAX_INSNS];
 };
 
@@ -155,6 +166,13 @@ struct interp_cpu {
     uint64_t  ram_pages;
     bool      smc;            /* a write hit code: leave the current block */
     uint32_t  code_epoch;     /* bumped to drop every decoded block at once */
+    uint64_t  chain_gen;      /* bumped by anything that may change what runs at a linear
+                                 address (code writes, TLB flushes, mode/CS changes):
+                                 drops every block link at once */
+    uint64_t  block_serial;   /* numbers decodes: a link to a re-decoded slot is stale */
+    enum code_mode chain_mode;          /* the code mode and CS the links were made under */
+    uint64_t  chain_cs_base;
+    uint32_t  chain_cs_limit;
 
     struct block *blocks;     /* BLOCK_CACHE_SIZE */
     struct block *jcache[JCACHE_SIZE];   /* linear RIP -> block, flushed with the TLB */
@@ -522,6 +540,27 @@ void flags_write(struct interp_cpu *cpu, uint64_t value, uint64_t writable);
 
 /* Block at the current RIP (decoding it if needed), or NULL with cpu->exc set. */
 struct block *block_fetch(struct interp_cpu *cpu);
+/* Records that b runs at linear address lin after prev (prev may be NULL). */
+void block_link(struct interp_cpu *cpu, struct block *prev, struct block *b, uint64_t lin);
+
+/* Drops every block link (see chain_gen). */
+static inline void chain_invalidate(struct interp_cpu *cpu)
+{
+    cpu->chain_gen++;
+}
+
+/* The successor of prev that runs at linear address lin, if linked and
+ * still valid: what block_fetch would return there, without its lookups. */
+static ALWAYS_INLINE struct block *block_chained(const struct interp_cpu *cpu, const struct block *prev,
+                                                 uint64_t lin)
+{
+    for (unsigned k = 0; k < 2; k++) {
+        const struct block_link *l = &prev->link[k];
+        if (l->lin == lin && l->gen == cpu->chain_gen && l->to->serial == l->serial)
+            return l->to;
+    }
+    return NULL;
+}
 
 /* ---- task switches (task_switch.c) ---- */
 enum task_reason { TASK_JMP, TASK_CALL, TASK_IRET, TASK_INT };

@@ -28,6 +28,7 @@ void tlb_flush(struct interp_cpu *cpu)
     memset(cpu->jcache, 0, sizeof(cpu->jcache));     /* it caches linear -> code translations too */
     cpu->tlb_large_shift = 0;
     cpu->jc_gen++;
+    chain_invalidate(cpu);
 }
 
 /* MOV CR3: global pages stay (kernel code keeps its translations and its
@@ -38,6 +39,7 @@ void tlb_flush_nonglobal(struct interp_cpu *cpu)
         if (!cpu->tlb[i].global)
             cpu->tlb[i].tag_read = cpu->tlb[i].tag_write = cpu->tlb[i].tag_exec = TLB_INVALID;
     cpu->jc_gen++;
+    chain_invalidate(cpu);                           /* links do not track global pages */
 }
 
 /* INVLPG: the TLB caches 4 KiB pieces, so while large pages are cached every
@@ -53,6 +55,7 @@ void tlb_flush_page(struct interp_cpu *cpu, uint64_t lin)
             e->tag_read = e->tag_write = e->tag_exec = TLB_INVALID;
     }
     memset(cpu->jcache, 0, sizeof(cpu->jcache));
+    chain_invalidate(cpu);
 }
 
 /* Page-table entries are read and their A/D bits set atomically, as the CPU

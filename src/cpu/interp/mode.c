@@ -5,10 +5,27 @@
  */
 #include "interp_internal.h"
 
+/* Block links assume the code mode and, outside 64-bit mode, the CS base
+ * and limit they were made under (the CS limit check they skip): drop them
+ * when those change, not on every CS reload (interrupts, IRET, SYSCALL). */
+static void chain_cs_changed(struct interp_cpu *cpu, const struct seg_reg *cs)
+{
+    uint64_t base = cpu->long64 ? 0 : cs->base;
+    uint32_t limit = cpu->long64 ? 0 : cs->limit;
+    if (cpu->chain_mode != cpu->mode || cpu->chain_cs_base != base || cpu->chain_cs_limit != limit) {
+        cpu->chain_mode = cpu->mode;
+        cpu->chain_cs_base = base;
+        cpu->chain_cs_limit = limit;
+        chain_invalidate(cpu);
+    }
+}
+
 void seg_cache_refresh(struct interp_cpu *cpu, unsigned seg)
 {
     const struct seg_reg *s = &cpu->st->seg[seg];
     struct seg_cache *c = &cpu->seg[seg];
+    if (seg == SEG_CS)
+        chain_cs_changed(cpu, s);
     if (cpu->long64) {
         c->base = (seg == SEG_FS || seg == SEG_GS) ? s->base : 0;
         c->lo = 0;
