@@ -5,7 +5,8 @@
 #
 # All three run the same boot sector (guests/bench_boot.asm: the 10-instruction
 # integer loop of guests/interp_bench.asm, in real mode and in 32-bit
-# protected mode): Petrel as a flat image (`petrel run --image --engine
+# protected mode, and its x87 and SSE loops (8 of 10 instructions x87/SSE)
+# in 32-bit protected mode, with ITERATIONS / 10 iterations): Petrel as a flat image (`petrel run --image --engine
 # interp`), Bochs and QEMU (-accel tcg) from a floppy through their BIOS.
 # Each emulator runs the image with 1,000 and with ITERATIONS iterations; the
 # difference of the CPU time (user + sys) the two processes used is the
@@ -71,26 +72,28 @@ have bochs && [ -r /usr/share/bochs/BIOS-bochs-latest ] && emus="$emus bochs" ||
     echo "bochs not installed (make bench-deps): no Bochs column" >&2
 
 declare -A best
-for mode in 0 1; do
+modes="0 1 2 3"
+n_of() { [ "$1" -ge 2 ] && echo $((iters / 10)) || echo "$iters"; }
+for mode in $modes; do
     image $mode $small "$tmp/small$mode.img"
-    image $mode "$iters" "$tmp/big$mode.img"
+    image $mode "$(n_of $mode)" "$tmp/big$mode.img"
 done
 for ((r = 0; r < rounds; r++)); do
-    for mode in 0 1; do
+    for mode in $modes; do
         for e in $emus; do
             a=$(run_$e "$tmp/small$mode.img"); b=$(run_$e "$tmp/big$mode.img")
             [ "$a" = fail ] || [ "$b" = fail ] || [ "$b" -le "$a" ] && continue
-            mips=$(awk -v n="$iters" -v s=$small -v ms=$((b - a)) 'BEGIN { printf "%.1f", 10 * (n - s) / ms / 1000 }')
+            mips=$(awk -v n="$(n_of $mode)" -v s=$small -v ms=$((b - a)) 'BEGIN { printf "%.1f", 10 * (n - s) / ms / 1000 }')
             k=$e$mode
             awk -v x="$mips" -v y="${best[$k]:-0}" 'BEGIN { exit !(x > y) }' && best[$k]=$mips
         done
     done
 done
 
-echo "integer loop (guests/bench_boot.asm), $iters iterations, CPU time, best of $rounds rounds:"
+echo "guests/bench_boot.asm loops, $iters iterations (x87/SSE: $((iters / 10))), CPU time, best of $rounds rounds:"
 printf '  %-22s %10s %10s %10s %12s %12s\n' mode Petrel "QEMU TCG" Bochs "Petrel/QEMU" "Petrel/Bochs"
-names=("real mode" "32-bit protected mode")
-for mode in 0 1; do
+names=("integer, real mode" "integer, 32-bit" "x87 loop, 32-bit" "SSE loop, 32-bit")
+for mode in $modes; do
     p=${best[petrel$mode]:--} q=${best[qemu$mode]:--} x=${best[bochs$mode]:--}
     ratio() { [ "$1" = - ] || [ "$2" = - ] && echo - || awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
     printf '  %-22s %10s %10s %10s %12s %12s\n' "${names[$mode]}" "$p" "$q" "$x" "$(ratio "$p" "$q")" "$(ratio "$p" "$x")"

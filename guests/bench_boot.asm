@@ -2,7 +2,8 @@
 ; integer loop (the same 10 instructions) under other emulators booting it
 ; from a floppy image through their BIOS.  The script patches the iteration
 ; count (dword at offset 4) and the mode (byte at offset 8: 0 real mode,
-; 1 32-bit protected mode), then powers the machine off: port 0xF4 exits
+; 1 32-bit protected mode, 2 the x87 loop and 3 the SSE loop of
+; interp_bench.asm, both in 32-bit protected mode), then powers the machine off: port 0xF4 exits
 ; QEMU (isa-debug-exit), "Shutdown" on port 0x8900 ends Bochs.
 %include "include.inc"
 
@@ -58,7 +59,40 @@ prot_entry:
         mov     es, ax
         mov     ss, ax
         mov     esi, ARRAY
+        cmp     byte [mode], 2
+        je      x87
+        ja      sse
         body
+        jmp     SEL_CODE16:off
+
+x87:    fninit                          ; 8 of 10 instructions x87
+        fld1
+        fldz
+.loop:  fadd    st0, st1
+        fld     st0
+        fmul    st0, st0
+        fsqrt
+        fstp    qword [esi]
+        fld     qword [esi]
+        fcomip  st0, st1
+        fabs
+        dec     ecx
+        jnz     .loop
+        jmp     SEL_CODE16:off
+
+sse:    mov     eax, cr4                ; CR4.OSFXSR; 8 of 10 instructions SSE
+        or      eax, 0x200
+        mov     cr4, eax
+.loop:  movdqa  xmm1, [esi]
+        paddd   xmm1, xmm2
+        pxor    xmm3, xmm1
+        addps   xmm4, xmm5
+        mulps   xmm5, xmm6
+        pshufd  xmm6, xmm6, 0x1b
+        movdqa  [esi + 16], xmm3
+        pcmpeqb xmm7, xmm1
+        dec     ecx
+        jnz     .loop
         jmp     SEL_CODE16:off
 
         bits    16
