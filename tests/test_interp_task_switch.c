@@ -4,7 +4,9 @@
  * through a task gate and IRET with NT back (back link, NT, busy bits), and
  * a double fault delivered through a task gate in the IDT (the classic
  * "task switch on #DF": a #GP whose gate is not present becomes #DF, which
- * switches to a fresh task with the error code on its stack).
+ * switches to a fresh task with the error code on its stack); a call from
+ * the 32-bit task into a 16-bit (80286) TSS and IRET back: the 16-bit
+ * layout on load and save, the upper register words, FS/GS null.
  */
 #include "interp_sys_harness.h"
 
@@ -156,12 +158,68 @@ static void test_double_fault_task(void **state)
     sys_free(g);
 }
 
+static void put16(struct sys_guest *g, uint64_t gpa, uint16_t v)
+{
+    memcpy(g->ram.host + gpa, &v, 2);
+}
+
+static uint16_t get16(const struct sys_guest *g, uint64_t gpa)
+{
+    uint16_t v;
+    memcpy(&v, g->ram.host + gpa, 2);
+    return v;
+}
+
+/* CALL into a 16-bit TSS (type 1), IRET back to the 32-bit task. */
+static void test_16bit_tss(void **state)
+{
+    (void)state;
+    struct sys_guest *g = task_new();
+    const unsigned tss16 = 0x6300, sel16 = 0x38, task16 = 0x9000;   /* IP is 16 bits */
+    uint64_t d = 0x2b | ((uint64_t)tss16 << 16) | (UINT64_C(0x81) << 40);    /* present, available 286 TSS */
+    put64(g, GDT + sel16, d);
+    g->st.gdtr.limit = 0x3f;
+    memset(g->ram.host + tss16, 0, 0x2c);
+    put16(g, tss16 + 0x0e, (uint16_t)task16);                  /* IP */
+    put16(g, tss16 + 0x10, 2);                                 /* FLAGS */
+    put16(g, tss16 + 0x12, 0x1616);                            /* AX */
+    put16(g, tss16 + 0x1a, 0x4000);                            /* SP */
+    static const uint16_t segs[4] = { 0x10, 0x08, 0x10, 0x10 };  /* ES CS SS DS */
+    for (unsigned i = 0; i < 4; i++)
+        put16(g, tss16 + 0x22 + 2 * i, segs[i]);
+    g->ram.host[task16] = 0xcf;                                /* iret (NT set: back to A) */
+    g->st.seg[SEG_FS].selector = 0x10;
+    static const uint8_t code[] = { 0x9a, 0, 0, 0, 0, sel16, 0, 0xeb, 0xfe };  /* call sel16:0 */
+    start(g, code, sizeof(code));
+    interp_execute(g->cpu, 1);
+    assert_int_equal(g->st.seg[SEG_TR].selector, sel16);
+    assert_int_equal(g->st.seg[SEG_TR].attr & 0xf, 0x3);       /* busy 286 TSS */
+    assert_int_equal(desc_type(g, sel16), 0x3);
+    assert_int_equal(g->st.rip, task16);
+    assert_int_equal(g->st.gpr[GPR_RAX], 0xffff1616u);
+    assert_int_equal(g->st.gpr[GPR_RSP] & 0xffff, 0x4000);
+    assert_int_equal(g->st.seg[SEG_FS].selector, 0);
+    assert_true(g->st.rflags & RFLAGS_NT);
+    assert_int_equal(get16(g, tss16), SEL_A);                  /* back link */
+    g->st.gpr[GPR_RBX] = 0x12345678;
+    interp_execute(g->cpu, 1);                                 /* IRET back to the 32-bit task */
+    assert_int_equal(g->st.seg[SEG_TR].selector, SEL_A);
+    assert_int_equal(g->st.rip, CODE + 7);
+    assert_int_equal(g->st.gpr[GPR_RAX], 0xa0a0);
+    assert_int_equal(get16(g, tss16 + 0x0e), task16 + 1);      /* the 16-bit task saved as words */
+    assert_int_equal(get16(g, tss16 + 0x18), 0x5678);          /* BX */
+    assert_int_equal(get16(g, tss16 + 0x2a), 0);               /* LDT untouched */
+    assert_int_equal(desc_type(g, sel16), 0x1);                /* not busy after IRET */
+    sys_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jmp_to_tss),
         cmocka_unit_test(test_call_task_gate_and_iret),
         cmocka_unit_test(test_double_fault_task),
+        cmocka_unit_test(test_16bit_tss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
