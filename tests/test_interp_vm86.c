@@ -230,6 +230,69 @@ static void test_vm86_task_switch(void **state)
     sys_free(g);
 }
 
+/* CR4.VME with IOPL 0: CLI/STI/PUSHF work on VIF, INT 0x21 (redirection
+ * bit clear) goes to the IVT handler in VM86 and its IRET restores VIF,
+ * INT 0x22 (bit set) faults to the monitor; STI with VIP set faults. */
+static void test_vme(void **state)
+{
+    (void)state;
+    struct sys_guest *g = vm86_new();
+    g->st.cr4 |= CR4_VME;
+    const unsigned iomap2 = 0x88;                            /* redirection bitmap at 0x68-0x87 */
+    memset(g->ram.host + TSS + 0x68, 0, 32);
+    g->ram.host[TSS + 0x68 + 0x22 / 8] = 1u << (0x22 & 7);   /* INT 0x22 not redirected */
+    g->ram.host[TSS + 0x66] = (uint8_t)iomap2;
+    g->st.seg[SEG_TR].limit = iomap2 + 9;
+    put32(g, 0x21 * 4, 0x20000100);                          /* IVT: 0x2000:0x0100 */
+    static const uint8_t v86[] = { 0xfa, 0x9c, 0xfb, 0xcd, 0x21, 0xcd, 0x22 };  /* cli pushf sti int21 int22 */
+    memcpy(g->ram.host + V86_CODE, v86, sizeof(v86));
+    static const uint8_t ivt_handler[] = { 0xbb, 0x55, 0x00, 0xcf };           /* mov bx, 0x55; iret */
+    memcpy(g->ram.host + V86_CODE + 0x100, ivt_handler, sizeof(ivt_handler));
+    interp_flush_code(g->cpu);
+    uint32_t sp = gp_frame(g, 5, 0xfefe);                    /* INT 0x22 */
+    assert_int_equal(g->st.gpr[GPR_RBX] & 0xffff, 0x55);     /* the IVT handler ran */
+    uint32_t fl = get32(g, sp + 12);
+    assert_true(fl & RFLAGS_VIF);                            /* STI, then IRET restored VIF */
+    assert_true(fl & RFLAGS_IF);                             /* the real IF never changed */
+    assert_int_equal(fl & RFLAGS_IOPL, 0);
+    uint16_t pushed;
+    memcpy(&pushed, g->ram.host + 0x1fefe, 2);               /* PUSHF after CLI: IF = VIF = 0, IOPL 3 */
+    assert_int_equal(pushed & (RFLAGS_IF | RFLAGS_IOPL), RFLAGS_IOPL);
+    memcpy(&pushed, g->ram.host + 0x1fefe - 2, 2);           /* INT 0x21's FLAGS image: VIF was 1 */
+    assert_true(pushed & RFLAGS_IF);
+
+    put32(g, sp + 12, fl | RFLAGS_VIP);                      /* the monitor holds an interrupt back */
+    static const uint8_t sti_again[] = { 0xfb };
+    memcpy(g->ram.host + V86_CODE + 7, sti_again, 1);
+    put32(g, sp + 4, 7);
+    interp_flush_code(g->cpu);
+    gp_frame(g, 7, 0xfefe);                                  /* STI with VIP: #GP */
+    sys_free(g);
+}
+
+/* CR4.PVI at CPL 3 with IOPL 0: CLI clears VIF instead of faulting (the
+ * HLT after it is the #GP), STI with VIP faults; without PVI, CLI faults. */
+static void test_pvi(void **state)
+{
+    (void)state;
+    struct sys_guest *g = sys_new();
+    long_state(g, 3);
+    g->st.cr4 |= CR4_PVI;
+    g->st.rflags |= RFLAGS_VIF;
+    assert_int_equal(RUN(g, 0xfa, 0xf4), 13);               /* cli; hlt: #GP at the HLT */
+    assert_frame(g, true, 0, CODE + 1);
+    assert_false(g->st.rflags & RFLAGS_VIF);
+    long_state(g, 3);
+    g->st.cr4 |= CR4_PVI;
+    g->st.rflags |= RFLAGS_VIP;
+    assert_int_equal(RUN(g, 0xfb, 0xf4), 13);               /* sti with VIP: #GP at the STI */
+    assert_frame(g, true, 0, CODE);
+    long_state(g, 3);
+    assert_int_equal(RUN(g, 0xfa, 0xf4), 13);               /* no PVI: CLI faults */
+    assert_frame(g, true, 0, CODE);
+    sys_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -237,6 +300,8 @@ int main(void)
         cmocka_unit_test(test_vm86_iopl),
         cmocka_unit_test(test_vm86_gate_not_ring0),
         cmocka_unit_test(test_vm86_task_switch),
+        cmocka_unit_test(test_vme),
+        cmocka_unit_test(test_pvi),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

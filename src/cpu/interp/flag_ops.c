@@ -44,12 +44,13 @@ static bool if_allowed(const struct interp_cpu *cpu)
     return !pm || cpu->cpl <= ((cpu->st->rflags >> 12) & 3);
 }
 
-/* CLI/STI (FA FB); VME/PVI virtual interrupt flags are not modelled. */
+/* CLI/STI (FA FB); where IOPL forbids them, VME/PVI may make them change
+ * VIF instead (vme.c). */
 int op_cli(struct interp_cpu *cpu, const struct insn *in)
 {
     (void)in;
     if (!if_allowed(cpu))
-        return raise_gp(cpu, 0);
+        return vme_cli_sti(cpu, false);
     cpu->st->rflags &= ~(uint64_t)RFLAGS_IF;
     return X_NEXT;
 }
@@ -57,19 +58,24 @@ int op_cli(struct interp_cpu *cpu, const struct insn *in)
 int op_sti(struct interp_cpu *cpu, const struct insn *in)
 {
     (void)in;
-    if (!if_allowed(cpu))
-        return raise_gp(cpu, 0);
+    if (!if_allowed(cpu)) {
+        int r = vme_cli_sti(cpu, true);
+        return r ? r : X_END;
+    }
     if (!(cpu->st->rflags & RFLAGS_IF))
         cpu->sti_shadow = true;          /* interrupts wait one more instruction */
     cpu->st->rflags |= RFLAGS_IF;
     return X_END;
 }
 
-/* PUSHF (9C); in VM86 with IOPL < 3 it faults. */
+/* PUSHF (9C); in VM86 with IOPL < 3 it faults, unless VME and 16-bit. */
 int op_pushf(struct interp_cpu *cpu, const struct insn *in)
 {
-    if ((cpu->st->rflags & RFLAGS_VM) && ((cpu->st->rflags >> 12) & 3) != 3)
-        return raise_gp(cpu, 0);
+    if ((cpu->st->rflags & RFLAGS_VM) && ((cpu->st->rflags >> 12) & 3) != 3) {
+        if (!vme_active(cpu) || in->osz != 2)
+            return raise_gp(cpu, 0);
+        return stack_push(cpu, 2, vme_flags_image(cpu));
+    }
     uint64_t f = flags_get(cpu) & ~(uint64_t)(RFLAGS_VM | RFLAGS_RF);
     return stack_push(cpu, in->osz, f);
 }
@@ -77,10 +83,17 @@ int op_pushf(struct interp_cpu *cpu, const struct insn *in)
 /* POPF (9D). */
 int op_popf(struct interp_cpu *cpu, const struct insn *in)
 {
-    if ((cpu->st->rflags & RFLAGS_VM) && ((cpu->st->rflags >> 12) & 3) != 3)
-        return raise_gp(cpu, 0);
     uint64_t v;
-    int r = stack_pop(cpu, in->osz, &v);
+    int r;
+    if ((cpu->st->rflags & RFLAGS_VM) && ((cpu->st->rflags >> 12) & 3) != 3) {
+        if (!vme_active(cpu) || in->osz != 2)
+            return raise_gp(cpu, 0);
+        if ((r = stack_peek(cpu, 2, 0, &v)) || (r = vme_flags_write(cpu, v)))
+            return r;
+        stack_adjust(cpu, 2);
+        return X_END;
+    }
+    r = stack_pop(cpu, in->osz, &v);
     if (r)
         return r;
     flags_write(cpu, v, popf_mask(cpu, in->osz));

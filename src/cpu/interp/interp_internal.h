@@ -576,6 +576,14 @@ static inline bool debug_active(const struct interp_cpu *cpu)
 bool debug_page_watched(const struct interp_cpu *cpu, uint64_t lin);
 void debug_note_access(struct interp_cpu *cpu, uint64_t lin, unsigned size, bool write);
 void debug_note_io(struct interp_cpu *cpu, uint16_t port, unsigned size);
+
+/* ---- virtual interrupt flags, CR4.VME/PVI (vme.c) ---- */
+
+bool vme_active(const struct interp_cpu *cpu);
+int vme_cli_sti(struct interp_cpu *cpu, bool set);
+uint16_t vme_flags_image(struct interp_cpu *cpu);
+int vme_flags_write(struct interp_cpu *cpu, uint64_t fl);
+int vme_int(struct interp_cpu *cpu, uint8_t vec, uint64_t ret_ip);
 int  debug_insn_breakpoint(struct interp_cpu *cpu);
 void debug_step_begin(struct interp_cpu *cpu);
 int  debug_step_end(struct interp_cpu *cpu, int r, bool tf, unsigned done);

@@ -15,6 +15,11 @@ int vm86_iret(struct interp_cpu *cpu, const struct insn *in);
 /* Only INT n (CD) is IOPL-sensitive in VM86; INT3 and INTO are not. */
 static int soft_int(struct interp_cpu *cpu, const struct insn *in, uint8_t vec, bool iopl_sensitive)
 {
+    if (iopl_sensitive && (cpu->st->rflags & RFLAGS_VM) && (cpu->st->cr4 & CR4_VME)) {
+        int r = vme_int(cpu, vec, cpu->next_rip);          /* the redirection bitmap decides */
+        if (r != 1)
+            return r ? r : X_END;
+    }
     if (iopl_sensitive && (cpu->st->rflags & RFLAGS_VM) && ((cpu->st->rflags >> 12) & 3) != 3)
         return raise_gp(cpu, 0);
     /* A fault while delivering is reported at the INT instruction itself. */

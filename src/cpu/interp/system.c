@@ -69,6 +69,7 @@ int op_cpuid(struct interp_cpu *cpu, const struct insn *in)
         c = (1u << 13) | (1u << 22) | (1u << 23);          /* CX16 MOVBE POPCNT */
         d |= 1u << 11;                                     /* SEP: SYSENTER/SYSEXIT (syscall_ops.c) */
         d |= 1u << 13;                                     /* PGE: global pages (mmu.c) */
+        d |= 1u << 1;                                      /* VME (and PVI): vme.c */
         d |= 1u << 19;                                     /* CLFLUSH, 64-byte lines */
         b = 8u << 8;
         {

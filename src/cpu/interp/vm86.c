@@ -2,7 +2,7 @@
  * Virtual-8086 mode: IRET from CPL 0 into a VM86 task image and IRET inside
  * VM86 (IOPL 3 only; otherwise #GP to the monitor).  Segments in VM86 are
  * loaded real-mode style (base = selector << 4, limit 0xFFFF, DPL 3).
- * Event delivery out of VM86 is in exceptions.c.  CR4.VME is not modelled.
+ * Event delivery out of VM86 is in exceptions.c; CR4.VME in vme.c.
  */
 #include "interp_internal.h"
 
@@ -45,7 +45,8 @@ int vm86_iret_enter(struct interp_cpu *cpu)
 /* IRET inside VM86: a real-mode style return that may not change IOPL. */
 int vm86_iret(struct interp_cpu *cpu, const struct insn *in)
 {
-    if (((cpu->st->rflags >> 12) & 3) != 3)
+    bool vme = vme_active(cpu);
+    if (((cpu->st->rflags >> 12) & 3) != 3 && (!vme || in->osz != 2))
         return raise_gp(cpu, 0);
     unsigned sz = in->osz;
     uint64_t ip, cs, fl;
@@ -53,6 +54,14 @@ int vm86_iret(struct interp_cpu *cpu, const struct insn *in)
     if ((r = stack_peek(cpu, sz, 0, &ip)) || (r = stack_peek(cpu, sz, sz, &cs)) ||
         (r = stack_peek(cpu, sz, 2 * sz, &fl)))
         return r;
+    if (vme) {                                           /* IOPL < 3 with VME: IF -> VIF */
+        if ((fl & RFLAGS_TF) || ((fl & RFLAGS_IF) && (cpu->st->rflags & RFLAGS_VIP)))
+            return raise_gp(cpu, 0);
+        if ((r = load_cs_far(cpu, (uint16_t)cs, ip)))
+            return r;
+        stack_adjust(cpu, 6);
+        return vme_flags_write(cpu, fl) ? X_FAULT : X_END;
+    }
     if ((r = load_cs_far(cpu, (uint16_t)cs, ip)))
         return r;
     stack_adjust(cpu, 3 * (int64_t)sz);
