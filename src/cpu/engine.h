@@ -53,6 +53,11 @@ struct engine_ops {
     /* Interrupt line from the device models (any thread). */
     void (*irq_set)(struct VM *vm, uint32_t gsi, int level);
 
+    /* A message-signalled interrupt (PCI MSI/MSI-X): addr 0xFEExxxxx with
+     * the destination APIC id in bits 19:12, data with the vector, delivery
+     * and trigger mode (any thread).  VBox status.  May be NULL: no MSI. */
+    int  (*msi_send)(struct VM *vm, uint64_t addr, uint32_t data);
+
     /* Whether the guest's vCPU has an interrupt it could take now (used by
      * the halt wait).  May be NULL: the engine then wakes itself. */
     bool (*interrupt_pending)(struct VMCPU *vcpu);
