@@ -88,13 +88,15 @@ struct engine_ops {
      * Saved state of machine parts the engine owns (the interpreter's PIC
      * and PIT, KVM's in-kernel irqchip and PIT), exchanged as Petrel's
      * engine-neutral device structs (struct i8259_saved for unit "i8259",
-     * struct i8254_saved for "i8254", ...) so that a state saved under one
-     * engine loads under the other.  EMT(0), VM not running.  Return
-     * VERR_NOT_FOUND for a unit the engine does not own; load validates
-     * (VERR_SSM_UNEXPECTED_DATA).  May be NULL: the engine owns none.
+     * struct i8254_saved for "i8254", struct ioapic_saved for "ioapic",
+     * struct lapic_saved for "lapic" with instance = vCPU, ...) so that a
+     * state saved under one engine loads under the other.  EMT(0), VM not
+     * running.  Return VERR_NOT_FOUND for a unit the engine does not own;
+     * load validates (VERR_SSM_UNEXPECTED_DATA).  May be NULL: the engine
+     * owns none.
      */
-    int  (*device_state_save)(struct VM *vm, const char *unit, void *saved, size_t size);
-    int  (*device_state_load)(struct VM *vm, const char *unit, const void *saved, size_t size);
+    int  (*device_state_save)(struct VM *vm, const char *unit, uint32_t instance, void *saved, size_t size);
+    int  (*device_state_load)(struct VM *vm, const char *unit, uint32_t instance, const void *saved, size_t size);
 
     /*
      * The guest-visible CPU feature words of the saved-state fingerprint

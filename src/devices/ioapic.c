@@ -17,7 +17,7 @@
 #define RTE_LEVEL      (UINT64_C(1) << 15)
 #define RTE_REMOTE_IRR (UINT64_C(1) << 14)
 /* Guest-writable bits: vector, delivery/destination mode, polarity, trigger, mask, destination. */
-#define RTE_WRITABLE   (UINT64_C(0xff00000000000000) | 0x1affffu)
+#define RTE_WRITABLE   (UINT64_C(0xff00000000000000) | 0x1afffu)
 #define IOAPIC_VERSION (0x11u | ((IOAPIC_PINS - 1) << 16))
 
 enum { REG_SELECT = 0x00, REG_WINDOW = 0x10, REG_EOI = 0x40 };

@@ -541,6 +541,7 @@ void lapic_save(struct lapic *apic, struct lapic_saved *out)
     pthread_mutex_lock(&apic->lock);
     *out = apic->r;
     out->pad = 0;
+    out->pad0 = 0;
     pthread_mutex_unlock(&apic->lock);
 }
 

@@ -105,6 +105,7 @@ struct lapic_saved {
     uint32_t lvt[7];              /* CMCI, timer, thermal, perf, LINT0, LINT1, error */
     uint32_t initial_count, divide_config;
     uint32_t isr[8], tmr[8], irr[8];
+    uint32_t pad0;                /* the 64-bit fields aligned, no hidden padding */
     uint64_t timer_start_ns;      /* one-shot/periodic: when the count started */
     uint64_t tsc_deadline;        /* guest TSC (MSR 0x6E0) */
     uint64_t tsc_deadline_ns;     /* the clock time it stands for; 0 = none */

@@ -265,29 +265,56 @@ static bool interp_interrupt_pending(PVMCPU vcpu)
     return iv && apic_vcpu_wake_pending(&iv->apic);
 }
 
+/* The local APIC of vCPU n, or NULL. */
+static struct lapic *lapic_of(PVM vm, uint32_t n)
+{
+    struct interp_vcpu *iv = n < vm->cCpus && vm->apCpus[n] ? ivcpu_of(vm->apCpus[n]) : NULL;
+    return iv ? iv->apic.lapic : NULL;
+}
+
 /* Saved state of the chips the engine owns, as Petrel's engine-neutral
- * device units (the LAPIC/IOAPIC units belong here too once they exist). */
-static int interp_device_state_save(PVM vm, const char *unit, void *saved, size_t size)
+ * device units: one instance each, the local APICs one per vCPU. */
+static int interp_device_state_save(PVM vm, const char *unit, uint32_t instance, void *saved, size_t size)
 {
     struct interp_vm *ivm = vm->engine_data;
-    if (ivm && !strcmp(unit, "i8259") && size == sizeof(struct i8259_saved)) {
+    struct lapic *apic = !strcmp(unit, "lapic") ? lapic_of(vm, instance) : NULL;
+    if (apic && size == sizeof(struct lapic_saved)) {
+        memset(saved, 0, size);
+        lapic_save(apic, saved);
+        return VINF_SUCCESS;
+    }
+    if (!ivm || instance != 0)
+        return VERR_NOT_FOUND;
+    if (!strcmp(unit, "i8259") && size == sizeof(struct i8259_saved)) {
         i8259_save(ivm->pic, saved);
         return VINF_SUCCESS;
     }
-    if (ivm && ivm->pit && !strcmp(unit, "i8254") && size == sizeof(struct i8254_saved)) {
+    if (ivm->pit && !strcmp(unit, "i8254") && size == sizeof(struct i8254_saved)) {
         i8254_save(ivm->pit, saved);
+        return VINF_SUCCESS;
+    }
+    if (!strcmp(unit, "ioapic") && size == sizeof(struct ioapic_saved)) {
+        memset(saved, 0, size);
+        ioapic_save(apic_system_ioapic(ivm->apics), saved);
         return VINF_SUCCESS;
     }
     return VERR_NOT_FOUND;
 }
 
-static int interp_device_state_load(PVM vm, const char *unit, const void *saved, size_t size)
+static int interp_device_state_load(PVM vm, const char *unit, uint32_t instance, const void *saved, size_t size)
 {
     struct interp_vm *ivm = vm->engine_data;
-    if (ivm && !strcmp(unit, "i8259") && size == sizeof(struct i8259_saved))
+    struct lapic *apic = !strcmp(unit, "lapic") ? lapic_of(vm, instance) : NULL;
+    if (apic && size == sizeof(struct lapic_saved))
+        return lapic_load(apic, saved);
+    if (!ivm || instance != 0)
+        return VERR_NOT_FOUND;
+    if (!strcmp(unit, "i8259") && size == sizeof(struct i8259_saved))
         return i8259_load(ivm->pic, saved);
-    if (ivm && ivm->pit && !strcmp(unit, "i8254") && size == sizeof(struct i8254_saved))
+    if (ivm->pit && !strcmp(unit, "i8254") && size == sizeof(struct i8254_saved))
         return i8254_load(ivm->pit, saved);
+    if (!strcmp(unit, "ioapic") && size == sizeof(struct ioapic_saved))
+        return ioapic_load(apic_system_ioapic(ivm->apics), saved);
     return VERR_NOT_FOUND;
 }
 
