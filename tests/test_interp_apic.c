@@ -3,7 +3,8 @@
  * one-shot, periodic and TSC-deadline modes against the virtual clock,
  * PIT interrupts through the PIC and IOAPIC pin 2, device GSIs and MSIs,
  * INIT/SIPI bring-up of 4 vCPUs, IPIs of every kind between 4 vCPUs
- * (plus hostile ICR/APIC/IOAPIC writes), and LOCK XADD on 2 vCPUs.
+ * (plus hostile ICR/APIC/IOAPIC writes), LOCK XADD on 2 vCPUs, and code
+ * written by one vCPU while another runs it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -272,6 +273,19 @@ static void test_lock_xadd_two_cpus(void **state)
     read_console(&t);
 }
 
+/* smc_cross.bin: vCPU 0 rewrites code vCPU 1 runs; vCPU 1 runs the new code. */
+static void test_cross_modifying_code(void **state)
+{
+    (void)state;
+    struct apic_vm t;
+    vm_start(&t, "smc_cross.bin", 2, true);
+    assert_true(wait_off(&t, 60000));
+    assert_int_equal(guest_exit_code(&t), 1);
+    assert_int_equal(*guest_u32(&t, 0x9000), 2);
+    vm_finish(&t);
+    read_console(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_sipi_bringup),
         cmocka_unit_test(test_ipis),
         cmocka_unit_test(test_lock_xadd_two_cpus),
+        cmocka_unit_test(test_cross_modifying_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

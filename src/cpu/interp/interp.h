@@ -76,6 +76,11 @@ void interp_state_changed(struct interp_cpu *cpu);
  * loader): forget decoded code there. */
 void interp_invalidate_code(struct interp_cpu *cpu, uint64_t gpa, uint64_t len);
 
+/* Makes cpu use the decoded-code marks of with (same guest RAM), so that
+ * code one vCPU writes is re-decoded by every vCPU that runs it.  The
+ * vCPU's own thread, before it runs; 0, or -1 for a different RAM. */
+int interp_cpu_share_code(struct interp_cpu *cpu, struct interp_cpu *with);
+
 /* Drops the TLB only (EMT of the vCPU, not inside interp_execute): the
  * next write to each page goes through the slow path again, which marks
  * it in ram->dirty_bitmap (a live save's dirty log starts a new round). */

@@ -148,6 +148,11 @@ static int interp_vcpu_init(PVMCPU vcpu)
                           "out of memory for the interpreter's code cache (vCPU %u)", vcpu->idCpu);
     }
     iv->apic.cpu = iv->cpu;
+    /* One set of decoded-code marks for all vCPUs: a write by one vCPU to
+     * code another runs makes that one decode it again. */
+    struct interp_vcpu *iv0 = vcpu->idCpu && vm->apCpus[0] ? ivcpu_of(vm->apCpus[0]) : NULL;
+    if (iv0)
+        interp_cpu_share_code(iv->cpu, iv0->cpu);
     vcpu->engine_data = iv;
     return VINF_SUCCESS;
 }
