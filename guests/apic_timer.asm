@@ -4,7 +4,8 @@
 ;   +4  CUR0      current count read just after arming (0 < CUR0 <= initial)
 ;   +8  CUR1      current count after the one-shot fired (0)
 ;   +12 TICKS     periodic interrupts (vector 0x41, 1 ms: divide 16, count 62500)
-;   +16 PHASE     1 one-shot, 2 periodic running (the test samples TICKS), 3 TSC-deadline, 4 done
+;   +16 PHASE     1 one-shot, 2 periodic running (the test samples TICKS, then sets
+;                 STOP at +64), 3 TSC-deadline, 4 done
 ;   +20 DEADLINES TSC-deadline interrupts (vector 0x42)
 ;   +24 EARLY     TSC-deadline interrupts taken before their deadline (must be 0)
 ;   +28 MSR_AFTER IA32_TSC_DEADLINE after it fired (low dword; 0)
@@ -25,10 +26,10 @@
 %define CPUID_EDX   RES + 36
 %define TSC_PER_MS  RES + 40
 %define DEADLINE    RES + 48            ; qword: the armed deadline
+%define STOP        RES + 64            ; set to 1 by the test when it has sampled the ticks
 %define LAPIC       0xFEE00000
 %define ONESHOT_COUNT 3000000           ; 3 ms at the 1 GHz bus clock, divide 1
 %define PERIODIC_COUNT 62500            ; 1 ms with divide 16
-%define PERIODIC_RUN  120
 
         bits    64
         org     LOAD_HIGH
@@ -38,7 +39,7 @@ start:
         out     0xa1, al
         mov     rdi, RES
         xor     eax, eax
-        mov     ecx, 16
+        mov     ecx, 17
         rep stosd
         mov     eax, 1
         cpuid
@@ -84,8 +85,11 @@ start:
         div     rcx
         mov     [TSC_PER_MS], rax
         mov     r13, rax
-        mov     ecx, PERIODIC_RUN
-        call    wait_ticks
+.run:   sti                             ; ticks until the test has sampled them
+        hlt
+        cli
+        cmp     dword [STOP], 1
+        jne     .run
         mov     dword [rbx + 0x320], 0x30041    ; masked (periodic)
         mov     dword [rbx + 0x380], 0      ; stopped
 
