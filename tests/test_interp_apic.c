@@ -3,8 +3,9 @@
  * one-shot, periodic and TSC-deadline modes against the virtual clock,
  * PIT interrupts through the PIC and IOAPIC pin 2, device GSIs and MSIs,
  * INIT/SIPI bring-up of 4 vCPUs, IPIs of every kind between 4 vCPUs
- * (plus hostile ICR/APIC/IOAPIC writes), LOCK XADD on 2 vCPUs, and code
- * written by one vCPU while another runs it.
+ * (plus hostile ICR/APIC/IOAPIC writes), LOCK XADD on 2 vCPUs, code
+ * written by one vCPU while another runs it, and an APIC timer carried
+ * through a saved state.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -70,7 +71,7 @@ static int ctor(PUVM uvm, PVM vm, PCVMMR3VTABLE vmm, void *user)
     return rc;
 }
 
-static void vm_start(struct apic_vm *t, const char *image, uint32_t cpus, bool start_aps)
+static void vm_create(struct apic_vm *t, const char *image, uint32_t cpus, bool start_aps)
 {
     memset(t, 0, sizeof(*t));
     t->image = image;
@@ -81,6 +82,11 @@ static void vm_start(struct apic_vm *t, const char *image, uint32_t cpus, bool s
     if (fd >= 0)
         close(fd);
     assert_int_equal(VMR3Create(cpus, NULL, NULL, NULL, ctor, t, &t->vm, &t->uvm), VINF_SUCCESS);
+}
+
+static void vm_start(struct apic_vm *t, const char *image, uint32_t cpus, bool start_aps)
+{
+    vm_create(t, image, cpus, start_aps);
     assert_int_equal(VMR3PowerOn(t->uvm), VINF_SUCCESS);
 }
 
@@ -287,6 +293,43 @@ static void test_cross_modifying_code(void **state)
     read_console(&t);
 }
 
+/* apic_timer.bin saved while its periodic APIC timer runs and restored into
+ * a new VM: the ticks go on there (the "lapic" unit carried SVR, LVT and
+ * count) and the guest finishes its TSC-deadline phase. */
+static void test_saved_state_keeps_apic(void **state)
+{
+    (void)state;
+    struct apic_vm a, b;
+    vm_start(&a, "apic_timer.bin", 1, true);
+    volatile uint32_t *r = guest_u32(&a, 0x9000);
+    assert_true(wait_u32(&r[4], 2, 10000));
+    assert_true(wait_u32(&r[3], 25, 10000));
+    char path[] = "/tmp/petrel-apic-state-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    bool suspended = false;
+    assert_int_equal(VMR3Save(a.uvm, path, NULL, NULL, false, NULL, NULL, &suspended), VINF_SUCCESS);
+    uint32_t saved_ticks = r[3];
+    vm_finish(&a);
+    read_console(&a);
+
+    vm_create(&b, "apic_timer.bin", 1, true);
+    assert_int_equal(VMR3LoadFromFile(b.uvm, path, NULL, NULL), VINF_SUCCESS);
+    unlink(path);
+    r = guest_u32(&b, 0x9000);
+    assert_int_equal(r[3], saved_ticks);
+    assert_int_equal(VMR3Resume(b.uvm, VMRESUMEREASON_STATE_RESTORED), VINF_EM_RESUME);
+    assert_true(wait_u32(&r[3], saved_ticks + 20, 10000));
+    __atomic_store_n(&r[16], 1, __ATOMIC_RELEASE);
+    assert_true(wait_off(&b, 20000));
+    assert_int_equal(guest_exit_code(&b), 1);
+    assert_int_equal(r[5], 5);
+    assert_int_equal(r[6], 0);
+    vm_finish(&b);
+    read_console(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_ipis),
         cmocka_unit_test(test_lock_xadd_two_cpus),
         cmocka_unit_test(test_cross_modifying_code),
+        cmocka_unit_test(test_saved_state_keeps_apic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

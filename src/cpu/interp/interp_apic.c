@@ -202,7 +202,7 @@ static uint64_t tsc_hz;
 /* The host TSC rate (the guest's too: guest TSC = host TSC + offset). */
 static void calibrate_tsc(void)
 {
-    struct timespec t0, t1, pause = { 0, 20 * 1000 * 1000 };
+    struct timespec t0, t1, pause = { 0, 20000000L };
     clock_gettime(CLOCK_MONOTONIC, &t0);
     uint64_t c0 = __rdtsc();
     nanosleep(&pause, NULL);
