@@ -12,7 +12,7 @@ DEBIAN_PACKAGES = build-essential cmake nasm pkg-config libcmocka-dev \
 BENCH_PACKAGES = bochs bochsbios vgabios qemu-system-x86
 
 # Tests that exercise threads run again under ThreadSanitizer.
-THREADED_TESTS = 'test_linux_machine|test_req|tstVMREQ|test_lifecycle|test_create|test_vclock|test_i8259|test_i8254|test_uart16550|test_cmos_rtc|test_kvm_guests|test_control|test_config_json|test_kvm_irqchip|test_interp_atomic|test_saved_state$$|test_device_state'
+THREADED_TESTS = 'test_linux_machine|test_req|tstVMREQ|test_lifecycle|test_create|test_vclock|test_i8259|test_i8254|test_uart16550|test_cmos_rtc|test_kvm_guests|test_control|test_config_json|test_kvm_irqchip|test_interp_atomic|test_interp_apic|test_apic_models|test_saved_state$$|test_device_state'
 
 .PHONY: all deps build run run-linux run-flat linux-guest check check-asan check-tsan check-linux check-slow bench bench-linux bench-deps bench-compare install lint clean fuzz-state
 
@@ -81,7 +81,7 @@ check-slow: deps linux-guest
 check-tsan: deps
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPETREL_SANITIZE=thread
 	cmake --build $(TSAN_BUILD) -j $(JOBS)
-	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir $(TSAN_BUILD) --output-on-failure -LE 'slow|linux' -R $(THREADED_TESTS)
+	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" ctest --test-dir $(TSAN_BUILD) --output-on-failure -LE 'slow|linux' -R $(THREADED_TESTS)
 
 # Debian's kernel booted through the petrel command (ctest label "linux"):
 # against the optimized build, where a boot takes seconds (minutes under

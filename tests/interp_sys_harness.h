@@ -107,7 +107,7 @@ static inline struct sys_guest *sys_new(void)
     g->ram.hole_size = GUEST_4G - RAM_SIZE;
     build_tables(g);
     long_state(g, 0);
-    struct interp_io io = { g, NULL, NULL, NULL, NULL };
+    struct interp_io io = { .opaque = g };
     g->cpu = interp_cpu_create(&g->st, &g->ram, &io);
     assert_non_null(g->cpu);
     return g;

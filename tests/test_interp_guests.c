@@ -80,7 +80,7 @@ static struct guest *guest_new(void)
     g->ram.size = g->ram.low_size = RAM_SIZE;
     g->ram.hole_size = GUEST_4G - RAM_SIZE;
     real_mode_state(&g->st, 0x7c00);
-    struct interp_io io = { g, port_read, port_write, NULL, NULL };
+    struct interp_io io = { .opaque = g, .port_read = port_read, .port_write = port_write };
     g->cpu = interp_cpu_create(&g->st, &g->ram, &io);
     assert_non_null(g->cpu);
     return g;

@@ -82,7 +82,7 @@ static void check_vector(const struct vector *v)
     ram.hole_size = GUEST_4G - RAM_SIZE;
     real_state(&st);
     memcpy(ram.host + ORG, v->code, v->len);
-    struct interp_io io = { NULL, NULL, NULL, NULL, NULL };
+    struct interp_io io = { .opaque = NULL };
     struct interp_cpu *cpu = interp_cpu_create(&st, &ram, &io);
     assert_non_null(cpu);
     int rc = interp_execute(cpu, 1000);

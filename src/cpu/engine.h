@@ -53,6 +53,11 @@ struct engine_ops {
     /* Interrupt line from the device models (any thread). */
     void (*irq_set)(struct VM *vm, uint32_t gsi, int level);
 
+    /* A message-signalled interrupt (PCI MSI/MSI-X): addr 0xFEExxxxx with
+     * the destination APIC id in bits 19:12, data with the vector, delivery
+     * and trigger mode (any thread).  VBox status.  May be NULL: no MSI. */
+    int  (*msi_send)(struct VM *vm, uint64_t addr, uint32_t data);
+
     /* Whether the guest's vCPU has an interrupt it could take now (used by
      * the halt wait).  May be NULL: the engine then wakes itself. */
     bool (*interrupt_pending)(struct VMCPU *vcpu);
@@ -83,13 +88,15 @@ struct engine_ops {
      * Saved state of machine parts the engine owns (the interpreter's PIC
      * and PIT, KVM's in-kernel irqchip and PIT), exchanged as Petrel's
      * engine-neutral device structs (struct i8259_saved for unit "i8259",
-     * struct i8254_saved for "i8254", ...) so that a state saved under one
-     * engine loads under the other.  EMT(0), VM not running.  Return
-     * VERR_NOT_FOUND for a unit the engine does not own; load validates
-     * (VERR_SSM_UNEXPECTED_DATA).  May be NULL: the engine owns none.
+     * struct i8254_saved for "i8254", struct ioapic_saved for "ioapic",
+     * struct lapic_saved for "lapic" with instance = vCPU, ...) so that a
+     * state saved under one engine loads under the other.  EMT(0), VM not
+     * running.  Return VERR_NOT_FOUND for a unit the engine does not own;
+     * load validates (VERR_SSM_UNEXPECTED_DATA).  May be NULL: the engine
+     * owns none.
      */
-    int  (*device_state_save)(struct VM *vm, const char *unit, void *saved, size_t size);
-    int  (*device_state_load)(struct VM *vm, const char *unit, const void *saved, size_t size);
+    int  (*device_state_save)(struct VM *vm, const char *unit, uint32_t instance, void *saved, size_t size);
+    int  (*device_state_load)(struct VM *vm, const char *unit, uint32_t instance, const void *saved, size_t size);
 
     /*
      * The guest-visible CPU feature words of the saved-state fingerprint

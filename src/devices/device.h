@@ -41,6 +41,10 @@ struct device_instance {
 
 /* Raise or lower a guest interrupt line (GSI); any thread. */
 void irq_set(struct VM *vm, uint32_t gsi, int level);
+/* Sends a message-signalled interrupt (address 0xFEExxxxx, data: vector,
+ * delivery and trigger mode); any thread.  VERR_NOT_SUPPORTED when the
+ * engine has no MSI path. */
+int  irq_msi(struct VM *vm, uint64_t addr, uint32_t data);
 
 /* Finds a device model by name among the built-in ones. */
 const struct device_ops *device_find(const char *name);

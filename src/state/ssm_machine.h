@@ -46,9 +46,11 @@ int  ssm_machine_keep_unit(struct ssm_machine_load *ml, const struct ssm_unit_hd
 /* The unit (name, instance) collected so far, or NULL. */
 struct ssm_pending_unit *ssm_machine_find_unit(struct ssm_machine_load *ml, const char *name, uint32_t instance);
 
-/* The engine-owned chips, as engine-neutral device units (see engine.h). */
-struct ssm_chip_unit { const char *name; uint32_t version; size_t size; };
-#define SSM_CHIP_UNIT_COUNT 2
+/* The engine-owned chips, as engine-neutral device units (see engine.h).
+ * per_cpu: one instance per vCPU.  optional: a state saved before the chip
+ * existed lacks it and loads with the chip in its reset state. */
+struct ssm_chip_unit { const char *name; uint32_t version; size_t size; bool per_cpu, optional; };
+#define SSM_CHIP_UNIT_COUNT 4
 extern const struct ssm_chip_unit ssm_chip_units[SSM_CHIP_UNIT_COUNT];
 
 /* After the end marker: every required unit present, then applied in order

@@ -22,24 +22,26 @@ static struct ssm_pending_unit *require(struct ssm_machine_load *ml, struct ssm_
 
 
 /* Whether the engine owns chip i (it can produce its state). */
-static bool engine_owns_chip(PVM vm, size_t i, uint8_t *scratch)
+static bool engine_owns_chip(PVM vm, size_t i, uint32_t instance, uint8_t *scratch)
 {
     return vm->engine->device_state_save &&
-           RT_SUCCESS(vm->engine->device_state_save(vm, ssm_chip_units[i].name, scratch, ssm_chip_units[i].size));
+           RT_SUCCESS(vm->engine->device_state_save(vm, ssm_chip_units[i].name, instance, scratch,
+                                                    ssm_chip_units[i].size));
 }
 
 static int apply_chips(struct ssm_machine_load *ml, struct ssm_reader *r)
 {
     PVM vm = ml->vm;
     uint8_t scratch[512];
-    for (size_t i = 0; i < SSM_CHIP_UNIT_COUNT; i++) {
-        struct ssm_pending_unit *p = ssm_machine_find_unit(ml, ssm_chip_units[i].name, 0);
-        bool owned = ssm_chip_units[i].size <= sizeof(scratch) && engine_owns_chip(vm, i, scratch);
-        if (!p && !owned)
+    for (size_t i = 0; i < SSM_CHIP_UNIT_COUNT; i++)
+      for (uint32_t n = 0; n < (ssm_chip_units[i].per_cpu ? vm->cCpus : 1); n++) {
+        struct ssm_pending_unit *p = ssm_machine_find_unit(ml, ssm_chip_units[i].name, n);
+        bool owned = ssm_chip_units[i].size <= sizeof(scratch) && engine_owns_chip(vm, i, n, scratch);
+        if (!p && (!owned || ssm_chip_units[i].optional))
             continue;
         if (!p)
-            return require(ml, r, ssm_chip_units[i].name, 0) ? VINF_SUCCESS : r->rc;
-        int rc = vm->engine->device_state_load ? vm->engine->device_state_load(vm, p->name, p->data, p->len)
+            return require(ml, r, ssm_chip_units[i].name, n) ? VINF_SUCCESS : r->rc;
+        int rc = vm->engine->device_state_load ? vm->engine->device_state_load(vm, p->name, n, p->data, p->len)
                                                : VERR_NOT_FOUND;
         if (rc == VERR_NOT_FOUND || rc == VERR_NOT_SUPPORTED)
             return ssm_reader_fail(r, VERR_SSM_LOAD_CONFIG_MISMATCH, "unit '%s' at offset %llu: the %s engine has "

@@ -9,6 +9,8 @@
 
 #include "../devices/i8254.h"
 #include "../devices/i8259.h"
+#include "../devices/ioapic.h"
+#include "../devices/lapic.h"
 #include "ssm_cpu.h"
 #include "ssm_machine.h"
 
@@ -19,8 +21,10 @@ struct unit_rule {
 };
 
 const struct ssm_chip_unit ssm_chip_units[SSM_CHIP_UNIT_COUNT] = {
-    { "i8259", I8259_SAVED_VERSION, sizeof(struct i8259_saved) },
-    { "i8254", I8254_SAVED_VERSION, sizeof(struct i8254_saved) },
+    { "i8259", I8259_SAVED_VERSION, sizeof(struct i8259_saved), false, false },
+    { "i8254", I8254_SAVED_VERSION, sizeof(struct i8254_saved), false, false },
+    { "ioapic", IOAPIC_SAVED_VERSION, sizeof(struct ioapic_saved), false, true },
+    { "lapic", LAPIC_SAVED_VERSION, sizeof(struct lapic_saved), true, true },
 };
 
 static const struct device_instance *device_by_unit(PVM vm, const char *name, uint32_t instance)
@@ -50,7 +54,7 @@ static bool unit_rule(PVM vm, const char *name, uint32_t instance, struct unit_r
     for (size_t i = 0; i < SSM_CHIP_UNIT_COUNT; i++)
         if (!strcmp(name, ssm_chip_units[i].name)) {
             *rule = (struct unit_rule){ ssm_chip_units[i].version, ssm_chip_units[i].size, ssm_chip_units[i].size, NULL };
-            return instance == 0;
+            return ssm_chip_units[i].per_cpu ? instance < vm->cCpus : instance == 0;
         }
     const struct device_instance *d = device_by_unit(vm, name, instance);
     if (!d)

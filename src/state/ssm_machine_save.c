@@ -43,16 +43,17 @@ static int save_cpu(PVM vm, struct ssm_writer *w, VMCPUID id, uint8_t *buf)
 static int save_engine_chips(PVM vm, struct ssm_writer *w, uint8_t *buf, uint32_t *units)
 {
     bool in_engine = vm->engine->irqchip_in_engine && vm->engine->irqchip_in_engine(vm);
-    for (size_t i = 0; i < SSM_CHIP_UNIT_COUNT; i++) {
+    for (size_t i = 0; i < SSM_CHIP_UNIT_COUNT; i++)
+      for (uint32_t n = 0; n < (ssm_chip_units[i].per_cpu ? vm->cCpus : 1); n++) {
         int rc = vm->engine->device_state_save
-               ? vm->engine->device_state_save(vm, ssm_chip_units[i].name, buf, ssm_chip_units[i].size)
+               ? vm->engine->device_state_save(vm, ssm_chip_units[i].name, n, buf, ssm_chip_units[i].size)
                : VERR_NOT_SUPPORTED;
         if (rc == VERR_NOT_FOUND || (rc == VERR_NOT_SUPPORTED && !in_engine))
             continue;
         if (RT_FAILURE(rc))
             return ssm_writer_fail(w, rc, "the %s engine cannot save its %s yet (status %d)", vm->engine->name,
                                    ssm_chip_units[i].name, rc);
-        rc = ssm_unit_write(w, ssm_chip_units[i].name, 0, ssm_chip_units[i].version, buf, ssm_chip_units[i].size);
+        rc = ssm_unit_write(w, ssm_chip_units[i].name, n, ssm_chip_units[i].version, buf, ssm_chip_units[i].size);
         if (RT_FAILURE(rc))
             return rc;
         (*units)++;

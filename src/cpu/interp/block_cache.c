@@ -30,8 +30,8 @@ static inline unsigned block_hash(uint64_t phys, enum code_mode mode)
 
 void code_page_written(struct interp_cpu *cpu, uint64_t page)
 {
-    cpu->code_gen[page]++;
-    cpu->code_mark[page] = 0;
+    __atomic_fetch_add(&cpu->code_gen[page], 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&cpu->code_mark[page], 0, __ATOMIC_RELAXED);
     cpu->smc = true;
     chain_invalidate(cpu);
 }
@@ -39,9 +39,11 @@ void code_page_written(struct interp_cpu *cpu, uint64_t page)
 /* Marks a RAM page as holding code and drops fast write paths to it. */
 static void mark_code_page(struct interp_cpu *cpu, uint64_t page, uint64_t phys_page)
 {
-    if (cpu->code_mark[page])
+    if (code_mark_get(cpu, page))
         return;
-    cpu->code_mark[page] = 1;
+    __atomic_store_n(&cpu->code_mark[page], 1, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&cpu->track->refs, __ATOMIC_RELAXED) > 1)   /* other vCPUs drop their fast writes */
+        cpu->mark_seq_seen = __atomic_add_fetch(&cpu->track->mark_seq, 1, __ATOMIC_SEQ_CST);
     for (unsigned i = 0; i < TLB_SIZE; i++)
         if (cpu->tlb[i].phys == phys_page)
             cpu->tlb[i].tag_write = TLB_INVALID;
@@ -107,7 +109,7 @@ static int decode_crossing(struct interp_cpu *cpu, uint64_t lin, uint64_t phys, 
     b->page2 = page_of(cpu, phys2);
     if (b->page2 != PAGE_NONE) {
         mark_code_page(cpu, b->page2, phys2 & ~UINT64_C(0xfff));
-        b->gen2 = cpu->code_gen[b->page2];
+        b->gen2 = code_gen_get(cpu, b->page2);
     }
     r = decode_insn(cpu->mode, buf, 15, in);
     if (r == DEC_TOO_LONG || r == DEC_MORE)
@@ -128,7 +130,7 @@ static int decode_block(struct interp_cpu *cpu, struct block *b, uint64_t phys)
     b->page2 = PAGE_NONE;
     if (b->page != PAGE_NONE) {
         mark_code_page(cpu, b->page, phys & ~UINT64_C(0xfff));
-        b->gen = cpu->code_gen[b->page];
+        b->gen = code_gen_get(cpu, b->page);
     }
     while (n < BLOCK_MAX_INSNS) {
         uint64_t cur = (rip + off) & cpu->ip_mask;
@@ -177,8 +179,8 @@ static inline unsigned jcache_hash(uint64_t lin)
 
 static inline bool block_valid(const struct interp_cpu *cpu, const struct block *b, uint64_t rip)
 {
-    return b->mode == cpu->mode && b->epoch == cpu->code_epoch && b->gen == cpu->code_gen[b->page] &&
-           (b->page2 == PAGE_NONE || b->gen2 == cpu->code_gen[b->page2]) && cpu->code_mark[b->page] &&
+    return b->mode == cpu->mode && b->epoch == cpu->code_epoch && b->gen == code_gen_get(cpu, b->page) &&
+           (b->page2 == PAGE_NONE || b->gen2 == code_gen_get(cpu, b->page2)) && code_mark_get(cpu, b->page) &&
            (cpu->long64 || rip + b->bytes - 1 <= cpu->st->seg[SEG_CS].limit);
 }
 
@@ -193,8 +195,17 @@ static void jcache_put(struct interp_cpu *cpu, struct block **jc, struct block *
     *jc = b;
 }
 
+void code_marks_resync(struct interp_cpu *cpu)
+{
+    cpu->mark_seq_seen = __atomic_load_n(&cpu->track->mark_seq, __ATOMIC_SEQ_CST);
+    for (unsigned i = 0; i < TLB_SIZE; i++)
+        cpu->tlb[i].tag_write = TLB_INVALID;
+}
+
 struct block *block_fetch(struct interp_cpu *cpu)
 {
+    if (unlikely(__atomic_load_n(&cpu->track->mark_seq, __ATOMIC_RELAXED) != cpu->mark_seq_seen))
+        code_marks_resync(cpu);
     uint64_t rip = cpu->st->rip, phys;
     uint64_t lin = (cpu->seg[SEG_CS].base + rip) & cpu->lin_mask;
     struct block **jc = &cpu->jcache[jcache_hash(lin)];

@@ -33,6 +33,12 @@ struct interp_io {
     void     (*port_write)(void *opaque, uint16_t port, unsigned size, uint32_t value);
     uint64_t (*mmio_read)(void *opaque, uint64_t gpa, unsigned size);
     void     (*mmio_write)(void *opaque, uint64_t gpa, unsigned size, uint64_t value);
+    /* The engine's local APIC (may be NULL).  MSR hooks return 1 when they
+     * handled the MSR, 0 to leave it to the interpreter, -1 for #GP; the
+     * CPUID hook adjusts what the interpreter computed (regs: EAX EBX ECX EDX). */
+    int      (*msr_read)(void *opaque, uint32_t msr, uint64_t *value);
+    int      (*msr_write)(void *opaque, uint32_t msr, uint64_t value);
+    void     (*cpuid)(void *opaque, uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
 };
 
 struct interp_cpu;
@@ -70,6 +76,11 @@ void interp_state_changed(struct interp_cpu *cpu);
  * loader): forget decoded code there. */
 void interp_invalidate_code(struct interp_cpu *cpu, uint64_t gpa, uint64_t len);
 
+/* Makes cpu use the decoded-code marks of with (same guest RAM), so that
+ * code one vCPU writes is re-decoded by every vCPU that runs it.  The
+ * vCPU's own thread, before it runs; 0, or -1 for a different RAM. */
+int interp_cpu_share_code(struct interp_cpu *cpu, struct interp_cpu *with);
+
 /* Drops the TLB only (EMT of the vCPU, not inside interp_execute): the
  * next write to each page goes through the slow path again, which marks
  * it in ram->dirty_bitmap (a live save's dirty log starts a new round). */
@@ -91,6 +102,16 @@ bool interp_interrupts_enabled(const struct interp_cpu *cpu);
 /* Delivers an external interrupt now if RFLAGS.IF allows it and there is no
  * interrupt shadow; returns true if it was delivered. */
 bool interp_inject_interrupt(struct interp_cpu *cpu, uint8_t vector);
+
+/* Delivers an NMI now unless one is being handled (NMIs blocked until the
+ * next IRET); returns true if it was delivered (interp_events.c). */
+bool interp_inject_nmi(struct interp_cpu *cpu);
+
+/* The guest TSC, and its offset from the host's (all vCPUs of a VM share
+ * one: an AP started by INIT/SIPI takes the BSP's). */
+uint64_t interp_guest_tsc(const struct interp_cpu *cpu);
+uint64_t interp_tsc_offset(const struct interp_cpu *cpu);
+void     interp_set_tsc_offset(struct interp_cpu *cpu, uint64_t offset);
 
 /* Why the last VERR_* was returned (a readable sentence). */
 const char *interp_last_error(const struct interp_cpu *cpu);

@@ -7,6 +7,15 @@
 
 #include "interp_internal.h"
 
+static void track_release(struct code_track *t)
+{
+    if (!t || __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    free(t->mark);
+    free(t->gen);
+    free(t);
+}
+
 struct interp_cpu *interp_cpu_create(struct cpu_state *st, struct guest_ram *ram, const struct interp_io *io)
 {
     struct interp_cpu *cpu = calloc(1, sizeof(*cpu));
@@ -18,10 +27,14 @@ struct interp_cpu *interp_cpu_create(struct cpu_state *st, struct guest_ram *ram
     if (io)
         cpu->io = *io;
     cpu->ram_pages = (ram->low_size + ram->high_size + 4095) / 4096;
-    cpu->code_mark = calloc(cpu->ram_pages + 1, 1);
-    cpu->code_gen = calloc(cpu->ram_pages + 1, sizeof(uint32_t));
+    cpu->track = calloc(1, sizeof(*cpu->track));
+    if (cpu->track) {
+        cpu->track->refs = 1;
+        cpu->track->mark = cpu->code_mark = calloc(cpu->ram_pages + 1, 1);
+        cpu->track->gen = cpu->code_gen = calloc(cpu->ram_pages + 1, sizeof(uint32_t));
+    }
     cpu->blocks = calloc(BLOCK_CACHE_SIZE, sizeof(struct block));
-    if (!cpu->code_mark || !cpu->code_gen || !cpu->blocks) {
+    if (!cpu->track || !cpu->code_mark || !cpu->code_gen || !cpu->blocks) {
         interp_cpu_destroy(cpu);
         return NULL;
     }
@@ -37,10 +50,25 @@ void interp_cpu_destroy(struct interp_cpu *cpu)
 {
     if (!cpu)
         return;
-    free(cpu->code_mark);
-    free(cpu->code_gen);
+    track_release(cpu->track);
     free(cpu->blocks);
     free(cpu);
+}
+
+int interp_cpu_share_code(struct interp_cpu *cpu, struct interp_cpu *with)
+{
+    if (cpu == with || cpu->track == with->track)
+        return 0;
+    if (cpu->ram != with->ram)
+        return -1;
+    __atomic_fetch_add(&with->track->refs, 1, __ATOMIC_SEQ_CST);
+    track_release(cpu->track);
+    cpu->track = with->track;
+    cpu->code_mark = with->code_mark;
+    cpu->code_gen = with->code_gen;
+    cpu->mark_seq_seen = __atomic_load_n(&cpu->track->mark_seq, __ATOMIC_SEQ_CST);
+    tlb_flush(cpu);                    /* fast writes installed under the old marks */
+    return 0;
 }
 
 void interp_state_changed(struct interp_cpu *cpu)
@@ -66,13 +94,13 @@ void interp_invalidate_code(struct interp_cpu *cpu, uint64_t gpa, uint64_t len)
     if (len <= UINT64_C(64) * 4096) {
         for (uint64_t a = gpa & ~UINT64_C(0xfff); a < end; a += 4096) {
             uint8_t *h = phys_host(cpu, a);
-            if (h && cpu->code_mark[(uint64_t)(h - cpu->ram->host) >> 12])
+            if (h && code_mark_get(cpu, (uint64_t)(h - cpu->ram->host) >> 12))
                 code_page_written(cpu, (uint64_t)(h - cpu->ram->host) >> 12);
         }
     } else {
         for (uint64_t i = 0; i < cpu->ram_pages; i++) {
             uint64_t a = ram_page_gpa(cpu, i);
-            if (cpu->code_mark[i] && a + 4096 > gpa && a < end)
+            if (code_mark_get(cpu, i) && a + 4096 > gpa && a < end)
                 code_page_written(cpu, i);
         }
     }

@@ -6,9 +6,10 @@
  *
  * The engine owns the interrupt controllers KVM would provide in the
  * kernel: the 8259A pair (created with the engine, on the I/O bus) and the
- * 8254 PIT (created with vCPU 0, once the virtual clock exists).  irq_set()
- * drives PIC inputs; vCPU 0 takes the PIC's interrupts between chunks (no
- * LAPIC/IOAPIC yet: other vCPUs get none).
+ * 8254 PIT (created with vCPU 0, once the virtual clock exists), the
+ * IOAPIC and a local APIC per vCPU (interp_apic.c).  irq_set() drives PIC
+ * and IOAPIC inputs; each vCPU takes its interrupts, NMI, INIT and SIPI
+ * between chunks; vCPU 0 also takes the PIC's through LINT0 (virtual wire).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "../../devices/i8254.h"
 #include "../../devices/i8259.h"
 #include "interp.h"
+#include "interp_apic.h"
 
 /* Instructions per interp_execute() call between force-flag checks
  * (well under a millisecond at interpreter speed). */
@@ -31,12 +33,14 @@ struct interp_vm {
     uint64_t paused_tsc;              /* host TSC when the VM stopped running; 0 = running */
     struct i8259 *pic;
     struct i8254 *pit;
+    struct apic_system *apics;
     uint8_t *dirty_log;               /* kept until vm_term once a live save used it */
 };
 
 struct interp_vcpu {
     struct cpu_state st;              /* first: 64-byte aligned for the XSAVE area */
     struct interp_cpu *cpu;
+    struct apic_vcpu apic;
     atomic_bool poke_pending;
 };
 
@@ -61,6 +65,7 @@ static void pit_irq(void *opaque, int level)
 {
     struct interp_vm *ivm = opaque;
     i8259_set_irq(ivm->pic, 0, level);
+    ioapic_set_irq(apic_system_ioapic(ivm->apics), 2, level);   /* the MADT's IRQ0 -> GSI 2 override */
 }
 
 static int interp_vm_init(PVM vm)
@@ -76,6 +81,12 @@ static int interp_vm_init(PVM vm)
                           "cannot create the interrupt controller for the interpreter (out of memory, "
                           "or ports 0x20/0xA0 already taken by a configured device)");
     }
+    ivm->apics = apic_system_create(vm, ivm->pic);
+    if (!ivm->apics) {
+        i8259_destroy(ivm->pic);
+        free(ivm);
+        return VERR_NO_MEMORY;
+    }
     vm->engine_data = ivm;
     return VINF_SUCCESS;
 }
@@ -85,6 +96,7 @@ static void interp_vm_term(PVM vm)
     struct interp_vm *ivm = vm->engine_data;
     if (!ivm)
         return;
+    apic_system_destroy(ivm->apics);
     i8259_destroy(ivm->pic);
     vm->ram.dirty_bitmap = NULL;
     free(ivm->dirty_log);
@@ -119,13 +131,28 @@ static int interp_vcpu_init(PVMCPU vcpu)
                           vcpu->idCpu);
     memset(iv, 0, sizeof(*iv));
     cpu_state_reset(&iv->st, vcpu->idCpu == 0);
-    struct interp_io io = interp_io_for_bus(vm->io);
+    struct interp_vm *ivm = vm->engine_data;
+    /* The APIC hooks need the interp_cpu, which copies its interp_io: set up
+     * the APIC first with the cpu pointer filled in after creation. */
+    int rc = apic_vcpu_init(ivm->apics, &iv->apic, vcpu, &iv->st, NULL);
+    if (RT_FAILURE(rc)) {
+        free(iv);
+        return rc;
+    }
+    struct interp_io io = apic_vcpu_io(&iv->apic);
     iv->cpu = interp_cpu_create(&iv->st, &vm->ram, &io);
     if (!iv->cpu) {
+        apic_vcpu_term(&iv->apic);
         free(iv);
         return VMSetError(vm, VERR_NO_MEMORY, RT_SRC_POS,
                           "out of memory for the interpreter's code cache (vCPU %u)", vcpu->idCpu);
     }
+    iv->apic.cpu = iv->cpu;
+    /* One set of decoded-code marks for all vCPUs: a write by one vCPU to
+     * code another runs makes that one decode it again. */
+    struct interp_vcpu *iv0 = vcpu->idCpu && vm->apCpus[0] ? ivcpu_of(vm->apCpus[0]) : NULL;
+    if (iv0)
+        interp_cpu_share_code(iv->cpu, iv0->cpu);
     vcpu->engine_data = iv;
     return VINF_SUCCESS;
 }
@@ -144,6 +171,7 @@ static void interp_vcpu_term(PVMCPU vcpu)
     pthread_mutex_lock(&vcpu->pUVCpu->poke_lock);
     vcpu->engine_data = NULL;
     pthread_mutex_unlock(&vcpu->pUVCpu->poke_lock);
+    apic_vcpu_term(&iv->apic);                /* its timer lives on the clock too */
     interp_cpu_destroy(iv->cpu);
     free(iv);
 }
@@ -155,16 +183,9 @@ static bool force_flags_pending(PVMCPU vcpu)
            atomic_load_explicit(&vcpu->pVM->ff, memory_order_relaxed) != 0;
 }
 
-/* Takes a PIC interrupt if the guest accepts one now (vCPU 0 only). */
-static void take_interrupt(PVMCPU vcpu, struct interp_vcpu *iv)
-{
-    struct interp_vm *ivm = vcpu->pVM->engine_data;
-    if (vcpu->idCpu != 0 || !ivm)
-        return;
-    atomic_fetch_and(&vcpu->ff, ~VMCPU_FF_INTERRUPT);
-    if (interp_interrupts_enabled(iv->cpu) && i8259_has_interrupt(ivm->pic))
-        interp_inject_interrupt(iv->cpu, (uint8_t)i8259_acknowledge(ivm->pic));
-}
+/* Instructions per chunk while an interrupt waits for the guest to set
+ * RFLAGS.IF: it is taken soon after STI/POPF/IRET. */
+#define WINDOW_CHUNK 64u
 
 static int interp_guru(PVMCPU vcpu, struct interp_vcpu *iv, int rc)
 {
@@ -178,12 +199,16 @@ static int interp_guru(PVMCPU vcpu, struct interp_vcpu *iv, int rc)
 static int interp_run(PVMCPU vcpu)
 {
     struct interp_vcpu *iv = ivcpu_of(vcpu);
-    if (!iv || iv->st.run_state == CPU_WAIT_FOR_SIPI)
+    if (!iv)
         return VINF_EM_HALT;
-    iv->st.run_state = CPU_RUNNABLE;       /* the core decided the vCPU resumes after HLT */
+    if (iv->st.run_state == CPU_HALTED)
+        iv->st.run_state = CPU_RUNNABLE;   /* the core decided the vCPU resumes after HLT */
+    bool window = false;
     for (;;) {
-        take_interrupt(vcpu, iv);
-        int rc = interp_execute(iv->cpu, RUN_CHUNK);
+        if (!apic_vcpu_service(&iv->apic))
+            return VINF_EM_HALT;           /* waiting for SIPI */
+        int rc = interp_execute(iv->cpu, window ? WINDOW_CHUNK : RUN_CHUNK);
+        window = apic_vcpu_after_chunk(&iv->apic);
         if (RT_FAILURE(rc))
             return interp_guru(vcpu, iv, rc);
         if (rc != VINF_SUCCESS)
@@ -221,47 +246,80 @@ static int interp_set_state(PVMCPU vcpu, const struct cpu_state *st)
     memcpy(&iv->st, st, sizeof(*st));
     interp_flush_code(iv->cpu);
     interp_state_changed(iv->cpu);
+    apic_vcpu_state_set(&iv->apic);
     return VINF_SUCCESS;
 }
 
 static void interp_irq_set(PVM vm, uint32_t gsi, int level)
 {
     struct interp_vm *ivm = vm->engine_data;
-    if (ivm && gsi < 16)
-        i8259_set_irq(ivm->pic, gsi, level);
+    if (ivm)
+        apic_system_irq(ivm->apics, gsi, level);
 }
 
-/* For the halt wait: an interrupt vCPU 0 would take now. */
+static int interp_msi_send(PVM vm, uint64_t addr, uint32_t data)
+{
+    struct interp_vm *ivm = vm->engine_data;
+    return ivm ? apic_system_msi(ivm->apics, addr, data) : VERR_INVALID_STATE;
+}
+
+/* For the halt wait: something this vCPU would take now. */
 static bool interp_interrupt_pending(PVMCPU vcpu)
 {
-    struct interp_vm *ivm = vcpu->pVM->engine_data;
     struct interp_vcpu *iv = ivcpu_of(vcpu);
-    return vcpu->idCpu == 0 && ivm && iv && (iv->st.rflags & RFLAGS_IF) && i8259_has_interrupt(ivm->pic);
+    return iv && apic_vcpu_wake_pending(&iv->apic);
+}
+
+/* The local APIC of vCPU n, or NULL. */
+static struct lapic *lapic_of(PVM vm, uint32_t n)
+{
+    struct interp_vcpu *iv = n < vm->cCpus && vm->apCpus[n] ? ivcpu_of(vm->apCpus[n]) : NULL;
+    return iv ? iv->apic.lapic : NULL;
 }
 
 /* Saved state of the chips the engine owns, as Petrel's engine-neutral
- * device units (the LAPIC/IOAPIC units belong here too once they exist). */
-static int interp_device_state_save(PVM vm, const char *unit, void *saved, size_t size)
+ * device units: one instance each, the local APICs one per vCPU. */
+static int interp_device_state_save(PVM vm, const char *unit, uint32_t instance, void *saved, size_t size)
 {
     struct interp_vm *ivm = vm->engine_data;
-    if (ivm && !strcmp(unit, "i8259") && size == sizeof(struct i8259_saved)) {
+    struct lapic *apic = !strcmp(unit, "lapic") ? lapic_of(vm, instance) : NULL;
+    if (apic && size == sizeof(struct lapic_saved)) {
+        memset(saved, 0, size);
+        lapic_save(apic, saved);
+        return VINF_SUCCESS;
+    }
+    if (!ivm || instance != 0)
+        return VERR_NOT_FOUND;
+    if (!strcmp(unit, "i8259") && size == sizeof(struct i8259_saved)) {
         i8259_save(ivm->pic, saved);
         return VINF_SUCCESS;
     }
-    if (ivm && ivm->pit && !strcmp(unit, "i8254") && size == sizeof(struct i8254_saved)) {
+    if (ivm->pit && !strcmp(unit, "i8254") && size == sizeof(struct i8254_saved)) {
         i8254_save(ivm->pit, saved);
+        return VINF_SUCCESS;
+    }
+    if (!strcmp(unit, "ioapic") && size == sizeof(struct ioapic_saved)) {
+        memset(saved, 0, size);
+        ioapic_save(apic_system_ioapic(ivm->apics), saved);
         return VINF_SUCCESS;
     }
     return VERR_NOT_FOUND;
 }
 
-static int interp_device_state_load(PVM vm, const char *unit, const void *saved, size_t size)
+static int interp_device_state_load(PVM vm, const char *unit, uint32_t instance, const void *saved, size_t size)
 {
     struct interp_vm *ivm = vm->engine_data;
-    if (ivm && !strcmp(unit, "i8259") && size == sizeof(struct i8259_saved))
+    struct lapic *apic = !strcmp(unit, "lapic") ? lapic_of(vm, instance) : NULL;
+    if (apic && size == sizeof(struct lapic_saved))
+        return lapic_load(apic, saved);
+    if (!ivm || instance != 0)
+        return VERR_NOT_FOUND;
+    if (!strcmp(unit, "i8259") && size == sizeof(struct i8259_saved))
         return i8259_load(ivm->pic, saved);
-    if (ivm && ivm->pit && !strcmp(unit, "i8254") && size == sizeof(struct i8254_saved))
+    if (ivm->pit && !strcmp(unit, "i8254") && size == sizeof(struct i8254_saved))
         return i8254_load(ivm->pit, saved);
+    if (!strcmp(unit, "ioapic") && size == sizeof(struct ioapic_saved))
+        return ioapic_load(apic_system_ioapic(ivm->apics), saved);
     return VERR_NOT_FOUND;
 }
 
@@ -371,6 +429,7 @@ const struct engine_ops interp_engine_ops = {
     .set_state = interp_set_state,
     .irq_set = interp_irq_set,
     .interrupt_pending = interp_interrupt_pending,
+    .msi_send = interp_msi_send,
     .vm_pause = interp_vm_pause,
     .vm_resume = interp_vm_resume,
     .device_state_save = interp_device_state_save,

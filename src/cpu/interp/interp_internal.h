@@ -160,9 +160,12 @@ struct interp_cpu {
     struct tlb_entry tlb[TLB_SIZE];
 
     /* Self-modifying code: per RAM page, a "holds decoded code" mark and a
-     * generation bumped on each write to such a page. */
+     * generation bumped on each write to such a page.  Shared by the vCPUs
+     * of a VM (code_track, interp_cpu_share_code): accessed atomically. */
     uint8_t  *code_mark;
     uint32_t *code_gen;
+    struct code_track *track;
+    uint32_t  mark_seq_seen;  /* track->mark_seq when this vCPU last dropped its fast writes */
     uint64_t  ram_pages;
     bool      smc;            /* a write hit code: leave the current block */
     uint32_t  code_epoch;     /* bumped to drop every decoded block at once */
@@ -588,6 +591,28 @@ int  debug_insn_breakpoint(struct interp_cpu *cpu);
 void debug_step_begin(struct interp_cpu *cpu);
 int  debug_step_end(struct interp_cpu *cpu, int r, bool tf, unsigned done);
 void code_page_written(struct interp_cpu *cpu, uint64_t ram_page);
+
+/* The shared code marks (one vCPU may write code another executes). */
+struct code_track {
+    uint8_t  *mark;
+    uint32_t *gen;
+    uint32_t  refs;           /* interp_cpus using it (atomic) */
+    uint32_t  mark_seq;       /* bumped when a page becomes code (atomic) */
+};
+
+static inline uint8_t code_mark_get(const struct interp_cpu *cpu, uint64_t page)
+{
+    return __atomic_load_n(&cpu->code_mark[page], __ATOMIC_RELAXED);
+}
+
+static inline uint32_t code_gen_get(const struct interp_cpu *cpu, uint64_t page)
+{
+    return __atomic_load_n(&cpu->code_gen[page], __ATOMIC_RELAXED);
+}
+
+/* Another vCPU marked a page as code since we last looked: our TLB may
+ * still let fast-path writes into it (block_cache.c). */
+void code_marks_resync(struct interp_cpu *cpu);
 
 /* ---- opcode tables (decode_tables.c) ---- */
 

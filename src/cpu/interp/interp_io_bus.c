@@ -27,6 +27,7 @@ static void bus_mmio_write(void *opaque, uint64_t gpa, unsigned size, uint64_t v
 
 struct interp_io interp_io_for_bus(struct io_bus *bus)
 {
-    struct interp_io io = { bus, bus_port_read, bus_port_write, bus_mmio_read, bus_mmio_write };
+    struct interp_io io = { .opaque = bus, .port_read = bus_port_read, .port_write = bus_port_write,
+                            .mmio_read = bus_mmio_read, .mmio_write = bus_mmio_write };
     return io;
 }

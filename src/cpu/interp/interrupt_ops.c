@@ -134,6 +134,7 @@ undo:
 
 int op_iret(struct interp_cpu *cpu, const struct insn *in)
 {
+    cpu->st->events.nmi_masked = false;        /* IRET ends NMI blocking */
     if (!(cpu->st->cr0 & CR0_PE))
         return iret_real(cpu, in);
     return iret_protected(cpu, in);

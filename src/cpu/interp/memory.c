@@ -23,7 +23,7 @@ static uint64_t ram_page_index(const struct interp_cpu *cpu, const uint8_t *host
 
 static void note_ram_write(struct interp_cpu *cpu, uint64_t page)
 {
-    if (cpu->code_mark[page])
+    if (code_mark_get(cpu, page))
         code_page_written(cpu, page);
     if (cpu->ram->dirty_bitmap)
         __atomic_fetch_or(&cpu->ram->dirty_bitmap[page >> 3], (uint8_t)(1u << (page & 7)), __ATOMIC_RELAXED);
@@ -47,7 +47,7 @@ static void tlb_install(struct interp_cpu *cpu, uint64_t lin, uint8_t *host_page
     }
     e->tag_read = tag;                   /* a permitted write implies a permitted read */
     uint64_t page = ram_page_index(cpu, host_page);
-    if ((kind == ACC_WRITE || kind == ACC_RMW) && !cpu->code_mark[page]) {
+    if ((kind == ACC_WRITE || kind == ACC_RMW) && !code_mark_get(cpu, page)) {
         e->tag_write = tag;                /* later fast-path writes are covered by this mark */
         if (cpu->ram->dirty_bitmap)
             __atomic_fetch_or(&cpu->ram->dirty_bitmap[page >> 3], (uint8_t)(1u << (page & 7)), __ATOMIC_RELAXED);

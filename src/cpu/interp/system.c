@@ -98,6 +98,14 @@ int op_cpuid(struct interp_cpu *cpu, const struct insn *in)
     default:
         break;
     }
+    if (cpu->io.cpuid) {                                   /* the engine's APIC: id, topology */
+        uint32_t regs[4] = { a, b, c, d };
+        cpu->io.cpuid(cpu->io.opaque, leaf, (uint32_t)cpu->gpr[GPR_RCX], regs);
+        a = regs[0];
+        b = regs[1];
+        c = regs[2];
+        d = regs[3];
+    }
     set_reg(cpu, GPR_RAX, 4, a);
     set_reg(cpu, GPR_RBX, 4, b);
     set_reg(cpu, GPR_RCX, 4, c);
@@ -155,22 +163,32 @@ static uint64_t *msr_slot(struct interp_cpu *cpu, uint32_t msr)
     }
 }
 
+/* The MSRs the interpreter itself answers; false for #GP. */
+static bool rdmsr_builtin(struct interp_cpu *cpu, uint32_t msr, uint64_t *v)
+{
+    const uint64_t *slot = msr_slot(cpu, msr);
+    if (msr == 0x10)
+        *v = guest_tsc(cpu);
+    else if (msr == MSR_ARCH_CAPABILITIES)
+        *v = ARCH_CAPABILITIES_NOT_AFFECTED;
+    else if (msr == 0xc0000080)
+        *v = cpu->st->efer;
+    else if (slot)
+        *v = *slot;
+    else
+        return false;
+    return true;
+}
+
 int op_rdmsr(struct interp_cpu *cpu, const struct insn *in)
 {
     (void)in;
     uint32_t msr = (uint32_t)cpu->gpr[GPR_RCX];
-    uint64_t v, *slot = msr_slot(cpu, msr);
+    uint64_t v = 0;
     if (cpu->cpl)
         return raise_gp(cpu, 0);
-    if (msr == 0x10)
-        v = guest_tsc(cpu);
-    else if (msr == MSR_ARCH_CAPABILITIES)
-        v = ARCH_CAPABILITIES_NOT_AFFECTED;
-    else if (msr == 0xc0000080)
-        v = cpu->st->efer;
-    else if (slot)
-        v = *slot;
-    else
+    int hooked = cpu->io.msr_read ? cpu->io.msr_read(cpu->io.opaque, msr, &v) : 0;   /* the engine's APIC */
+    if (hooked < 0 || (!hooked && !rdmsr_builtin(cpu, msr, &v)))
         return raise_gp(cpu, 0);
     set_reg(cpu, GPR_RAX, 4, v);
     set_reg(cpu, GPR_RDX, 4, v >> 32);
@@ -197,6 +215,9 @@ int op_wrmsr(struct interp_cpu *cpu, const struct insn *in)
     uint64_t v = (cpu->gpr[GPR_RAX] & 0xffffffff) | (cpu->gpr[GPR_RDX] << 32), *slot = msr_slot(cpu, msr);
     if (cpu->cpl)
         return raise_gp(cpu, 0);
+    int hooked = cpu->io.msr_write ? cpu->io.msr_write(cpu->io.opaque, msr, v) : 0;
+    if (hooked)
+        return hooked < 0 ? raise_gp(cpu, 0) : X_END;
     if (msr == 0x10) {
         cpu->tsc_offset = v - __rdtsc();
         return X_NEXT;

@@ -188,6 +188,7 @@ const struct engine_ops kvm_engine_ops = {
     .get_state = kvm_get_state,
     .set_state = kvm_fallback_set_state,
     .irq_set = kvm_irq_set,
+    .msi_send = kvm_msi_send,
     .interrupt_pending = kvm_interrupt_pending,
     .vm_pause = kvm_vm_pause,
     .vm_resume = kvm_vm_resume,

@@ -76,6 +76,7 @@ int  kvm_irqchip_vcpu_init(PVMCPU vcpu, struct kvm_vm *kvm, struct kvm_vcpu *kv)
 int  kvm_irqchip_reset_vm(PVMCPU vcpu, struct kvm_vm *kvm);
 int  kvm_irqchip_reset_lapic(PVMCPU vcpu, struct kvm_vcpu *kv);
 void kvm_irq_set(PVM vm, uint32_t gsi, int level);
+int  kvm_msi_send(PVM vm, uint64_t addr, uint32_t data);
 
 /* kvm_clock.c */
 void kvm_vm_pause(PVM vm);

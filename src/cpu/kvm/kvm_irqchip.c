@@ -132,3 +132,15 @@ void kvm_irq_set(PVM vm, uint32_t gsi, int level)
     struct kvm_irq_level l = { .irq = gsi, .level = level ? 1 : 0 };
     (void)ioctl(kvm->vm_fd, KVM_IRQ_LINE, &l);   /* only fails for a bad GSI, checked above */
 }
+
+/* Any thread: KVM_SIGNAL_MSI into the in-kernel local APICs. */
+int kvm_msi_send(PVM vm, uint64_t addr, uint32_t data)
+{
+    struct kvm_vm *kvm = kvm_vm_of(vm);
+    if (!kvm || !kvm->has_irqchip)
+        return VERR_NOT_SUPPORTED;
+    if ((addr >> 20) != 0xfee)
+        return VERR_INVALID_PARAMETER;
+    struct kvm_msi msi = { .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data };
+    return ioctl(kvm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? VERR_NOT_SUPPORTED : VINF_SUCCESS;
+}
