@@ -79,7 +79,7 @@ static struct guest *run_guest(void)
     real_mode_state(&g->st);
     uint32_t mxcsr = 0x1f80;                         /* the power-on value */
     memcpy(g->st.xsave + 24, &mxcsr, 4);
-    struct interp_io io = { g, port_read, port_write, NULL, NULL };
+    struct interp_io io = { .opaque = g, .port_read = port_read, .port_write = port_write };
     g->cpu = interp_cpu_create(&g->st, &g->ram, &io);
     assert_non_null(g->cpu);
     char path[512];
