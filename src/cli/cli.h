@@ -20,6 +20,14 @@
 #define CLI_FLAT_MEMORY_MIB  64
 #define CLI_LINUX_APPEND     "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 reboot=k"
 
+/* One --disk PATH[,ro][,serial=S]: a virtio-blk device. */
+#define CLI_MAX_DISKS 8
+struct disk_option {
+    char path[4096];
+    char serial[21];
+    bool read_only;
+};
+
 /* `petrel run`'s command line. */
 struct run_options {
     const char *image, *mode;            /* flat guest */
@@ -31,6 +39,9 @@ struct run_options {
     bool has_load_addr, has_memory, has_engine, has_name, has_append, has_console;
     bool power_off_on_reset;
     bool cli_reads_stdin;                /* console stdio on a TTY: the CLI feeds the guest */
+    struct disk_option disks[CLI_MAX_DISKS];
+    unsigned n_disks;
+    bool rng;                            /* --rng: a virtio-rng device */
 };
 
 int cmd_run(int argc, char **argv);
@@ -39,6 +50,11 @@ void cmd_run_help(void);
 int run_options_parse(int argc, char **argv, struct run_options *o);
 /* The CFGM constructor of `petrel run` (user = struct run_options). */
 int run_config(PUVM uvm, PVM vm, PCVMMR3VTABLE vmm, void *user);
+
+/* Parses a --disk argument into d: 0 or CLI_EXIT_USAGE (message printed). */
+int disk_option_parse(const char *arg, struct disk_option *d);
+/* Puts the --disk and --rng devices (and the PCI bus they need) into the tree. */
+int virtio_options_insert(PCFGMNODE root, const struct run_options *o);
 
 /* Prints "petrel: <message>" on stderr; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,0 +1,54 @@
+/*
+ * `petrel run --disk PATH[,ro][,serial=S]` and `--rng`: virtio devices in
+ * the configuration tree (/Devices/virtio-blk/N/Config/{Path,ReadOnly,
+ * Serial}, /Devices/virtio-rng/0), with the PCI host bridge they sit on
+ * (/Devices/pci/0, added for flat guests too).  A path cannot contain a
+ * comma: use --config for such paths.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+int disk_option_parse(const char *arg, struct disk_option *d)
+{
+    memset(d, 0, sizeof(*d));
+    const char *comma = strchr(arg, ',');
+    size_t len = comma ? (size_t)(comma - arg) : strlen(arg);
+    if (len == 0)
+        return cli_usage_error("--disk: '%s' has no image path (--disk PATH[,ro][,serial=S])", arg);
+    if (len >= sizeof(d->path))
+        return cli_usage_error("--disk: the image path is too long");
+    memcpy(d->path, arg, len);
+    while (comma) {
+        const char *opt = comma + 1;
+        comma = strchr(opt, ',');
+        size_t n = comma ? (size_t)(comma - opt) : strlen(opt);
+        if (n == 2 && !strncmp(opt, "ro", 2))
+            d->read_only = true;
+        else if (n > 7 && !strncmp(opt, "serial=", 7) && n - 7 < sizeof(d->serial))
+            memcpy(d->serial, opt + 7, n - 7);
+        else if (n >= 7 && !strncmp(opt, "serial=", 7))
+            return cli_usage_error("--disk: serial '%.*s' must be 1 to 20 characters", (int)(n - 7), opt + 7);
+        else
+            return cli_usage_error("--disk: unknown option '%.*s' (PATH[,ro][,serial=S])", (int)n, opt);
+    }
+    return 0;
+}
+
+int virtio_options_insert(PCFGMNODE root, const struct run_options *o)
+{
+    int rc = VINF_SUCCESS;
+    if ((o->n_disks || o->rng) && !CFGMR3GetChild(root, "Devices/pci"))
+        rc = CFGMR3InsertNode(root, "Devices/pci/0/Config", NULL);
+    for (unsigned i = 0; RT_SUCCESS(rc) && i < o->n_disks; i++) {
+        PCFGMNODE node = NULL;
+        rc = CFGMR3InsertNodeF(root, &node, "Devices/virtio-blk/%u/Config", i);
+        if (RT_SUCCESS(rc)) rc = CFGMR3InsertString(node, "Path", o->disks[i].path);
+        if (RT_SUCCESS(rc)) rc = CFGMR3InsertInteger(node, "ReadOnly", o->disks[i].read_only);
+        if (RT_SUCCESS(rc) && o->disks[i].serial[0]) rc = CFGMR3InsertString(node, "Serial", o->disks[i].serial);
+    }
+    if (RT_SUCCESS(rc) && o->rng)
+        rc = CFGMR3InsertNode(root, "Devices/virtio-rng/0/Config", NULL);
+    return rc;
+}
