@@ -326,15 +326,13 @@ static void test_interrupts_and_event_idx(void **state)
     assert_int_equal(f->d.irq_level, 0);
     assert_int_equal(drv_rd(&f->d, VIRTIO_PCI_ISR, 1), 0);
     /* NO_INTERRUPT in avail->flags: no interrupt. */
-    uint16_t flags = VRING_AVAIL_F_NO_INTERRUPT;
-    guest_ram_write(&f->d.ram, DRV_AVAIL, &flags, 2);
+    drv_ring_store16(&f->d, DRV_AVAIL, VRING_AVAIL_F_NO_INTERRUPT);
     assert_int_equal(request(f, VIRTIO_BLK_T_FLUSH, 0, 0, NULL), VIRTIO_BLK_S_OK);
     assert_int_equal(f->d.irq_level, 0);
 
     /* Event index: used_event = 1 asks for an interrupt only when used idx passes 1. */
     start(f, VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX));
-    uint16_t used_event = 1;
-    guest_ram_write(&f->d.ram, DRV_AVAIL + 4 + 2 * 16, &used_event, 2);
+    drv_ring_store16(&f->d, DRV_AVAIL + 4 + 2 * 16, 1);          /* used_event */
     assert_int_equal(request(f, VIRTIO_BLK_T_FLUSH, 0, 0, NULL), VIRTIO_BLK_S_OK);    /* used idx 1 */
     assert_int_equal(f->d.irq_level, 0);
     assert_int_equal(request(f, VIRTIO_BLK_T_FLUSH, 0, 0, NULL), VIRTIO_BLK_S_OK);    /* used idx 2 */
@@ -370,6 +368,62 @@ static void test_reset(void **state)
     assert_int_equal(virtio_pci_config_read(f->d.t, 0x10, 4), 0xE0000004);
 }
 
+/* Save the transport mid-use, load it into a fresh device on the same disk and go on. */
+static void test_saved_state(void **state)
+{
+    struct fx *f = *state;
+    start(f, VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX));
+    virtio_pci_set_bar(f->d.t, 0xE0004000);
+    virtio_pci_config_write(f->d.t, 0x04, 2, 0x0006);
+    assert_int_equal(request(f, VIRTIO_BLK_T_IN, 7, 512, NULL), VIRTIO_BLK_S_OK);
+    struct virtio_pci_saved *saved = calloc(1, sizeof(*saved)), *bad = calloc(1, sizeof(*bad));
+    virtio_pci_save(f->d.t, saved);
+
+    char err[256];
+    struct virtio_blk *b2 = NULL;
+    assert_int_equal(virtio_blk_open(f->path, false, "petrel-disk-0", &b2, err, sizeof(err)), VINF_SUCCESS);
+    struct virtio_pci *t2 = virtio_pci_create(&virtio_blk_ops, b2, virtio_blk_features(b2), &f->d.ram, drv_irq, &f->d);
+    assert_int_equal(virtio_blk_attach(b2, t2), VINF_SUCCESS);
+    /* Values a guest could not have produced are refused, and nothing changes. */
+    struct { size_t off; uint8_t xor; } corrupt[] = {
+        { offsetof(struct virtio_pci_saved, offered), 0x01 },
+        { offsetof(struct virtio_pci_saved, driver_features) + 5, 0x80 },      /* a bit not offered */
+        { offsetof(struct virtio_pci_saved, pci_config) + 0x02, 0x01 },        /* device id */
+        { offsetof(struct virtio_pci_saved, device_config), 0x01 },            /* capacity: another disk */
+        { offsetof(struct virtio_pci_saved, queues[0].size), 0x03 },           /* 16 -> 19 */
+        { offsetof(struct virtio_pci_saved, queues[0].desc) + 3, 0x10 },       /* outside RAM */
+        { offsetof(struct virtio_pci_saved, queues[1].enabled), 0x01 },        /* a queue blk does not have */
+        { offsetof(struct virtio_pci_saved, isr), 0x80 },
+    };
+    for (size_t i = 0; i < sizeof(corrupt) / sizeof(corrupt[0]); i++) {
+        memcpy(bad, saved, sizeof(*bad));
+        ((uint8_t *)bad)[corrupt[i].off] ^= corrupt[i].xor;
+        if (virtio_pci_load(t2, bad) != VERR_SSM_UNEXPECTED_DATA)
+            fail_msg("corruption %zu was accepted", i);
+        assert_int_equal(virtio_pci_bar_read(t2, 0x14, 1), 0);
+    }
+    assert_int_equal(virtio_pci_load(t2, saved), VINF_SUCCESS);
+    uint64_t base = 0;
+    assert_true(virtio_pci_bar_decodes(t2, &base));
+    assert_int_equal(base, 0xE0004000);
+    assert_int_equal(virtio_pci_features(t2), virtio_pci_features(f->d.t));
+
+    /* The loaded device continues the same rings: the next request is used element 1. */
+    virtio_blk_close(f->b);
+    virtio_pci_destroy(f->d.t);
+    f->b = b2;
+    f->d.t = t2;
+    int64_t written = 0;
+    assert_int_equal(request(f, VIRTIO_BLK_T_IN, 8, 512, &written), VIRTIO_BLK_S_OK);
+    assert_int_equal(written, 513);
+    assert_int_equal(drv_used_idx(&f->d), 2);
+    uint8_t b[512];
+    guest_ram_read(&f->d.ram, DRV_DATA + 0x1000, b, sizeof(b));
+    assert_int_equal(b[100], pattern(8, 100));
+    free(saved);
+    free(bad);
+}
+
 static void test_open_errors(void **state)
 {
     (void)state;
@@ -398,6 +452,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_host_io_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupts_and_event_idx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_saved_state, setup, teardown),
         cmocka_unit_test(test_open_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

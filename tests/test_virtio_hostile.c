@@ -151,8 +151,7 @@ static void test_avail_index_runs_ahead(void **state)
 {
     struct fx *f = *state;
     start(f, 0);
-    uint16_t idx = 200;                          /* 200 new entries in a ring of 8 */
-    guest_ram_write(&f->d.ram, DRV_AVAIL + 2, &idx, 2);
+    drv_ring_store16(&f->d, DRV_AVAIL + 2, 200);  /* 200 new entries in a ring of 8 */
     drv_wr(&f->d, VIRTIO_PCI_NOTIFY, 2, 0);
     assert_broken(f, "ahead");
 }

@@ -103,21 +103,24 @@ static inline void drv_desc(struct drv *d, unsigned i, uint64_t addr, uint32_t l
     drv_desc_at(d, DRV_DESC, i, addr, len, flags, next);
 }
 
+/* Ring indices are shared with the device's threads: atomics, as in a guest kernel. */
+static inline void drv_ring_store16(struct drv *d, uint64_t gpa, uint16_t v)
+{
+    __atomic_store_n((uint16_t *)guest_ram_ptr(&d->ram, gpa, 2), v, __ATOMIC_SEQ_CST);
+}
+
 /* Offers the chain starting at head and kicks queue q. */
 static inline void drv_submit(struct drv *d, unsigned q, uint16_t head)
 {
     guest_ram_write(&d->ram, DRV_AVAIL + 4 + 2u * (d->avail_idx % d->qsize), &head, 2);
     d->avail_idx++;
-    guest_ram_write(&d->ram, DRV_AVAIL + 2, &d->avail_idx, 2);
+    drv_ring_store16(d, DRV_AVAIL + 2, d->avail_idx);
     drv_wr(d, VIRTIO_PCI_NOTIFY + VIRTIO_PCI_NOTIFY_MULT * q, 2, q);
 }
 
 static inline uint16_t drv_used_idx(struct drv *d)
 {
-    uint16_t v = 0;
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    guest_ram_read(&d->ram, DRV_USED + 2, &v, 2);
-    return v;
+    return __atomic_load_n((uint16_t *)guest_ram_ptr(&d->ram, DRV_USED + 2, 2), __ATOMIC_SEQ_CST);
 }
 
 /* Waits (up to 5 s) for the next used element; returns its written length, -1 on timeout. */

@@ -6,7 +6,9 @@
  *                         PciSlot (1-31, default: first free)
  *   virtio-rng/N/Config   PciSlot
  *
- * /Devices/pci/0 must come before them (the transport sits on its bus).
+ * They sit on the bus of /Devices/pci/0 (created before them).  Saved
+ * state: a unit per device (struct virtio_pci_saved); a restore opens the
+ * disk at the same Path, which must have the same size.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +73,10 @@ const struct device_ops virtio_blk_device_ops = {
     .reset = virtio_vm_dev_reset,
     .suspend = blk_power_off,
     .power_off = blk_power_off,
+    .saved_version = VIRTIO_PCI_SAVED_VERSION,
+    .saved_size = sizeof(struct virtio_pci_saved),
+    .save = virtio_vm_dev_save,
+    .load = virtio_vm_dev_load,
 };
 
 static void rng_destroy(void *dev)
@@ -100,4 +106,8 @@ const struct device_ops virtio_rng_device_ops = {
     .create = rng_create,
     .destroy = virtio_vm_dev_destroy,
     .reset = virtio_vm_dev_reset,
+    .saved_version = VIRTIO_PCI_SAVED_VERSION,
+    .saved_size = sizeof(struct virtio_pci_saved),
+    .save = virtio_vm_dev_save,
+    .load = virtio_vm_dev_load,
 };

@@ -158,7 +158,7 @@ uint32_t virtio_pci_config_read(void *opaque, unsigned offset, unsigned size)
     return v;
 }
 
-static void publish_bar(struct virtio_pci *t)
+void virtio_pci_publish_bar(struct virtio_pci *t)
 {
     uint32_t lo, hi;
     uint16_t cmd;
@@ -196,7 +196,7 @@ void virtio_pci_config_write(void *opaque, unsigned offset, unsigned size, uint3
     for (unsigned i = 0; i < size; i++)
         config_write_byte(t, offset + i, (uint8_t)(value >> (8 * i)));
     if (offset < PCI_BAR1 + 4 && offset + size > PCI_COMMAND) {
-        publish_bar(t);
+        virtio_pci_publish_bar(t);
         virtio_pci_update_irq(t);               /* INTx disable may have changed */
     }
     pthread_mutex_unlock(&t->lock);
@@ -215,7 +215,7 @@ void virtio_pci_set_bar(struct virtio_pci *t, uint64_t base)
     pthread_mutex_lock(&t->lock);
     put32(t->cfg + PCI_BAR0, ((uint32_t)base & ~(VIRTIO_PCI_BAR_SIZE - 1)) | BAR_MEM64);
     put32(t->cfg + PCI_BAR1, (uint32_t)(base >> 32));
-    publish_bar(t);
+    virtio_pci_publish_bar(t);
     pthread_mutex_unlock(&t->lock);
 }
 

@@ -74,6 +74,33 @@ bool     virtio_pci_bar_decodes(const struct virtio_pci *t, uint64_t *base);
 /* Firmware's job: places BAR0 (the guest may move it). */
 void     virtio_pci_set_bar(struct virtio_pci *t, uint64_t base);
 
+/*
+ * Saved state (one unit per virtio device, see docs/saved-state-format.md):
+ * the PCI function's config space, the negotiation, the queues, and a copy
+ * of the device configuration so that a restore onto a different disk
+ * (another capacity, say) is refused.  Taken while no request is in flight
+ * (the devices drain on suspend).
+ */
+#define VIRTIO_PCI_SAVED_VERSION 1u
+struct virtio_pci_saved_queue {
+    uint64_t desc, avail, used;
+    uint16_t size, last_avail, used_idx, signalled_used;
+    uint8_t  enabled, event_idx, indirect, pad[5];
+};
+struct virtio_pci_saved {
+    uint16_t device_id, num_queues;
+    uint32_t device_feature_select, driver_feature_select;
+    uint8_t  status, config_generation, isr, pad[5];
+    uint16_t queue_select, pad2[3];
+    uint64_t offered, driver_features;
+    uint8_t  pci_config[256];
+    uint8_t  device_config[64];          /* the first 64 bytes; compared on load */
+    struct virtio_pci_saved_queue queues[VIRTIO_PCI_MAX_QUEUES];
+};
+void virtio_pci_save(struct virtio_pci *t, struct virtio_pci_saved *out);
+/* Validates (VERR_SSM_UNEXPECTED_DATA, nothing changed) and applies. */
+int  virtio_pci_load(struct virtio_pci *t, const struct virtio_pci_saved *in);
+
 /* --- for device models --- */
 
 /* Next chain of queue q: 1 = got one, 0 = nothing (or device not live); a

@@ -31,6 +31,8 @@ struct virtio_pci {
     char broken_reason[96];
 };
 
+/* Makes BAR0 and COMMAND.MEMORY visible to the router; lock held. */
+void virtio_pci_publish_bar(struct virtio_pci *t);
 /* Recomputes the INTx level from ISR and COMMAND.INTX_DISABLE; lock held. */
 void virtio_pci_update_irq(struct virtio_pci *t);
 /* Marks the device broken; lock held. */

@@ -168,3 +168,13 @@ void virtio_vm_dev_reset(void *state)
 {
     virtio_pci_reset(((struct virtio_vm_dev *)state)->transport);
 }
+
+void virtio_vm_dev_save(void *state, void *saved)
+{
+    virtio_pci_save(((struct virtio_vm_dev *)state)->transport, saved);
+}
+
+int virtio_vm_dev_load(void *state, const void *saved)
+{
+    return virtio_pci_load(((struct virtio_vm_dev *)state)->transport, saved);
+}

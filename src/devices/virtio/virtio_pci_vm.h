@@ -39,5 +39,7 @@ int  virtio_vm_dev_create(struct VM *vm, PCFGMNODE cfg, const char *name, const 
 /* Device-model hooks shared by all virtio devices (state = struct virtio_vm_dev). */
 void virtio_vm_dev_destroy(void *state);
 void virtio_vm_dev_reset(void *state);
+void virtio_vm_dev_save(void *state, void *saved);         /* struct virtio_pci_saved */
+int  virtio_vm_dev_load(void *state, const void *saved);
 
 #endif /* PETREL_VIRTIO_PCI_VM_H */

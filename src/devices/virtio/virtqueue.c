@@ -52,13 +52,31 @@ int vq_validate(const struct virtqueue *vq, const struct guest_ram *ram, const c
     return VINF_SUCCESS;
 }
 
-static uint16_t fence_read16(const struct guest_ram *ram, uint64_t gpa, bool *ok)
+/*
+ * Ring indices and event fields are shared with the guest's vCPUs: they
+ * are read and written as atomics (sequentially consistent, so the store
+ * of used->idx is ordered before the load of used_event, the barrier
+ * virtio's event suppression needs).  Their alignment was checked at
+ * enable time.
+ */
+static uint16_t ring_load16(const struct guest_ram *ram, uint64_t gpa, bool *ok)
 {
-    uint16_t v = 0;
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);     /* see the driver's writes in order */
-    if (RT_FAILURE(guest_ram_read(ram, gpa, &v, sizeof(v))))
+    uint16_t *p = guest_ram_ptr(ram, gpa, 2);
+    if (!p || (gpa & 1)) {
         *ok = false;
-    return v;
+        return 0;
+    }
+    return __atomic_load_n(p, __ATOMIC_SEQ_CST);
+}
+
+static int ring_store16(struct guest_ram *ram, uint64_t gpa, uint16_t v)
+{
+    uint16_t *p = guest_ram_ptr(ram, gpa, 2);
+    if (!p || (gpa & 1))
+        return VERR_OUT_OF_RANGE;
+    __atomic_store_n(p, v, __ATOMIC_SEQ_CST);
+    guest_ram_mark_dirty(ram, gpa, 2);
+    return VINF_SUCCESS;
 }
 
 /* State of one walk through a descriptor table (the ring's or an indirect one). */
@@ -146,7 +164,7 @@ static int walk_chain(const struct virtqueue *vq, const struct guest_ram *ram, s
 int vq_pop(struct virtqueue *vq, struct guest_ram *ram, struct vq_chain *c, const char **why)
 {
     bool ok = true;
-    uint16_t avail_idx = fence_read16(ram, vq->avail + 2, &ok);
+    uint16_t avail_idx = ring_load16(ram, vq->avail + 2, &ok);
     if (!ok)
         return fail(why, "available ring outside guest RAM");
     uint16_t pending = (uint16_t)(avail_idx - vq->last_avail);
@@ -154,7 +172,7 @@ int vq_pop(struct virtqueue *vq, struct guest_ram *ram, struct vq_chain *c, cons
         return 0;
     if (pending > vq->size)
         return fail(why, "available index ran more than the queue size ahead");
-    c->head = fence_read16(ram, vq->avail + 4 + 2u * (vq->last_avail % vq->size), &ok);
+    c->head = ring_load16(ram, vq->avail + 4 + 2u * (vq->last_avail % vq->size), &ok);
     if (!ok)
         return fail(why, "available ring outside guest RAM");
     c->n_out = c->n_in = 0;
@@ -164,8 +182,7 @@ int vq_pop(struct virtqueue *vq, struct guest_ram *ram, struct vq_chain *c, cons
         return rc;
     vq->last_avail++;
     if (vq->event_idx) {                         /* avail_event: kick me for anything newer */
-        uint16_t ev = vq->last_avail;
-        if (RT_FAILURE(guest_ram_write(ram, vq->used + 4 + 8u * vq->size, &ev, sizeof(ev))))
+        if (RT_FAILURE(ring_store16(ram, vq->used + 4 + 8u * vq->size, vq->last_avail)))
             return fail(why, "used ring outside guest RAM");
     }
     return 1;
@@ -178,8 +195,7 @@ int vq_push(struct virtqueue *vq, struct guest_ram *ram, uint16_t head, uint32_t
     if (RT_FAILURE(rc))
         return rc;
     vq->used_idx++;
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);     /* element before index */
-    return guest_ram_write(ram, vq->used + 2, &vq->used_idx, sizeof(vq->used_idx));
+    return ring_store16(ram, vq->used + 2, vq->used_idx);      /* publishes the element */
 }
 
 bool vq_should_notify(struct virtqueue *vq, struct guest_ram *ram)
@@ -190,8 +206,8 @@ bool vq_should_notify(struct virtqueue *vq, struct guest_ram *ram)
     if (old == now)
         return false;
     if (!vq->event_idx)
-        return !(fence_read16(ram, vq->avail, &ok) & VRING_AVAIL_F_NO_INTERRUPT) || !ok;
-    uint16_t used_event = fence_read16(ram, vq->avail + 4 + 2u * vq->size, &ok);
+        return !(ring_load16(ram, vq->avail, &ok) & VRING_AVAIL_F_NO_INTERRUPT) || !ok;
+    uint16_t used_event = ring_load16(ram, vq->avail + 4 + 2u * vq->size, &ok);
     /* vring_need_event: did used_idx step past used_event since the last decision? */
     return !ok || (uint16_t)(now - used_event - 1) < (uint16_t)(now - old);
 }
