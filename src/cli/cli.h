@@ -42,6 +42,7 @@ struct run_options {
     struct disk_option disks[CLI_MAX_DISKS];
     unsigned n_disks;
     bool rng;                            /* --rng: a virtio-rng device */
+    const char *virtio_console;          /* --virtio-console SPEC: its back end, or NULL */
 };
 
 int cmd_run(int argc, char **argv);
@@ -53,7 +54,7 @@ int run_config(PUVM uvm, PVM vm, PCVMMR3VTABLE vmm, void *user);
 
 /* Parses a --disk argument into d: 0 or CLI_EXIT_USAGE (message printed). */
 int disk_option_parse(const char *arg, struct disk_option *d);
-/* Puts the --disk and --rng devices (and the PCI bus they need) into the tree. */
+/* Puts the --disk, --rng and --virtio-console devices (and the PCI bus they need) into the tree. */
 int virtio_options_insert(PCFGMNODE root, const struct run_options *o);
 
 /* Prints "petrel: <message>" on stderr; returns CLI_EXIT_USAGE. */

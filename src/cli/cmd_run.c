@@ -68,6 +68,8 @@ void cmd_run_help(void)
           "                      device (repeatable, up to 8; ro: read-only; S: the\n"
           "                      disk's serial, up to 20 characters)\n"
           "  --rng               a virtio-rng device (entropy from the host)\n"
+          "  --virtio-console SPEC  a virtio console (Linux: /dev/hvc0) on SPEC:\n"
+          "                      stdio | none | file:PATH | unix:PATH\n"
           "  --control PATH      serve the control socket at PATH (see `petrel ctl`)\n"
           "  --config FILE       a JSON file mapped onto the configuration tree;\n"
           "                      the flags above override it\n"

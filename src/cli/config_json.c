@@ -81,6 +81,8 @@ static const struct cfg_key schema[] = {
     { "Devices/virtio-blk/*/Config/PciSlot", CFG_INT, 1, 31 },
     { "Devices/virtio-rng/*/Config", CFG_NODE, 0, 0 },
     { "Devices/virtio-rng/*/Config/PciSlot", CFG_INT, 1, 31 },
+    { "Devices/virtio-console/*/Config/Console", CFG_STRING, 0, 0 },
+    { "Devices/virtio-console/*/Config/PciSlot", CFG_INT, 1, 31 },
 };
 
 /* Where we are: the file, its text, the key path being checked. */

@@ -14,6 +14,7 @@ enum {
     OPT_IMAGE = 256, OPT_MODE, OPT_LOAD_ADDR, OPT_CPUS, OPT_MEMORY, OPT_ENGINE, OPT_KERNEL, OPT_INITRD,
     OPT_APPEND, OPT_CONSOLE, OPT_CONTROL, OPT_CONFIG, OPT_NAME, OPT_POWER_OFF_ON_RESET, OPT_HELP,
     OPT_MAX_CPUS, OPT_RESTORE, OPT_TELEPORT_LISTEN, OPT_TELEPORT_PASSWORD_FILE, OPT_DISK, OPT_RNG,
+    OPT_VIRTIO_CONSOLE,
 };
 
 static const struct option run_longopts[] = {
@@ -28,6 +29,7 @@ static const struct option run_longopts[] = {
     { "teleport-password-file", required_argument, NULL, OPT_TELEPORT_PASSWORD_FILE },
     { "max-cpus", required_argument, NULL, OPT_MAX_CPUS },
     { "disk", required_argument, NULL, OPT_DISK },       { "rng", no_argument, NULL, OPT_RNG },
+    { "virtio-console", required_argument, NULL, OPT_VIRTIO_CONSOLE },
     { "power-off-on-reset", no_argument, NULL, OPT_POWER_OFF_ON_RESET },
     { "help", no_argument, NULL, OPT_HELP },             { NULL, 0, NULL, 0 },
 };
@@ -77,6 +79,7 @@ static int parse_one(int c, const char *arg, char **argv, struct run_options *o)
     case OPT_TELEPORT_PASSWORD_FILE: o->teleport_password_file = arg; return 0;
     case OPT_POWER_OFF_ON_RESET: o->power_off_on_reset = true; return 0;
     case OPT_RNG: o->rng = true; return 0;
+    case OPT_VIRTIO_CONSOLE: o->virtio_console = arg; return 0;
     case OPT_DISK:
         if (o->n_disks == CLI_MAX_DISKS)
             return cli_usage_error("--disk: at most %u disks", CLI_MAX_DISKS);
@@ -142,6 +145,9 @@ static int check_options(struct run_options *o)
         return cli_usage_error("--engine: '%s' is not one of auto, kvm, interp", o->engine);
     if (!console_spec_valid(o->console))
         return cli_usage_error("--console: '%s' is not one of stdio, none, file:PATH, unix:PATH", o->console);
+    if (o->virtio_console && !console_spec_valid(o->virtio_console))
+        return cli_usage_error("--virtio-console: '%s' is not one of stdio, none, file:PATH, unix:PATH",
+                               o->virtio_console);
     int rc = 0;
     if (o->image)
         rc = check_readable("image", o->image);

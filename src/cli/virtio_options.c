@@ -1,7 +1,8 @@
 /*
- * `petrel run --disk PATH[,ro][,serial=S]` and `--rng`: virtio devices in
- * the configuration tree (/Devices/virtio-blk/N/Config/{Path,ReadOnly,
- * Serial}, /Devices/virtio-rng/0), with the PCI host bridge they sit on
+ * `petrel run --disk PATH[,ro][,serial=S]`, `--rng` and `--virtio-console
+ * SPEC`: virtio devices in the configuration tree (/Devices/virtio-blk/N/
+ * Config/{Path,ReadOnly,Serial}, /Devices/virtio-rng/0, /Devices/
+ * virtio-console/0/Config/Console), with the PCI host bridge they sit on
  * (/Devices/pci/0, added for flat guests too).  A path cannot contain a
  * comma: use --config for such paths.
  */
@@ -39,7 +40,7 @@ int disk_option_parse(const char *arg, struct disk_option *d)
 int virtio_options_insert(PCFGMNODE root, const struct run_options *o)
 {
     int rc = VINF_SUCCESS;
-    if ((o->n_disks || o->rng) && !CFGMR3GetChild(root, "Devices/pci"))
+    if ((o->n_disks || o->rng || o->virtio_console) && !CFGMR3GetChild(root, "Devices/pci"))
         rc = CFGMR3InsertNode(root, "Devices/pci/0/Config", NULL);
     for (unsigned i = 0; RT_SUCCESS(rc) && i < o->n_disks; i++) {
         PCFGMNODE node = NULL;
@@ -50,5 +51,7 @@ int virtio_options_insert(PCFGMNODE root, const struct run_options *o)
     }
     if (RT_SUCCESS(rc) && o->rng)
         rc = CFGMR3InsertNode(root, "Devices/virtio-rng/0/Config", NULL);
+    if (RT_SUCCESS(rc) && o->virtio_console)
+        rc = CFGMR3InsertString(root, "Devices/virtio-console/0/Config/Console", o->virtio_console);
     return rc;
 }

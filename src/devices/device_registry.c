@@ -15,6 +15,7 @@ extern const struct device_ops acpi_pm_device_ops;
 extern const struct device_ops pci_host_device_ops;
 extern const struct device_ops virtio_blk_device_ops;
 extern const struct device_ops virtio_rng_device_ops;
+extern const struct device_ops virtio_console_device_ops;
 
 static const struct device_ops *const builtin_devices[] = {
     &debug_console_device,
@@ -26,6 +27,7 @@ static const struct device_ops *const builtin_devices[] = {
     &pci_host_device_ops,              /* "pci" */
     &virtio_blk_device_ops,            /* "virtio-blk" */
     &virtio_rng_device_ops,            /* "virtio-rng" */
+    &virtio_console_device_ops,        /* "virtio-console" */
 };
 
 const struct device_ops *device_find(const char *name)
