@@ -1,0 +1,121 @@
+/*
+ * Virtio devices in a whole VM built through the public API: the
+ * configuration errors (no Path, a missing file, an unknown key value),
+ * and saved state: a VM with virtio-blk, virtio-rng and virtio-console
+ * saves, and its state loads into a VM with the same devices but not into
+ * one whose disk has another size (VERR_SSM_UNEXPECTED_DATA, the unit
+ * named).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <unistd.h>
+
+#include <vmm/err.h>
+
+#include "vm_fixture.h"
+
+struct virtio_vm_config {
+    struct fixture_config base;
+    const char *disk;            /* NULL: a virtio-blk without Path */
+    bool no_pci;
+};
+
+static int virtio_ctor(PUVM uvm, PVM vm, PCVMMR3VTABLE vmm, void *user)
+{
+    const struct virtio_vm_config *c = user;
+    int rc = fixture_ctor(uvm, vm, vmm, (void *)&c->base);
+    PCFGMNODE root = CFGMR3GetRoot(vm), node = NULL;
+    /* The virtio devices first in the tree: the bus must still be created before them. */
+    if (RT_SUCCESS(rc)) rc = CFGMR3InsertNode(root, "Devices/virtio-blk/0/Config", &node);
+    if (RT_SUCCESS(rc) && c->disk) rc = CFGMR3InsertString(node, "Path", c->disk);
+    if (RT_SUCCESS(rc)) rc = CFGMR3InsertString(node, "Serial", "vm-disk");
+    if (RT_SUCCESS(rc)) rc = CFGMR3InsertNode(root, "Devices/virtio-rng/0/Config", NULL);
+    if (RT_SUCCESS(rc)) rc = CFGMR3InsertString(root, "Devices/virtio-console/0/Config/Console", "none");
+    if (RT_SUCCESS(rc) && !c->no_pci) rc = CFGMR3InsertNode(root, "Devices/pci/0/Config", NULL);
+    return rc;
+}
+
+static int create(const struct virtio_vm_config *c, struct fixture_log *log, PUVM *uvm)
+{
+    fixture_log_init(log);
+    return VMR3Create(1, NULL, fixture_on_error, log, virtio_ctor, (void *)c, NULL, uvm);
+}
+
+static void make_disk(char *path, off_t size)
+{
+    strcpy(path, "/tmp/petrel-vvm-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, size), 0);
+    close(fd);
+}
+
+static const struct fixture_config base = { .ram_mib = 32, .image = "hlt_forever.bin", .mode = "real",
+                                            .engine = "interp" };
+
+static void test_config_errors(void **s)
+{
+    (void)s;
+    struct fixture_log log;
+    PUVM uvm = NULL;
+    struct virtio_vm_config c = { .base = base, .disk = NULL };
+    assert_int_not_equal(create(&c, &log, &uvm), VINF_SUCCESS);
+    assert_non_null(strstr(log.last_error, "Path"));
+    c.disk = "/nonexistent/petrel.img";
+    assert_int_equal(create(&c, &log, &uvm), VERR_FILE_NOT_FOUND);
+    assert_non_null(strstr(log.last_error, "/nonexistent/petrel.img"));
+    char disk[64];
+    make_disk(disk, 1 << 20);
+    c.disk = disk;
+    c.no_pci = true;
+    assert_int_equal(create(&c, &log, &uvm), VERR_NOT_FOUND);
+    assert_non_null(strstr(log.last_error, "/Devices/pci/0"));
+    unlink(disk);
+}
+
+static void test_save_and_load(void **s)
+{
+    (void)s;
+    char disk[64], other[64], state[] = "/tmp/petrel-vvm-state-XXXXXX";
+    make_disk(disk, 1 << 20);
+    make_disk(other, 2 << 20);
+    int fd = mkstemp(state);
+    assert_true(fd >= 0);
+    close(fd);
+    struct fixture_log log;
+    PUVM a = NULL, b = NULL, c = NULL;
+    struct virtio_vm_config cfg = { .base = base, .disk = disk };
+    assert_int_equal(create(&cfg, &log, &a), VINF_SUCCESS);
+    assert_int_equal(VMR3PowerOn(a), VINF_SUCCESS);
+    bool suspended = false;
+    assert_int_equal(VMR3Save(a, state, NULL, NULL, false, NULL, NULL, &suspended), VINF_SUCCESS);
+    fixture_destroy(a);
+
+    assert_int_equal(create(&cfg, &log, &b), VINF_SUCCESS);
+    int rc = VMR3LoadFromFile(b, state, NULL, NULL);
+    if (RT_FAILURE(rc))
+        fail_msg("load: %d %s", rc, log.last_error);
+    assert_int_equal(VMR3GetStateU(b), VMSTATE_SUSPENDED);
+    fixture_destroy(b);
+
+    cfg.disk = other;                           /* same devices, a bigger disk */
+    assert_int_equal(create(&cfg, &log, &c), VINF_SUCCESS);
+    assert_int_equal(VMR3LoadFromFile(c, state, NULL, NULL), VERR_SSM_UNEXPECTED_DATA);
+    assert_non_null(strstr(log.last_error, "virtio-blk"));
+    fixture_destroy(c);
+    unlink(disk);
+    unlink(other);
+    unlink(state);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_save_and_load),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
