@@ -56,7 +56,7 @@ int virtio_blk_open(const char *path, bool read_only, const char *serial, struct
                     char *err, size_t err_len)
 {
     if (serial && strlen(serial) > VIRTIO_BLK_ID_BYTES) {
-        snprintf(err, err_len, "serial '%s' is longer than %u characters", serial, VIRTIO_BLK_ID_BYTES);
+        snprintf(err, err_len, "serial '%s' is longer than %d characters", serial, VIRTIO_BLK_ID_BYTES);
         return VERR_INVALID_PARAMETER;
     }
     int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
@@ -83,8 +83,8 @@ int virtio_blk_open(const char *path, bool read_only, const char *serial, struct
     b->disk.fd = fd;
     b->disk.read_only = read_only;
     b->disk.sectors = bytes / VIRTIO_BLK_SECTOR;
-    if (serial)
-        memcpy(b->disk.serial, serial, strlen(serial));
+    if (serial)                           /* 20 bytes, NUL-padded, not terminated when full (5.2.6) */
+        strncpy(b->disk.serial, serial, sizeof(b->disk.serial));
     pthread_mutex_init(&b->lock, NULL);
     pthread_cond_init(&b->work, NULL);
     pthread_cond_init(&b->idle, NULL);

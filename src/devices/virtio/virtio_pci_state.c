@@ -62,7 +62,7 @@ static bool load_ok(struct virtio_pci *t, const struct virtio_pci_saved *o)
         if (!guest_writable(i) && o->pci_config[i] != t->cfg[i])
             return false;
     device_config(t, cfg);
-    if (memcmp(cfg, o->device_config, sizeof(cfg)))
+    if (memcmp(cfg, o->device_config, sizeof(cfg)) != 0)
         return false;
     for (unsigned q = 0; q < VIRTIO_PCI_MAX_QUEUES; q++) {
         const struct virtio_pci_saved_queue *s = &o->queues[q];

@@ -172,7 +172,7 @@ int vq_pop(struct virtqueue *vq, struct guest_ram *ram, struct vq_chain *c, cons
         return 0;
     if (pending > vq->size)
         return fail(why, "available index ran more than the queue size ahead");
-    c->head = ring_load16(ram, vq->avail + 4 + 2u * (vq->last_avail % vq->size), &ok);
+    c->head = ring_load16(ram, vq->avail + 4 + UINT64_C(2) * (vq->last_avail % vq->size), &ok);
     if (!ok)
         return fail(why, "available ring outside guest RAM");
     c->n_out = c->n_in = 0;
@@ -182,7 +182,7 @@ int vq_pop(struct virtqueue *vq, struct guest_ram *ram, struct vq_chain *c, cons
         return rc;
     vq->last_avail++;
     if (vq->event_idx) {                         /* avail_event: kick me for anything newer */
-        if (RT_FAILURE(ring_store16(ram, vq->used + 4 + 8u * vq->size, vq->last_avail)))
+        if (RT_FAILURE(ring_store16(ram, vq->used + 4 + UINT64_C(8) * vq->size, vq->last_avail)))
             return fail(why, "used ring outside guest RAM");
     }
     return 1;
@@ -191,7 +191,7 @@ int vq_pop(struct virtqueue *vq, struct guest_ram *ram, struct vq_chain *c, cons
 int vq_push(struct virtqueue *vq, struct guest_ram *ram, uint16_t head, uint32_t written)
 {
     uint32_t elem[2] = { head, written };
-    int rc = guest_ram_write(ram, vq->used + 4 + 8u * (vq->used_idx % vq->size), elem, sizeof(elem));
+    int rc = guest_ram_write(ram, vq->used + 4 + UINT64_C(8) * (vq->used_idx % vq->size), elem, sizeof(elem));
     if (RT_FAILURE(rc))
         return rc;
     vq->used_idx++;
@@ -207,7 +207,7 @@ bool vq_should_notify(struct virtqueue *vq, struct guest_ram *ram)
         return false;
     if (!vq->event_idx)
         return !(ring_load16(ram, vq->avail, &ok) & VRING_AVAIL_F_NO_INTERRUPT) || !ok;
-    uint16_t used_event = ring_load16(ram, vq->avail + 4 + 2u * vq->size, &ok);
+    uint16_t used_event = ring_load16(ram, vq->avail + 4 + UINT64_C(2) * vq->size, &ok);
     /* vring_need_event: did used_idx step past used_event since the last decision? */
     return !ok || (uint16_t)(now - used_event - 1) < (uint16_t)(now - old);
 }
