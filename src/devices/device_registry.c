@@ -16,6 +16,7 @@ extern const struct device_ops pci_host_device_ops;
 extern const struct device_ops virtio_blk_device_ops;
 extern const struct device_ops virtio_rng_device_ops;
 extern const struct device_ops virtio_console_device_ops;
+extern const struct device_ops virtio_net_device_ops;
 
 static const struct device_ops *const builtin_devices[] = {
     &debug_console_device,
@@ -28,6 +29,7 @@ static const struct device_ops *const builtin_devices[] = {
     &virtio_blk_device_ops,            /* "virtio-blk" */
     &virtio_rng_device_ops,            /* "virtio-rng" */
     &virtio_console_device_ops,        /* "virtio-console" */
+    &virtio_net_device_ops,            /* "virtio-net" */
 };
 
 const struct device_ops *device_find(const char *name)

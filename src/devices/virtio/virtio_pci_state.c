@@ -101,9 +101,7 @@ int virtio_pci_load(struct virtio_pci *t, const struct virtio_pci_saved *o)
     }
     t->broken_reason[0] = 0;
     virtio_pci_publish_bar(t);
-    t->irq_level = false;                        /* the line from scratch: low, then as loaded */
-    t->irq(t->irq_opaque, 0);
-    virtio_pci_update_irq(t);
+    virtio_pci_update_irq(t);                    /* the line as loaded (the callback sees changes only) */
     pthread_mutex_unlock(&t->lock);
     return VINF_SUCCESS;
 }

@@ -4,6 +4,7 @@
  */
 #include "virtio_pci_vm.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,10 @@ struct virtio_pci_router {
     uint64_t base, size;
     unsigned count, users;
     struct virtio_pci *t[ROUTER_MAX];    /* filled while the VM is built, read-only afterwards */
+    /* INTx lines are shared (slots s and s+8 have the same GSI): a line is
+     * the wired OR of its devices, so count who asserts it. */
+    pthread_mutex_t irq_lock;
+    unsigned asserted[PCI_INTX_GSI_COUNT];
 };
 
 static struct virtio_pci *route(struct virtio_pci_router *r, uint64_t gpa, uint64_t *off)
@@ -73,6 +78,7 @@ static int router_get(struct VM *vm, struct virtio_pci_router **out)
     r->base = base;
     r->size = ACPI_IOAPIC_ADDR - base;
     r->users = 1;
+    pthread_mutex_init(&r->irq_lock, NULL);
     int rc = io_bus_register_mmio(vm->io, r->base, r->size, &router_ops, r, "virtio-pci");
     if (RT_FAILURE(rc)) {
         free(r);
@@ -85,14 +91,24 @@ static int router_get(struct VM *vm, struct virtio_pci_router **out)
 
 static void router_put(struct virtio_pci_router *r)
 {
-    if (r && --r->users == 0)
+    if (r && --r->users == 0) {
+        pthread_mutex_destroy(&r->irq_lock);
         free(r);                         /* the I/O bus goes with the VM; nobody routes any more */
+    }
 }
 
+/* The transport calls this only on changes of its own level. */
 static void dev_irq(void *opaque, int level)
 {
     struct virtio_vm_dev *d = opaque;
-    irq_set(d->vm, d->gsi, level);
+    struct virtio_pci_router *r = d->router;
+    unsigned line = d->gsi - PCI_INTX_GSI_BASE;
+    pthread_mutex_lock(&r->irq_lock);
+    unsigned before = r->asserted[line];
+    r->asserted[line] = level ? before + 1 : before - (before > 0);
+    if (!before != !r->asserted[line])
+        irq_set(d->vm, d->gsi, level);
+    pthread_mutex_unlock(&r->irq_lock);
 }
 
 static const struct pci_function_ops function_ops = { virtio_pci_config_read, virtio_pci_config_write };
