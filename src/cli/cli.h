@@ -22,6 +22,7 @@
 
 /* One --disk PATH[,ro][,serial=S]: a virtio-blk device. */
 #define CLI_MAX_DISKS 8
+#define CLI_MAX_NETS  4
 struct disk_option {
     char path[4096];
     char serial[21];
@@ -43,6 +44,9 @@ struct run_options {
     unsigned n_disks;
     bool rng;                            /* --rng: a virtio-rng device */
     const char *virtio_console;          /* --virtio-console SPEC: its back end, or NULL */
+    char net_backend[CLI_MAX_NETS][64];  /* --net tap:NAME|none[,mac=M] */
+    char net_mac[CLI_MAX_NETS][18];
+    unsigned n_nets;
 };
 
 int cmd_run(int argc, char **argv);
@@ -54,7 +58,9 @@ int run_config(PUVM uvm, PVM vm, PCVMMR3VTABLE vmm, void *user);
 
 /* Parses a --disk argument into d: 0 or CLI_EXIT_USAGE (message printed). */
 int disk_option_parse(const char *arg, struct disk_option *d);
-/* Puts the --disk, --rng and --virtio-console devices (and the PCI bus they need) into the tree. */
+/* Parses --net tap:NAME|none[,mac=M] into slot i of o: 0 or CLI_EXIT_USAGE. */
+int net_option_parse(const char *arg, struct run_options *o, unsigned i);
+/* Puts the --disk, --net, --rng and --virtio-console devices (and the PCI bus they need) into the tree. */
 int virtio_options_insert(PCFGMNODE root, const struct run_options *o);
 
 /* Prints "petrel: <message>" on stderr; returns CLI_EXIT_USAGE. */

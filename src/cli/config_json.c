@@ -83,6 +83,9 @@ static const struct cfg_key schema[] = {
     { "Devices/virtio-rng/*/Config/PciSlot", CFG_INT, 1, 31 },
     { "Devices/virtio-console/*/Config/Console", CFG_STRING, 0, 0 },
     { "Devices/virtio-console/*/Config/PciSlot", CFG_INT, 1, 31 },
+    { "Devices/virtio-net/*/Config/Backend", CFG_STRING, 0, 0 },
+    { "Devices/virtio-net/*/Config/Mac", CFG_STRING, 0, 0 },
+    { "Devices/virtio-net/*/Config/PciSlot", CFG_INT, 1, 31 },
 };
 
 /* Where we are: the file, its text, the key path being checked. */

@@ -14,7 +14,7 @@ enum {
     OPT_IMAGE = 256, OPT_MODE, OPT_LOAD_ADDR, OPT_CPUS, OPT_MEMORY, OPT_ENGINE, OPT_KERNEL, OPT_INITRD,
     OPT_APPEND, OPT_CONSOLE, OPT_CONTROL, OPT_CONFIG, OPT_NAME, OPT_POWER_OFF_ON_RESET, OPT_HELP,
     OPT_MAX_CPUS, OPT_RESTORE, OPT_TELEPORT_LISTEN, OPT_TELEPORT_PASSWORD_FILE, OPT_DISK, OPT_RNG,
-    OPT_VIRTIO_CONSOLE,
+    OPT_VIRTIO_CONSOLE, OPT_NET,
 };
 
 static const struct option run_longopts[] = {
@@ -30,6 +30,7 @@ static const struct option run_longopts[] = {
     { "max-cpus", required_argument, NULL, OPT_MAX_CPUS },
     { "disk", required_argument, NULL, OPT_DISK },       { "rng", no_argument, NULL, OPT_RNG },
     { "virtio-console", required_argument, NULL, OPT_VIRTIO_CONSOLE },
+    { "net", required_argument, NULL, OPT_NET },
     { "power-off-on-reset", no_argument, NULL, OPT_POWER_OFF_ON_RESET },
     { "help", no_argument, NULL, OPT_HELP },             { NULL, 0, NULL, 0 },
 };
@@ -80,6 +81,10 @@ static int parse_one(int c, const char *arg, char **argv, struct run_options *o)
     case OPT_POWER_OFF_ON_RESET: o->power_off_on_reset = true; return 0;
     case OPT_RNG: o->rng = true; return 0;
     case OPT_VIRTIO_CONSOLE: o->virtio_console = arg; return 0;
+    case OPT_NET:
+        if (o->n_nets == CLI_MAX_NETS)
+            return cli_usage_error("--net: at most %u network devices", CLI_MAX_NETS);
+        return net_option_parse(arg, o, o->n_nets++);
     case OPT_DISK:
         if (o->n_disks == CLI_MAX_DISKS)
             return cli_usage_error("--disk: at most %u disks", CLI_MAX_DISKS);
