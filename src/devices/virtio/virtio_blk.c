@@ -35,6 +35,7 @@ struct virtio_blk {
     pthread_mutex_t lock;
     pthread_cond_t work, idle;
     struct blk_req *head, **tail;
+    struct blk_req *spare;                /* done requests for reuse (each holds an 8 KiB chain) */
     unsigned in_flight;                   /* queued, executing, or being popped */
     bool stop;
 };
@@ -83,8 +84,11 @@ int virtio_blk_open(const char *path, bool read_only, const char *serial, struct
     b->disk.fd = fd;
     b->disk.read_only = read_only;
     b->disk.sectors = bytes / VIRTIO_BLK_SECTOR;
-    if (serial)                           /* 20 bytes, NUL-padded, not terminated when full (5.2.6) */
-        strncpy(b->disk.serial, serial, sizeof(b->disk.serial));
+    if (serial) {                         /* 20 bytes, NUL-padded, not terminated when full (5.2.6) */
+        char id[VIRTIO_BLK_ID_BYTES + 1] = { 0 };
+        snprintf(id, sizeof(id), "%s", serial);
+        memcpy(b->disk.serial, id, VIRTIO_BLK_ID_BYTES);
+    }
     pthread_mutex_init(&b->lock, NULL);
     pthread_cond_init(&b->work, NULL);
     pthread_cond_init(&b->idle, NULL);
@@ -110,6 +114,7 @@ static void request_done(struct virtio_blk *b)
     pthread_mutex_unlock(&b->lock);
 }
 
+/* Takes the whole queue at a time: one lock round per batch, not per request. */
 static void *io_thread(void *opaque)
 {
     struct virtio_blk *b = opaque;
@@ -120,15 +125,23 @@ static void *io_thread(void *opaque)
         struct blk_req *r = b->head;
         if (!r)
             break;                        /* stop, and nothing left */
-        b->head = r->next;
-        if (!b->head)
-            b->tail = &b->head;
+        b->head = NULL;
+        b->tail = &b->head;
         pthread_mutex_unlock(&b->lock);
-        uint32_t written = virtio_blk_execute(&b->disk, b->t, &r->chain);
-        virtio_pci_push(b->t, 0, r->chain.head, written);
-        free(r);
-        request_done(b);
+        unsigned done = 0;
+        struct blk_req *last = r;
+        for (struct blk_req *q = r; q; q = q->next) {
+            uint32_t written = virtio_blk_execute(&b->disk, b->t, &q->chain);
+            virtio_pci_push(b->t, 0, q->chain.head, written);
+            done++;
+            last = q;
+        }
         pthread_mutex_lock(&b->lock);
+        last->next = b->spare;            /* the batch goes to the spares */
+        b->spare = r;
+        b->in_flight -= done;
+        if (b->in_flight == 0)
+            pthread_cond_broadcast(&b->idle);
     }
     pthread_mutex_unlock(&b->lock);
     return NULL;
@@ -153,16 +166,23 @@ static void blk_notify(void *dev, unsigned q)
 {
     struct virtio_blk *b = dev;
     for (;;) {
-        struct blk_req *r = malloc(sizeof(*r));
-        if (!r) {
+        pthread_mutex_lock(&b->lock);
+        struct blk_req *r = b->spare;
+        if (r) {
+            b->spare = r->next;
+        }
+        b->in_flight++;
+        pthread_mutex_unlock(&b->lock);
+        if (!r && !(r = malloc(sizeof(*r)))) {
+            request_done(b);
             virtio_pci_set_broken(b->t, "out of host memory");
             return;
         }
-        pthread_mutex_lock(&b->lock);
-        b->in_flight++;
-        pthread_mutex_unlock(&b->lock);
         if (virtio_pci_pop(b->t, q, &r->chain) != 1) {
-            free(r);
+            pthread_mutex_lock(&b->lock);
+            r->next = b->spare;
+            b->spare = r;
+            pthread_mutex_unlock(&b->lock);
             request_done(b);
             return;
         }
@@ -194,6 +214,11 @@ void virtio_blk_close(struct virtio_blk *b)
         pthread_cond_signal(&b->work);
         pthread_mutex_unlock(&b->lock);
         pthread_join(b->thread, NULL);
+    }
+    while (b->spare) {
+        struct blk_req *next = b->spare->next;
+        free(b->spare);
+        b->spare = next;
     }
     close(b->disk.fd);
     pthread_cond_destroy(&b->work);
