@@ -104,6 +104,19 @@ static void test_console_both_ways(void **state)
     }
     assert_string_equal(got, "hello from hvc0");
 
+    /* Paused (the VM is suspended): input waits in the back end until the device goes on. */
+    virtio_console_pause(c, true);
+    drv_desc(&d, 1, DRV_DATA + 0x100, 64, VRING_DESC_F_WRITE, 0);
+    drv_submit(&d, 0, 1);
+    assert_int_equal(write(fd, "def", 3), 3);
+    usleep(50000);
+    assert_int_equal(drv_used_idx(&d), 1);
+    virtio_console_pause(c, false);
+    assert_int_equal(drv_wait_used(&d, NULL), 3);
+    guest_ram_read(&d.ram, DRV_DATA + 0x100, got, 3);
+    got[3] = 0;
+    assert_string_equal(got, "def");
+
     /* Input pending across a reset goes nowhere, and nothing breaks. */
     assert_int_equal(write(fd, "xyz", 3), 3);
     usleep(20000);

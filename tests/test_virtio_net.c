@@ -167,6 +167,17 @@ static void test_tap_both_ways(void **state)
     assert_memory_equal(got + VIRTIO_NET_HDR_SIZE, frame, len);
     assert_int_equal(d.irq_level, 1);
 
+    /* Paused (the VM is suspended): the frame waits in the TAP until the device goes on. */
+    virtio_net_pause(n, true);
+    uint16_t before = drv_used_idx(&d);
+    drv_desc(&d, 1, DRV_DATA + 0x1000, 1600, VRING_DESC_F_WRITE, 0);
+    drv_submit(&d, 0, 1);
+    assert_int_equal(send(ps, frame, len, 0), (ssize_t)len);
+    usleep(50000);
+    assert_int_equal(drv_used_idx(&d), before);
+    virtio_net_pause(n, false);
+    assert_true(drv_wait_used(&d, NULL) > 0);
+
     virtio_net_destroy(n);
     virtio_pci_destroy(d.t);
     guest_ram_term(&d.ram);

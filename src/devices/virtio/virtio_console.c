@@ -19,7 +19,7 @@
 struct virtio_console {
     struct virtio_pci *t;
     struct console_backend *be;
-    bool attached;
+    bool attached, paused;
     pthread_mutex_t lock;                /* one request at a time; held while guest memory is used */
     struct vq_chain chain;
 };
@@ -40,7 +40,7 @@ static size_t console_input(void *opaque, const uint8_t *buf, size_t len)
     struct virtio_console *c = opaque;
     size_t n = 0;
     pthread_mutex_lock(&c->lock);
-    if (virtio_pci_pop(c->t, RX_QUEUE, &c->chain) == 1) {
+    if (!c->paused && virtio_pci_pop(c->t, RX_QUEUE, &c->chain) == 1) {
         size_t room = c->chain.in_bytes < len ? (size_t)c->chain.in_bytes : len;
         n = vq_chain_write(&c->chain, virtio_pci_ram(c->t), 0, buf, room);
         virtio_pci_push(c->t, RX_QUEUE, c->chain.head, (uint32_t)n);
@@ -65,6 +65,15 @@ void virtio_console_destroy(struct virtio_console *c)
         console_backend_detach(c->be);
     pthread_mutex_destroy(&c->lock);
     free(c);
+}
+
+void virtio_console_pause(struct virtio_console *c, bool paused)
+{
+    pthread_mutex_lock(&c->lock);
+    c->paused = paused;
+    pthread_mutex_unlock(&c->lock);
+    if (!paused)
+        console_backend_input_room(c->be);   /* input held meanwhile may come now */
 }
 
 static void transmit(struct virtio_console *c)

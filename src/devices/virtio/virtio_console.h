@@ -12,6 +12,8 @@
 #ifndef PETREL_VIRTIO_CONSOLE_H
 #define PETREL_VIRTIO_CONSOLE_H
 
+#include <stdbool.h>
+
 #include "virtio_pci.h"
 
 struct console_backend;
@@ -25,6 +27,8 @@ extern const struct virtio_device_ops virtio_console_ops;
 struct virtio_console *virtio_console_create(struct console_backend *be);
 /* Starts taking input (VBox status). */
 int  virtio_console_attach(struct virtio_console *c, struct virtio_pci *t);
+/* While paused (VM suspended or off) no input is taken; it waits in the back end. */
+void virtio_console_pause(struct virtio_console *c, bool paused);
 void virtio_console_destroy(struct virtio_console *c);
 
 #endif /* PETREL_VIRTIO_CONSOLE_H */

@@ -169,11 +169,28 @@ static int console_create(struct VM *vm, PCFGMNODE cfg, void **state)
     return VINF_SUCCESS;
 }
 
+/* Back-end input must not reach guest RAM while the VM is stopped (saved state). */
+static void console_stop(void *state)
+{
+    struct console_dev *c = ((struct virtio_vm_dev *)state)->dev;
+    virtio_console_pause(c->console, true);
+}
+
+static void console_go(void *state)
+{
+    struct console_dev *c = ((struct virtio_vm_dev *)state)->dev;
+    virtio_console_pause(c->console, false);
+}
+
 const struct device_ops virtio_console_device_ops = {
     .name = "virtio-console",
     .create = console_create,
     .destroy = virtio_vm_dev_destroy,
     .reset = virtio_vm_dev_reset,
+    .power_on = console_go,
+    .suspend = console_stop,
+    .resume = console_go,
+    .power_off = console_stop,
     .saved_version = VIRTIO_PCI_SAVED_VERSION,
     .saved_size = sizeof(struct virtio_pci_saved),
     .save = virtio_vm_dev_save,
@@ -228,11 +245,26 @@ static int net_create(struct VM *vm, PCFGMNODE cfg, void **state)
     return VINF_SUCCESS;
 }
 
+/* No packet may move while the VM is stopped (saved state, power-off). */
+static void net_stop(void *state)
+{
+    virtio_net_pause(((struct virtio_vm_dev *)state)->dev, true);
+}
+
+static void net_go(void *state)
+{
+    virtio_net_pause(((struct virtio_vm_dev *)state)->dev, false);
+}
+
 const struct device_ops virtio_net_device_ops = {
     .name = "virtio-net",
     .create = net_create,
     .destroy = virtio_vm_dev_destroy,
     .reset = virtio_vm_dev_reset,
+    .power_on = net_go,
+    .suspend = net_stop,
+    .resume = net_go,
+    .power_off = net_stop,
     .saved_version = VIRTIO_PCI_SAVED_VERSION,
     .saved_size = sizeof(struct virtio_pci_saved),
     .save = virtio_vm_dev_save,

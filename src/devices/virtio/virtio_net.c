@@ -30,7 +30,7 @@ struct virtio_net {
     int kick;                            /* eventfd: a queue was kicked, or stop */
     uint8_t mac[6];
     pthread_t thread;
-    bool thread_running, stop;
+    bool thread_running, stop, paused;
     pthread_mutex_t lock;                /* held while the thread uses guest memory */
     struct vq_chain chain;
     uint8_t frame[VIRTIO_NET_HDR_SIZE + VIRTIO_NET_MAX_FRAME];
@@ -159,7 +159,7 @@ static void *io_thread(void *opaque)
         }
         pthread_mutex_lock(&n->lock);
         bool stop = n->stop;
-        if (!stop) {
+        if (!stop && !n->paused) {
             transmit(n);
             if (n->tap >= 0 && !rx_waiting)
                 rx_waiting = receive(n);
@@ -203,6 +203,15 @@ void virtio_net_destroy(struct virtio_net *n)
     close(n->kick);
     pthread_mutex_destroy(&n->lock);
     free(n);
+}
+
+void virtio_net_pause(struct virtio_net *n, bool paused)
+{
+    pthread_mutex_lock(&n->lock);                /* waits for a round in progress */
+    n->paused = paused;
+    pthread_mutex_unlock(&n->lock);
+    if (!paused)
+        wake(n);
 }
 
 static void net_notify(void *dev, unsigned q)

@@ -18,6 +18,7 @@
 #ifndef PETREL_VIRTIO_NET_H
 #define PETREL_VIRTIO_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,9 @@ int  virtio_net_create(const char *backend, const uint8_t mac[6], struct virtio_
 /* Starts the I/O thread (VBox status). */
 int  virtio_net_attach(struct virtio_net *n, struct virtio_pci *t);
 uint64_t virtio_net_features(const struct virtio_net *n);
+/* While paused (VM suspended or off: saved state must not change under the
+ * saver) nothing is sent or received; packets wait in the TAP. */
+void virtio_net_pause(struct virtio_net *n, bool paused);
 /* Stops the thread and closes the TAP. */
 void virtio_net_destroy(struct virtio_net *n);
 /* "52:54:00:12:34:56" -> 6 bytes; false if malformed. */
