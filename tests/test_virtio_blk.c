@@ -127,7 +127,21 @@ static void test_pci_identity_and_bar(void **state)
             assert_int_equal(virtio_pci_config_read(f->d.t, p + 16, 4), VIRTIO_PCI_NOTIFY_MULT);
         p = virtio_pci_config_read(f->d.t, p + 1, 1);
     }
-    assert_int_equal(types, 0x1E);
+    assert_int_equal(types, 0x3E);
+    /* The PCI_CFG window (at 0x84): device features and status through config space. */
+    virtio_pci_config_write(f->d.t, 0x88, 1, 0);                /* BAR0 */
+    virtio_pci_config_write(f->d.t, 0x8C, 4, 0x04);             /* device_feature */
+    virtio_pci_config_write(f->d.t, 0x90, 4, 4);
+    uint32_t low = (uint32_t)drv_device_features(&f->d);
+    drv_wr(&f->d, 0x00, 4, 0);                                  /* device_feature_select 0 */
+    assert_int_equal(virtio_pci_config_read(f->d.t, 0x94, 4), low);
+    virtio_pci_config_write(f->d.t, 0x8C, 4, 0x14);             /* device_status */
+    virtio_pci_config_write(f->d.t, 0x90, 4, 1);
+    virtio_pci_config_write(f->d.t, 0x94, 4, VIRTIO_STATUS_ACKNOWLEDGE);
+    assert_int_equal(drv_status(&f->d), VIRTIO_STATUS_ACKNOWLEDGE);
+    virtio_pci_config_write(f->d.t, 0x8C, 4, VIRTIO_PCI_BAR_SIZE - 2);  /* past the BAR: nothing */
+    virtio_pci_config_write(f->d.t, 0x90, 4, 4);
+    assert_int_equal(virtio_pci_config_read(f->d.t, 0x94, 4), 0);
     /* BAR sizing: 16 KiB, 64-bit memory. */
     virtio_pci_config_write(f->d.t, 0x10, 4, 0xFFFFFFFF);
     virtio_pci_config_write(f->d.t, 0x14, 4, 0xFFFFFFFF);

@@ -26,7 +26,14 @@
 #define BAR_MEM64            0x4u
 
 /* virtio_pci_cap.cfg_type */
-enum { CAP_COMMON = 1, CAP_NOTIFY = 2, CAP_ISR = 3, CAP_DEVICE = 4 };
+enum { CAP_COMMON = 1, CAP_NOTIFY = 2, CAP_ISR = 3, CAP_DEVICE = 4, CAP_PCI_CFG = 5 };
+
+/* The VIRTIO_PCI_CAP_PCI_CFG window: bar, offset, length chosen by the driver, then data. */
+#define CFG_WIN        0x84
+#define CFG_WIN_BAR    (CFG_WIN + 4)
+#define CFG_WIN_OFFSET (CFG_WIN + 8)
+#define CFG_WIN_LENGTH (CFG_WIN + 12)
+#define CFG_WIN_DATA   (CFG_WIN + 16)
 
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
@@ -63,7 +70,8 @@ static void config_space_init(struct virtio_pci *t)
     put_cap(c, 0x50, 0x64, 20, CAP_NOTIFY, VIRTIO_PCI_NOTIFY, VIRTIO_PCI_NOTIFY_MULT * t->ops->num_queues);
     put32(c + 0x50 + 16, VIRTIO_PCI_NOTIFY_MULT);
     put_cap(c, 0x64, 0x74, 16, CAP_ISR, VIRTIO_PCI_ISR, 1);
-    put_cap(c, 0x74, 0x00, 16, CAP_DEVICE, VIRTIO_PCI_DEVCFG, t->ops->config_size);
+    put_cap(c, 0x74, CFG_WIN, 16, CAP_DEVICE, VIRTIO_PCI_DEVCFG, t->ops->config_size);
+    put_cap(c, CFG_WIN, 0x00, 20, CAP_PCI_CFG, 0, 0);
 }
 
 struct virtio_pci *virtio_pci_create(const struct virtio_device_ops *ops, void *dev, uint64_t features,
@@ -146,15 +154,31 @@ void virtio_pci_update_irq(struct virtio_pci *t)
 
 /* --- configuration space --- */
 
+/* The BAR access the config window asks for: false unless BAR0, 1/2/4 bytes, inside it. */
+static bool window_target(struct virtio_pci *t, uint64_t *off, unsigned *len)
+{
+    uint32_t o, l;
+    memcpy(&o, t->cfg + CFG_WIN_OFFSET, 4);
+    memcpy(&l, t->cfg + CFG_WIN_LENGTH, 4);
+    *off = o;
+    *len = l;
+    return t->cfg[CFG_WIN_BAR] == 0 && (l == 1 || l == 2 || l == 4) && o <= VIRTIO_PCI_BAR_SIZE - l;
+}
+
 uint32_t virtio_pci_config_read(void *opaque, unsigned offset, unsigned size)
 {
     struct virtio_pci *t = opaque;
     uint32_t v = 0;
+    uint64_t off = 0;
+    unsigned len = 0;
     if (offset >= sizeof(t->cfg) || size > 4 || offset + size > sizeof(t->cfg))
         return UINT32_MAX;
     pthread_mutex_lock(&t->lock);
     memcpy(&v, t->cfg + offset, size);
+    bool window = offset == CFG_WIN_DATA && window_target(t, &off, &len);
     pthread_mutex_unlock(&t->lock);
+    if (window)                                 /* the BAR takes the lock itself */
+        v = (uint32_t)virtio_pci_bar_read(t, off, len);
     return v;
 }
 
@@ -183,7 +207,7 @@ static void config_write_byte(struct virtio_pci *t, unsigned off, uint8_t b)
                                     (off == PCI_BAR0 ? BAR_MEM64 : 0));
         else
             t->cfg[off] = b;
-    } else if (off == PCI_INTERRUPT_LINE)
+    } else if (off == PCI_INTERRUPT_LINE || off == CFG_WIN_BAR || (off >= CFG_WIN_OFFSET && off < CFG_WIN_DATA))
         t->cfg[off] = b;
 }
 
@@ -199,7 +223,12 @@ void virtio_pci_config_write(void *opaque, unsigned offset, unsigned size, uint3
         virtio_pci_publish_bar(t);
         virtio_pci_update_irq(t);               /* INTx disable may have changed */
     }
+    uint64_t off = 0;
+    unsigned len = 0;
+    bool window = offset == CFG_WIN_DATA && window_target(t, &off, &len);
     pthread_mutex_unlock(&t->lock);
+    if (window)
+        virtio_pci_bar_write(t, off, len, value & (len == 4 ? UINT32_MAX : (1u << (8 * len)) - 1));
 }
 
 bool virtio_pci_bar_decodes(const struct virtio_pci *t, uint64_t *base)

@@ -9,7 +9,8 @@
  *   0x3000  queue notifications: queue q at 0x3000 + 4*q
  *
  * reachable through vendor capabilities 0x40.. (common, notify, ISR,
- * device cfg).  Interrupts are INTx (pin A) only: there is no MSI-X
+ * device cfg), and through the PCI_CFG window (capability at 0x84: BAR
+ * accesses of 1, 2 or 4 bytes through config space).  Interrupts are INTx (pin A) only: there is no MSI-X
  * capability yet, so the driver reads VIRTIO_MSI_NO_VECTOR back.
  *
  * The transport is independent of the VM: it is given guest RAM and an

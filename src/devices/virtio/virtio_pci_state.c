@@ -13,10 +13,12 @@
 
 #include "virtio.h"
 
-/* Config-space bytes a guest can change: COMMAND, STATUS (INTx), BAR0/1, interrupt line. */
+/* Config-space bytes a guest can change: COMMAND, STATUS (INTx), BAR0/1, interrupt line,
+ * and the PCI_CFG window's bar, offset and length. */
 static bool guest_writable(unsigned off)
 {
-    return (off >= 0x04 && off < 0x08) || (off >= 0x10 && off < 0x18) || off == 0x3C;
+    return (off >= 0x04 && off < 0x08) || (off >= 0x10 && off < 0x18) || off == 0x3C || off == 0x88 ||
+           (off >= 0x8C && off < 0x94);
 }
 
 static void device_config(struct virtio_pci *t, uint8_t *out)
