@@ -8,7 +8,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -438,6 +441,46 @@ static void test_saved_state(void **state)
     free(bad);
 }
 
+/* A block device (a loop device on the image; skipped where loop devices cannot be set up). */
+static void test_block_device(void **state)
+{
+    struct fx *f = *state;
+    int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+    int n = ctl >= 0 ? ioctl(ctl, LOOP_CTL_GET_FREE) : -1;
+    char dev[32];
+    snprintf(dev, sizeof(dev), "/dev/loop%d", n);
+    int loop = n >= 0 ? open(dev, O_RDWR | O_CLOEXEC) : -1;
+    int img = open(f->path, O_RDWR | O_CLOEXEC);
+    if (loop < 0 || ioctl(loop, LOOP_SET_FD, img) < 0) {
+        fprintf(stderr, "[  SKIP    ] no loop device to put the image on (%s)\n", strerror(errno));
+        if (loop >= 0)
+            close(loop);
+        if (ctl >= 0)
+            close(ctl);
+        close(img);
+        skip();
+    }
+    char err[256];
+    struct virtio_blk *b = NULL;
+    int rc = virtio_blk_open(dev, true, NULL, &b, err, sizeof(err));
+    struct drv d = { 0 };
+    if (RT_SUCCESS(rc)) {
+        assert_int_equal(guest_ram_init(&d.ram, DRV_RAM_SIZE, 0), VINF_SUCCESS);
+        d.t = virtio_pci_create(&virtio_blk_ops, b, virtio_blk_features(b), &d.ram, drv_irq, &d);
+        assert_int_equal(virtio_blk_attach(b, d.t), VINF_SUCCESS);
+        rc = (int)drv_rd(&d, VIRTIO_PCI_DEVCFG, 8);             /* capacity in sectors */
+        virtio_blk_close(b);
+        virtio_pci_destroy(d.t);
+        guest_ram_term(&d.ram);
+    }
+    ioctl(loop, LOOP_CLR_FD, 0);
+    close(loop);
+    close(ctl);
+    close(img);
+    if (rc != (int)SECTORS)
+        fail_msg("%s: status or capacity %d (%s)", dev, rc, err);
+}
+
 static void test_open_errors(void **state)
 {
     (void)state;
@@ -467,6 +510,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interrupts_and_event_idx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_saved_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_block_device, setup, teardown),
         cmocka_unit_test(test_open_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
