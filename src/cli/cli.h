@@ -20,6 +20,15 @@
 #define CLI_FLAT_MEMORY_MIB  64
 #define CLI_LINUX_APPEND     "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 reboot=k"
 
+/* One --disk PATH[,ro][,serial=S]: a virtio-blk device. */
+#define CLI_MAX_DISKS 8
+#define CLI_MAX_NETS  4
+struct disk_option {
+    char path[4096];
+    char serial[21];
+    bool read_only;
+};
+
 /* `petrel run`'s command line. */
 struct run_options {
     const char *image, *mode;            /* flat guest */
@@ -31,6 +40,13 @@ struct run_options {
     bool has_load_addr, has_memory, has_engine, has_name, has_append, has_console;
     bool power_off_on_reset;
     bool cli_reads_stdin;                /* console stdio on a TTY: the CLI feeds the guest */
+    struct disk_option disks[CLI_MAX_DISKS];
+    unsigned n_disks;
+    bool rng;                            /* --rng: a virtio-rng device */
+    const char *virtio_console;          /* --virtio-console SPEC: its back end, or NULL */
+    char net_backend[CLI_MAX_NETS][64];  /* --net tap:NAME|none[,mac=M] */
+    char net_mac[CLI_MAX_NETS][18];
+    unsigned n_nets;
 };
 
 int cmd_run(int argc, char **argv);
@@ -39,6 +55,13 @@ void cmd_run_help(void);
 int run_options_parse(int argc, char **argv, struct run_options *o);
 /* The CFGM constructor of `petrel run` (user = struct run_options). */
 int run_config(PUVM uvm, PVM vm, PCVMMR3VTABLE vmm, void *user);
+
+/* Parses a --disk argument into d: 0 or CLI_EXIT_USAGE (message printed). */
+int disk_option_parse(const char *arg, struct disk_option *d);
+/* Parses --net tap:NAME|none[,mac=M] into slot i of o: 0 or CLI_EXIT_USAGE. */
+int net_option_parse(const char *arg, struct run_options *o, unsigned i);
+/* Puts the --disk, --net, --rng and --virtio-console devices (and the PCI bus they need) into the tree. */
+int virtio_options_insert(PCFGMNODE root, const struct run_options *o);
 
 /* Prints "petrel: <message>" on stderr; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

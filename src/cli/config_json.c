@@ -75,6 +75,17 @@ static const struct cfg_key schema[] = {
     { "Devices/rtc/*/Config/IRQ", CFG_INT, 0, 23 },
     { "Devices/i8042/*/Config", CFG_NODE, 0, 0 },
     { "Devices/pci/*/Config", CFG_NODE, 0, 0 },
+    { "Devices/virtio-blk/*/Config/Path", CFG_STRING, 0, 0 },
+    { "Devices/virtio-blk/*/Config/ReadOnly", CFG_BOOL, 0, 0 },
+    { "Devices/virtio-blk/*/Config/Serial", CFG_STRING, 0, 0 },
+    { "Devices/virtio-blk/*/Config/PciSlot", CFG_INT, 1, 31 },
+    { "Devices/virtio-rng/*/Config", CFG_NODE, 0, 0 },
+    { "Devices/virtio-rng/*/Config/PciSlot", CFG_INT, 1, 31 },
+    { "Devices/virtio-console/*/Config/Console", CFG_STRING, 0, 0 },
+    { "Devices/virtio-console/*/Config/PciSlot", CFG_INT, 1, 31 },
+    { "Devices/virtio-net/*/Config/Backend", CFG_STRING, 0, 0 },
+    { "Devices/virtio-net/*/Config/Mac", CFG_STRING, 0, 0 },
+    { "Devices/virtio-net/*/Config/PciSlot", CFG_INT, 1, 31 },
 };
 
 /* Where we are: the file, its text, the key path being checked. */

@@ -47,6 +47,7 @@ static int insert_flags(PCFGMNODE root, const struct run_options *o)
     if (RT_SUCCESS(rc) && o->has_append) rc = CFGMR3InsertString(root, "Boot/CmdLine", o->append);
     if (RT_SUCCESS(rc) && o->has_console) rc = CFGMR3InsertString(root, "Devices/serial/0/Config/Console",
                                                                    serial_console(o));
+    if (RT_SUCCESS(rc)) rc = virtio_options_insert(root, o);
     return rc;
 }
 

@@ -13,7 +13,8 @@
 enum {
     OPT_IMAGE = 256, OPT_MODE, OPT_LOAD_ADDR, OPT_CPUS, OPT_MEMORY, OPT_ENGINE, OPT_KERNEL, OPT_INITRD,
     OPT_APPEND, OPT_CONSOLE, OPT_CONTROL, OPT_CONFIG, OPT_NAME, OPT_POWER_OFF_ON_RESET, OPT_HELP,
-    OPT_MAX_CPUS, OPT_RESTORE, OPT_TELEPORT_LISTEN, OPT_TELEPORT_PASSWORD_FILE,
+    OPT_MAX_CPUS, OPT_RESTORE, OPT_TELEPORT_LISTEN, OPT_TELEPORT_PASSWORD_FILE, OPT_DISK, OPT_RNG,
+    OPT_VIRTIO_CONSOLE, OPT_NET,
 };
 
 static const struct option run_longopts[] = {
@@ -27,6 +28,9 @@ static const struct option run_longopts[] = {
     { "teleport-listen", required_argument, NULL, OPT_TELEPORT_LISTEN },
     { "teleport-password-file", required_argument, NULL, OPT_TELEPORT_PASSWORD_FILE },
     { "max-cpus", required_argument, NULL, OPT_MAX_CPUS },
+    { "disk", required_argument, NULL, OPT_DISK },       { "rng", no_argument, NULL, OPT_RNG },
+    { "virtio-console", required_argument, NULL, OPT_VIRTIO_CONSOLE },
+    { "net", required_argument, NULL, OPT_NET },
     { "power-off-on-reset", no_argument, NULL, OPT_POWER_OFF_ON_RESET },
     { "help", no_argument, NULL, OPT_HELP },             { NULL, 0, NULL, 0 },
 };
@@ -75,6 +79,16 @@ static int parse_one(int c, const char *arg, char **argv, struct run_options *o)
     case OPT_TELEPORT_LISTEN: o->teleport_listen = arg; return 0;
     case OPT_TELEPORT_PASSWORD_FILE: o->teleport_password_file = arg; return 0;
     case OPT_POWER_OFF_ON_RESET: o->power_off_on_reset = true; return 0;
+    case OPT_RNG: o->rng = true; return 0;
+    case OPT_VIRTIO_CONSOLE: o->virtio_console = arg; return 0;
+    case OPT_NET:
+        if (o->n_nets == CLI_MAX_NETS)
+            return cli_usage_error("--net: at most %u network devices", CLI_MAX_NETS);
+        return net_option_parse(arg, o, o->n_nets++);
+    case OPT_DISK:
+        if (o->n_disks == CLI_MAX_DISKS)
+            return cli_usage_error("--disk: at most %u disks", CLI_MAX_DISKS);
+        return disk_option_parse(arg, &o->disks[o->n_disks++]);
     case OPT_LOAD_ADDR: case OPT_CPUS: case OPT_MAX_CPUS: case OPT_MEMORY: return parse_number_option(c, arg, o);
     case OPT_HELP: cmd_run_help(); return -1;
     }
@@ -94,6 +108,16 @@ static int check_readable(const char *what, const char *path)
     if (!ok)
         return cli_usage_error("cannot read %s '%s': %s", what, path, strerror(err));
     return 0;
+}
+
+/* The image must exist and open as the disk will (read-write unless ro). */
+static int check_disk(const struct disk_option *d)
+{
+    int rc = check_readable("disk image", d->path);
+    if (!rc && !d->read_only && access(d->path, W_OK) != 0)
+        rc = cli_usage_error("--disk: '%s' is not writable: %s (add ,ro for a read-only disk)", d->path,
+                             strerror(errno));
+    return rc;
 }
 
 static bool one_of(const char *s, const char *a, const char *b, const char *c)
@@ -126,6 +150,9 @@ static int check_options(struct run_options *o)
         return cli_usage_error("--engine: '%s' is not one of auto, kvm, interp", o->engine);
     if (!console_spec_valid(o->console))
         return cli_usage_error("--console: '%s' is not one of stdio, none, file:PATH, unix:PATH", o->console);
+    if (o->virtio_console && !console_spec_valid(o->virtio_console))
+        return cli_usage_error("--virtio-console: '%s' is not one of stdio, none, file:PATH, unix:PATH",
+                               o->virtio_console);
     int rc = 0;
     if (o->image)
         rc = check_readable("image", o->image);
@@ -137,6 +164,8 @@ static int check_options(struct run_options *o)
         rc = check_readable("config file", o->config);
     if (!rc && o->restore)
         rc = check_readable("saved state", o->restore);
+    for (unsigned i = 0; !rc && i < o->n_disks; i++)
+        rc = check_disk(&o->disks[i]);
     if (!rc && o->restore && o->teleport_listen)
         rc = cli_usage_error("run: --restore and --teleport-listen exclude each other");
     if (!rc && !o->teleport_listen != !o->teleport_password_file)

@@ -5,6 +5,7 @@
  */
 #include "vm_machine_devices.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,12 +33,23 @@ static int device_instantiate(PVM vm, const char *name, PCFGMNODE config, struct
     return VINF_SUCCESS;
 }
 
-static int devices_create_configured(PVM vm, PCFGMNODE devs, struct device_instance ***tail)
+/*
+ * Buses come first whatever the order of /Devices: their functions (the
+ * virtio devices on "pci") plug into them when they are created.
+ */
+static bool is_bus(const char *name)
+{
+    return !strcmp(name, "pci");
+}
+
+static int devices_create_pass(PVM vm, PCFGMNODE devs, bool buses, struct device_instance ***tail)
 {
     for (PCFGMNODE dev = CFGMR3GetFirstChild(devs); dev; dev = CFGMR3GetNextChild(dev)) {
         char name[64];
         if (RT_FAILURE(CFGMR3GetName(dev, name, sizeof(name))))
             return VMSetError(vm, VERR_INVALID_PARAMETER, RT_SRC_POS, "a /Devices entry has a name that is too long");
+        if (is_bus(name) != buses)
+            continue;
         for (PCFGMNODE inst = CFGMR3GetFirstChild(dev); inst; inst = CFGMR3GetNextChild(inst)) {
             int rc = device_instantiate(vm, name, CFGMR3GetChild(inst, "Config"), tail);
             if (RT_FAILURE(rc))
@@ -45,6 +57,12 @@ static int devices_create_configured(PVM vm, PCFGMNODE devs, struct device_insta
         }
     }
     return VINF_SUCCESS;
+}
+
+static int devices_create_configured(PVM vm, PCFGMNODE devs, struct device_instance ***tail)
+{
+    int rc = devices_create_pass(vm, devs, true, tail);
+    return RT_SUCCESS(rc) ? devices_create_pass(vm, devs, false, tail) : rc;
 }
 
 int vm_devices_create(PVM vm)

@@ -13,6 +13,10 @@ extern const struct device_ops i8042_device_ops;
 extern const struct device_ops cmos_rtc_device_ops;
 extern const struct device_ops acpi_pm_device_ops;
 extern const struct device_ops pci_host_device_ops;
+extern const struct device_ops virtio_blk_device_ops;
+extern const struct device_ops virtio_rng_device_ops;
+extern const struct device_ops virtio_console_device_ops;
+extern const struct device_ops virtio_net_device_ops;
 
 static const struct device_ops *const builtin_devices[] = {
     &debug_console_device,
@@ -22,6 +26,10 @@ static const struct device_ops *const builtin_devices[] = {
     &cmos_rtc_device_ops,              /* "rtc" */
     &acpi_pm_device_ops,               /* "acpi" */
     &pci_host_device_ops,              /* "pci" */
+    &virtio_blk_device_ops,            /* "virtio-blk" */
+    &virtio_rng_device_ops,            /* "virtio-rng" */
+    &virtio_console_device_ops,        /* "virtio-console" */
+    &virtio_net_device_ops,            /* "virtio-net" */
 };
 
 const struct device_ops *device_find(const char *name)

@@ -137,3 +137,16 @@ int guest_ram_write(struct guest_ram *ram, uint64_t gpa, const void *buf, size_t
     }
     return VINF_SUCCESS;
 }
+
+void guest_ram_mark_dirty(struct guest_ram *ram, uint64_t gpa, uint64_t len)
+{
+    while (len > 0) {
+        uint64_t off = 0, left = 0;
+        if (!ram_locate(ram, gpa, &off, &left))
+            return;
+        uint64_t chunk = len < left ? len : left;
+        ram_mark_dirty(ram, off, chunk);
+        gpa += chunk;
+        len -= chunk;
+    }
+}

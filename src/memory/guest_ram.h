@@ -40,5 +40,7 @@ bool  guest_ram_contains(const struct guest_ram *ram, uint64_t gpa, uint64_t len
 /* Copy helpers that fail (VERR_OUT_OF_RANGE) instead of touching memory outside RAM. */
 int guest_ram_read(const struct guest_ram *ram, uint64_t gpa, void *buf, size_t len);
 int guest_ram_write(struct guest_ram *ram, uint64_t gpa, const void *buf, size_t len);
+/* For writers through guest_ram_ptr (device DMA): marks [gpa, gpa+len) dirty for live save. */
+void guest_ram_mark_dirty(struct guest_ram *ram, uint64_t gpa, uint64_t len);
 
 #endif /* PETREL_GUEST_RAM_H */
