@@ -69,8 +69,12 @@ static void config_space_init(struct virtio_pci *t)
     put_cap(c, 0x40, 0x50, 16, CAP_COMMON, VIRTIO_PCI_COMMON, 0x38);
     put_cap(c, 0x50, 0x64, 20, CAP_NOTIFY, VIRTIO_PCI_NOTIFY, VIRTIO_PCI_NOTIFY_MULT * t->ops->num_queues);
     put32(c + 0x50 + 16, VIRTIO_PCI_NOTIFY_MULT);
-    put_cap(c, 0x64, 0x74, 16, CAP_ISR, VIRTIO_PCI_ISR, 1);
-    put_cap(c, 0x74, CFG_WIN, 16, CAP_DEVICE, VIRTIO_PCI_DEVCFG, t->ops->config_size);
+    /* No device-config capability for a device without config space (the
+     * entropy device): Linux refuses to probe one of length 0. */
+    bool has_cfg = t->ops->config_size > 0;
+    put_cap(c, 0x64, has_cfg ? 0x74 : CFG_WIN, 16, CAP_ISR, VIRTIO_PCI_ISR, 1);
+    if (has_cfg)
+        put_cap(c, 0x74, CFG_WIN, 16, CAP_DEVICE, VIRTIO_PCI_DEVCFG, t->ops->config_size);
     put_cap(c, CFG_WIN, 0x00, 20, CAP_PCI_CFG, 0, 0);
 }
 
