@@ -72,11 +72,13 @@ check-asan: deps linux-guest
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j 2 -LE 'slow|linux'
 	scripts/fuzz-state.sh $(ASAN_BUILD)/fuzz 5
 
-# Long runs kept out of `make check`: the Linux boot tests (ctest label "slow").
+# Long runs kept out of `make check`: the Linux tests (label "linux") under
+# ASan+UBSan, about ten times slower than in the optimized build, and
+# anything labelled "slow".
 check-slow: deps linux-guest
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPETREL_SANITIZE=address
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
-	ctest --test-dir $(ASAN_BUILD) --output-on-failure -L slow
+	ctest --test-dir $(ASAN_BUILD) --output-on-failure -L 'slow|linux'
 
 check-tsan: deps
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPETREL_SANITIZE=thread
