@@ -180,7 +180,7 @@ static int sse_stub_insn(struct interp_cpu *cpu, const struct insn *in, const st
                   MXCSR_MASKS;
     else
         h.mxcsr = 0x1f80u;
-    sse_host_run(in->sse_stub + !in->mod3, buf, &h, fp || mmx);
+    sse_host_run(in->sse_stub + !in->mod3, buf, &h, (fp ? SSE_RUN_MXCSR : 0) | (mmx ? SSE_RUN_MMX : 0));
     if (fp && (r = sse_mxcsr_result(cpu, h.mxcsr & MXCSR_FLAGS)))
         return r;
     if ((d->flags & SF_WRM) && !in->mod3 && (r = sse_mem_write(cpu, in, ea, size, buf)))
@@ -215,7 +215,7 @@ static int sse_shift_imm(struct interp_cpu *cpu, const struct insn *in)
     struct sse_host_regs h = { 0 };
     memcpy(h.xmm[1], x, 16);
     h.xmm[2][0] = (uint8_t)n;
-    sse_host_run(sse_stub_number(SP_66, SM_0F, op, false, 0), NULL, &h, false);
+    sse_host_run(sse_stub_number(SP_66, SM_0F, op, false, 0), NULL, &h, 0);
     xmm_put(cpu, in->rm, h.xmm[1]);
     return X_NEXT;
 }
@@ -238,6 +238,28 @@ static int sse_maskmov(struct interp_cpu *cpu, const struct insn *in)
     return X_NEXT;
 }
 
+/* The 128-bit moves: no computation, so no stub. */
+static int sse_move(struct interp_cpu *cpu, const struct insn *in, const struct sse_desc *d)
+{
+    bool store = d->flags & SF_WRM;
+    unsigned dst = store ? in->rm : in->reg, src = store ? in->reg : in->rm;
+    _Alignas(16) uint8_t buf[16];
+    if (in->mod3) {
+        memcpy(buf, xmm_reg(cpu, src), 16);
+        xmm_put(cpu, dst, buf);
+        return X_NEXT;
+    }
+    uint64_t ea = insn_ea(cpu, in);
+    if ((d->flags & SF_ALIGN) && ((cpu->seg[in->seg].base + ea) & 15u))
+        return raise_gp(cpu, 0);
+    if (store)
+        return sse_mem_write(cpu, in, ea, 16, xmm_reg(cpu, in->reg));
+    int r = sse_mem_read(cpu, in, ea, 16, buf);
+    if (!r)
+        xmm_put(cpu, in->reg, buf);
+    return r;
+}
+
 int op_sse(struct interp_cpu *cpu, const struct insn *in)
 {
     const struct sse_desc *d = &sse_descs[in->sse];
@@ -249,6 +271,7 @@ int op_sse(struct interp_cpu *cpu, const struct insn *in)
     switch (d->kind) {
     case SK_SHIFT_IMM: return sse_shift_imm(cpu, in);
     case SK_MASKMOV:   return sse_maskmov(cpu, in);
+    case SK_MOVE:      return sse_move(cpu, in, d);
     default:           return sse_stub_insn(cpu, in, d);
     }
 }

@@ -26,6 +26,7 @@ enum sse_kind {
     SK_SHIFT_IMM,    /* 66 0F 71-73: shift by imm8 (run as the shift by a count register) */
     SK_MASKMOV,      /* 66 0F F7 MASKMOVDQU */
     SK_MOVNTI,       /* 0F C3 MOVNTI m32/m64, r */
+    SK_MOVE,         /* 128-bit moves (MOVAPS/UPS/APD/UPD/DQA/DQU): copied in C */
 };
 
 /* Descriptor flags. */
@@ -70,8 +71,12 @@ struct sse_host_regs {
     uint64_t mm1, mm2;                 /* 88 96 */
 };
 
-/* Runs stub number n with mem as [rdi].  full: also MXCSR and MM1/MM2. */
-void sse_host_run(unsigned n, void *mem, struct sse_host_regs *r, bool full);
+/* Runs stub number n with mem as [rdi]; what: SSE_RUN_MXCSR (the guest's
+ * MXCSR in and the result out, the host's kept) and/or SSE_RUN_MMX (also
+ * MM1/MM2, and the MXCSR as well). */
+#define SSE_RUN_MXCSR 1u
+#define SSE_RUN_MMX   2u
+void sse_host_run(unsigned n, void *mem, struct sse_host_regs *r, unsigned what);
 
 /* Host CPU support of the guest-visible feature bits (CPUID 1 ECX/EDX). */
 void sse_host_features(uint32_t *ecx, uint32_t *edx);

@@ -98,10 +98,10 @@ unsigned sse_stub_number(unsigned prefix, unsigned map, unsigned op, bool rex_w,
     return 0xffff;
 }
 
-void sse_host_run(unsigned n, void *mem, struct sse_host_regs *r, bool full)
+void sse_host_run(unsigned n, void *mem, struct sse_host_regs *r, unsigned what)
 {
     const uint8_t *stub = petrel_sse_stubs + (size_t)n * 16u;
-    if (!full) {
+    if (!what) {
         __asm__ volatile("sub $128, %%rsp\n\t"              /* keep the red zone */
                          "movdqa 0(%[r]), %%xmm0\n\t"
                          "movdqa 16(%[r]), %%xmm1\n\t"
@@ -112,6 +112,33 @@ void sse_host_run(unsigned n, void *mem, struct sse_host_regs *r, bool full)
                          "call *%[stub]\n\t"
                          "pushfq\n\t"
                          "popq 72(%[r])\n\t"
+                         "movdqa %%xmm0, 0(%[r])\n\t"
+                         "movdqa %%xmm1, 16(%[r])\n\t"
+                         "movdqa %%xmm2, 32(%[r])\n\t"
+                         "mov %%rax, 48(%[r])\n\t"
+                         "mov %%rcx, 56(%[r])\n\t"
+                         "mov %%rdx, 64(%[r])\n\t"
+                         "add $128, %%rsp"
+                         :
+                         : [r] "S"(r), [stub] "r"(stub), "D"(mem)
+                         : "rax", "rcx", "rdx", "xmm0", "xmm1", "xmm2", "memory", "cc");
+        return;
+    }
+    if (!(what & SSE_RUN_MMX)) {                        /* floating point without MMX registers */
+        __asm__ volatile("sub $128, %%rsp\n\t"
+                         "stmxcsr 84(%[r])\n\t"
+                         "ldmxcsr 80(%[r])\n\t"
+                         "movdqa 0(%[r]), %%xmm0\n\t"
+                         "movdqa 16(%[r]), %%xmm1\n\t"
+                         "movdqa 32(%[r]), %%xmm2\n\t"
+                         "mov 48(%[r]), %%rax\n\t"
+                         "mov 56(%[r]), %%rcx\n\t"
+                         "mov 64(%[r]), %%rdx\n\t"
+                         "call *%[stub]\n\t"
+                         "pushfq\n\t"
+                         "popq 72(%[r])\n\t"
+                         "stmxcsr 80(%[r])\n\t"
+                         "ldmxcsr 84(%[r])\n\t"
                          "movdqa %%xmm0, 0(%[r])\n\t"
                          "movdqa %%xmm1, 16(%[r])\n\t"
                          "movdqa %%xmm2, 32(%[r])\n\t"

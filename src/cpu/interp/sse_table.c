@@ -22,14 +22,15 @@
 #define NT          D(SF_WRM | SF_MEMONLY | SF_ALIGN, 16, XMM, XMM)  /* non-temporal store */
 #define MMX_MMX     D(SF_WREG, 8, MMX, MMX)                          /* SSSE3 on MMX registers */
 #define PMOV(n)     D(SF_WREG, n, XMM, XMM)                          /* PMOVSX/ZX: n-byte source */
+#define MV(fl)      { (uint16_t)(fl), 16, SC_XMM, SC_XMM, SK_MOVE }  /* 128-bit move */
 
 const struct sse_desc sse_descs[SP_COUNT * SM_COUNT * 256] = {
     /* ---- 0F, no prefix: SSE on single precision ---- */
-    E(NONE, 0F, 0x10) = LD(16), E(NONE, 0F, 0x11) = ST(16),
+    E(NONE, 0F, 0x10) = MV(SF_WREG), E(NONE, 0F, 0x11) = MV(SF_WRM),
     E(NONE, 0F, 0x12) = LD(8), E(NONE, 0F, 0x13) = STM(8),                   /* MOVLPS / MOVHLPS */
     E(NONE, 0F, 0x14) = PK, E(NONE, 0F, 0x15) = PK,
     E(NONE, 0F, 0x16) = LD(8), E(NONE, 0F, 0x17) = STM(8),                   /* MOVHPS / MOVLHPS */
-    E(NONE, 0F, 0x28) = PK, E(NONE, 0F, 0x29) = STA,
+    E(NONE, 0F, 0x28) = MV(SF_WREG | SF_ALIGN), E(NONE, 0F, 0x29) = MV(SF_WRM | SF_ALIGN),
     E(NONE, 0F, 0x2a) = D(SF_WREG | SF_FP, 8, XMM, MMX),                     /* CVTPI2PS */
     E(NONE, 0F, 0x2b) = NT,
     E(NONE, 0F, 0x2c) = D(SF_WREG | SF_FP, 8, MMX, XMM),                     /* CVTTPS2PI */
@@ -48,11 +49,11 @@ const struct sse_desc sse_descs[SP_COUNT * SM_COUNT * 256] = {
     E(NONE, 0F, 0xc6) = PKI,                                                 /* SHUFPS */
 
     /* ---- 66 0F: SSE2 double precision and 128-bit integers ---- */
-    E(66, 0F, 0x10) = LD(16), E(66, 0F, 0x11) = ST(16),
+    E(66, 0F, 0x10) = MV(SF_WREG), E(66, 0F, 0x11) = MV(SF_WRM),
     E(66, 0F, 0x12) = D(SF_WREG | SF_MEMONLY, 8, XMM, XMM), E(66, 0F, 0x13) = STM(8),
     E(66, 0F, 0x14) = PK, E(66, 0F, 0x15) = PK,
     E(66, 0F, 0x16) = D(SF_WREG | SF_MEMONLY, 8, XMM, XMM), E(66, 0F, 0x17) = STM(8),
-    E(66, 0F, 0x28) = PK, E(66, 0F, 0x29) = STA,
+    E(66, 0F, 0x28) = MV(SF_WREG | SF_ALIGN), E(66, 0F, 0x29) = MV(SF_WRM | SF_ALIGN),
     E(66, 0F, 0x2a) = D(SF_WREG, 8, XMM, MMX),                               /* CVTPI2PD (exact) */
     E(66, 0F, 0x2b) = NT,
     E(66, 0F, 0x2c) = D(SF_WREG | SF_FP | SF_ALIGN, 16, MMX, XMM),          /* CVTTPD2PI */
@@ -69,7 +70,7 @@ const struct sse_desc sse_descs[SP_COUNT * SM_COUNT * 256] = {
     E(66, 0F, 0x68) = PK, E(66, 0F, 0x69) = PK, E(66, 0F, 0x6a) = PK, E(66, 0F, 0x6b) = PK,
     E(66, 0F, 0x6c) = PK, E(66, 0F, 0x6d) = PK,
     E(66, 0F, 0x6e) = D(SF_WREG | SF_W | SF_WMEM, 4, XMM, GPR),              /* MOVD/MOVQ xmm, r/m */
-    E(66, 0F, 0x6f) = PK,
+    E(66, 0F, 0x6f) = MV(SF_WREG | SF_ALIGN),
     E(66, 0F, 0x70) = PKI,                                                   /* PSHUFD */
     E(66, 0F, 0x71) = { SF_IMM, 0, SC_XMM, SC_XMM, SK_SHIFT_IMM },
     E(66, 0F, 0x72) = { SF_IMM, 0, SC_XMM, SC_XMM, SK_SHIFT_IMM },
@@ -77,7 +78,7 @@ const struct sse_desc sse_descs[SP_COUNT * SM_COUNT * 256] = {
     E(66, 0F, 0x74) = PK, E(66, 0F, 0x75) = PK, E(66, 0F, 0x76) = PK,
     E(66, 0F, 0x7c) = PKF, E(66, 0F, 0x7d) = PKF,                            /* HADDPD HSUBPD */
     E(66, 0F, 0x7e) = D(SF_WRM | SF_W | SF_WMEM, 4, XMM, GPR),               /* MOVD/MOVQ r/m, xmm */
-    E(66, 0F, 0x7f) = STA,
+    E(66, 0F, 0x7f) = MV(SF_WRM | SF_ALIGN),
     E(66, 0F, 0xc2) = PKFI,
     E(66, 0F, 0xc4) = D(SF_WREG | SF_IMM, 2, XMM, GPR),                      /* PINSRW */
     E(66, 0F, 0xc5) = D(SF_WREG | SF_IMM, 0, GPR, XMM),                      /* PEXTRW */
@@ -111,10 +112,10 @@ const struct sse_desc sse_descs[SP_COUNT * SM_COUNT * 256] = {
     E(F3, 0F, 0x58) = LDF(4), E(F3, 0F, 0x59) = LDF(4), E(F3, 0F, 0x5a) = LDF(4),
     E(F3, 0F, 0x5b) = PKF,                                                   /* CVTTPS2DQ */
     E(F3, 0F, 0x5c) = LDF(4), E(F3, 0F, 0x5d) = LDF(4), E(F3, 0F, 0x5e) = LDF(4), E(F3, 0F, 0x5f) = LDF(4),
-    E(F3, 0F, 0x6f) = LD(16),                                                /* MOVDQU */
+    E(F3, 0F, 0x6f) = MV(SF_WREG),                                           /* MOVDQU */
     E(F3, 0F, 0x70) = PKI,                                                   /* PSHUFHW */
     E(F3, 0F, 0x7e) = LD(8),                                                 /* MOVQ xmm, xmm/m64 */
-    E(F3, 0F, 0x7f) = ST(16),
+    E(F3, 0F, 0x7f) = MV(SF_WRM),
     E(F3, 0F, 0xc2) = D(SF_WREG | SF_FP | SF_IMM, 4, XMM, XMM),              /* CMPSS */
     E(F3, 0F, 0xd6) = D(SF_WREG, 0, XMM, MMX),                               /* MOVQ2DQ */
     E(F3, 0F, 0xe6) = LD(8),                                                 /* CVTDQ2PD (exact) */
