@@ -33,6 +33,7 @@ void code_page_written(struct interp_cpu *cpu, uint64_t page)
     cpu->code_gen[page]++;
     cpu->code_mark[page] = 0;
     cpu->smc = true;
+    cpu->run_end = NULL;                     /* run_block stops after the writing instruction */
     chain_invalidate(cpu);
 }
 

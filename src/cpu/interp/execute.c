@@ -25,14 +25,13 @@ static int run_block(struct interp_cpu *cpu, const struct block *b, unsigned max
     uint64_t rip0 = st->rip, mask = cpu->ip_mask;
     int r = X_NEXT;
     cpu->smc = false;
-    while (in < end) {
+    cpu->run_end = end;                           /* a write to code clears it: stop after this one */
+    while (in < cpu->run_end) {
         cpu->next_rip = (rip0 + in->end) & mask;
         r = in->fn(cpu, in);
         if (unlikely(r != X_NEXT))
             break;
         in++;
-        if (unlikely(cpu->smc))
-            break;
     }
     unsigned n = (unsigned)(in - b->insn);
     switch (r) {

@@ -162,6 +162,7 @@ struct interp_cpu {
     uint32_t *code_gen;
     uint64_t  ram_pages;
     bool      smc;            /* a write hit code: leave the current block */
+    const struct insn *run_end;  /* run_block's bound; NULL once a write hits code */
     uint32_t  code_epoch;     /* bumped to drop every decoded block at once */
     uint64_t  chain_gen;      /* bumped by anything that may change what runs at a linear
                                  address (code writes, TLB flushes, mode/CS changes):
