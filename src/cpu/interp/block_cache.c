@@ -167,6 +167,14 @@ static int decode_block(struct interp_cpu *cpu, struct block *b, uint64_t phys)
             break;
     }
     b->n = (uint16_t)n;
+    b->exit = EXIT_OTHER;
+    if (n) {
+        const struct insn *last = &b->insn[n - 1];
+        if (last->opc == 0xe8 || (last->opc == 0xff && last->ext == 2))
+            b->exit = EXIT_CALL;
+        else if (last->opc == 0xc3 || last->opc == 0xc2)
+            b->exit = EXIT_RET;
+    }
     b->bytes = (uint16_t)off;
     return X_NEXT;
 }
