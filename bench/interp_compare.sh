@@ -1,23 +1,24 @@
 #!/bin/bash
 # Interpreter speed beside Debian's Bochs and QEMU TCG (issue 3).  Not a test.
 #
-#   bench/interp_compare.sh BUILD_DIR [ITERATIONS] [ROUNDS]   (make bench-compare)
+#   bench/interp_compare.sh BUILD_DIR [SECONDS] [ROUNDS]   (make bench-compare)
 #
 # All three run the same boot sector (guests/bench_boot.asm: the 10-instruction
 # integer loop of guests/interp_bench.asm, in real mode and in 32-bit
 # protected mode, and its x87 and SSE loops (8 of 10 instructions x87/SSE)
-# in 32-bit protected mode, with ITERATIONS / 10 iterations): Petrel as a flat image (`petrel run --image --engine
+# in 32-bit protected mode): Petrel as a flat image (`petrel run --image --engine
 # interp`), Bochs and QEMU (-accel tcg) from a floppy through their BIOS.
-# Each emulator runs the image with 1,000 and with ITERATIONS iterations; the
-# difference of the CPU time (user + sys) the two processes used is the
-# loop's alone (start-up and BIOS cancel out).  CPU time, not wall time: the
+# Each emulator runs the image with 1,000 iterations and with enough for about
+# SECONDS of CPU time (sized from a first run); the difference of the CPU
+# time (user + sys) the two processes used is the loop's alone (start-up
+# and BIOS cancel out).  CPU time, not wall time: the
 # machines are shared and busy.  Best of ROUNDS interleaved rounds; prints
 # MIPS and Petrel's ratio to each.
 # Bochs (packages BENCH_PACKAGES in the Makefile) is installed by `make
 # bench-deps`; a missing emulator is reported, not fatal.
 set -u
-build=${1:?usage: bench/interp_compare.sh BUILD_DIR [ITERATIONS] [ROUNDS]}
-iters=${2:-20000000}
+build=${1:?usage: bench/interp_compare.sh BUILD_DIR [SECONDS] [ROUNDS]}
+seconds=${2:-2}
 rounds=${3:-3}
 small=1000
 petrel=$build/petrel
@@ -71,26 +72,39 @@ have qemu-system-x86_64 && emus="$emus qemu" || echo "qemu-system-x86_64 not ins
 have bochs && [ -r /usr/share/bochs/BIOS-bochs-latest ] && emus="$emus bochs" ||
     echo "bochs not installed (make bench-deps): no Bochs column" >&2
 
-declare -A best
+# mips E MODE N: MIPS of emulator E on the loop from one pair of runs ("-" if unusable).
+mips() {
+    local a b
+    a=$(run_$1 "$tmp/$1-$2-small.img"); b=$(run_$1 "$tmp/$1-$2-big.img")
+    if [ "$a" = fail ] || [ "$b" = fail ] || [ "$b" -le "$a" ]; then echo -; return; fi
+    awk -v n="$3" -v s=$small -v ms=$((b - a)) 'BEGIN { printf "%.1f\n", 10 * (n - s) / ms / 1000 }'
+}
+
+declare -A best iters
 modes="0 1 2 3"
-n_of() { [ "$1" -ge 2 ] && echo $((iters / 10)) || echo "$iters"; }
-for mode in $modes; do
-    image $mode $small "$tmp/small$mode.img"
-    image $mode "$(n_of $mode)" "$tmp/big$mode.img"
+for e in $emus; do                            # size the loop from 5 M iterations (50 M instructions)
+    for mode in $modes; do
+        image $mode $small "$tmp/$e-$mode-small.img"
+        image $mode 5000000 "$tmp/$e-$mode-big.img"
+        m=$(mips $e $mode 5000000)
+        [ "$m" = - ] && m=100
+        n=$(awk -v m="$m" -v s="$seconds" 'BEGIN { n = m * 1e5 * s; if (n > 4e9) n = 4e9; if (n < 1e6) n = 1e6; printf "%d", n }')
+        iters[$e$mode]=$n
+        image $mode "$n" "$tmp/$e-$mode-big.img"
+    done
 done
 for ((r = 0; r < rounds; r++)); do
     for mode in $modes; do
         for e in $emus; do
-            a=$(run_$e "$tmp/small$mode.img"); b=$(run_$e "$tmp/big$mode.img")
-            [ "$a" = fail ] || [ "$b" = fail ] || [ "$b" -le "$a" ] && continue
-            mips=$(awk -v n="$(n_of $mode)" -v s=$small -v ms=$((b - a)) 'BEGIN { printf "%.1f", 10 * (n - s) / ms / 1000 }')
             k=$e$mode
+            mips=$(mips $e $mode "${iters[$k]}")
+            [ "$mips" = - ] && continue
             awk -v x="$mips" -v y="${best[$k]:-0}" 'BEGIN { exit !(x > y) }' && best[$k]=$mips
         done
     done
 done
 
-echo "guests/bench_boot.asm loops, $iters iterations (x87/SSE: $((iters / 10))), CPU time, best of $rounds rounds:"
+echo "guests/bench_boot.asm loops, ~${seconds} s of CPU time per run, best of $rounds rounds:"
 printf '  %-22s %10s %10s %10s %12s %12s\n' mode Petrel "QEMU TCG" Bochs "Petrel/QEMU" "Petrel/Bochs"
 names=("integer, real mode" "integer, 32-bit" "x87 loop, 32-bit" "SSE loop, 32-bit")
 for mode in $modes; do

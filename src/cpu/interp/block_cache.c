@@ -33,6 +33,7 @@ void code_page_written(struct interp_cpu *cpu, uint64_t page)
     __atomic_fetch_add(&cpu->code_gen[page], 1, __ATOMIC_RELAXED);
     __atomic_store_n(&cpu->code_mark[page], 0, __ATOMIC_RELAXED);
     cpu->smc = true;
+    cpu->run_end = NULL;                     /* run_block stops after the writing instruction */
     chain_invalidate(cpu);
 }
 
@@ -168,6 +169,14 @@ static int decode_block(struct interp_cpu *cpu, struct block *b, uint64_t phys)
             break;
     }
     b->n = (uint16_t)n;
+    b->exit = EXIT_OTHER;
+    if (n) {
+        const struct insn *last = &b->insn[n - 1];
+        if (last->opc == 0xe8 || (last->opc == 0xff && last->ext == 2))
+            b->exit = EXIT_CALL;
+        else if (last->opc == 0xc3 || last->opc == 0xc2)
+            b->exit = EXIT_RET;
+    }
     b->bytes = (uint16_t)off;
     return X_NEXT;
 }

@@ -25,14 +25,13 @@ static int run_block(struct interp_cpu *cpu, const struct block *b, unsigned max
     uint64_t rip0 = st->rip, mask = cpu->ip_mask;
     int r = X_NEXT;
     cpu->smc = false;
-    while (in < end) {
+    cpu->run_end = end;                           /* a write to code clears it: stop after this one */
+    while (in < cpu->run_end) {
         cpu->next_rip = (rip0 + in->end) & mask;
         r = in->fn(cpu, in);
         if (unlikely(r != X_NEXT))
             break;
         in++;
-        if (unlikely(cpu->smc))
-            break;
     }
     unsigned n = (unsigned)(in - b->insn);
     switch (r) {
@@ -61,11 +60,20 @@ static ALWAYS_INLINE struct block *next_block(struct interp_cpu *cpu, struct blo
 {
     uint64_t lin = (cpu->seg[SEG_CS].base + cpu->st->rip) & cpu->lin_mask;
     struct block *b;
-    if (likely(prev) && (b = block_chained(cpu, prev, lin)))
-        return b;
+    struct block *caller = NULL;                  /* a RET: its caller's fall-through link */
+    if (likely(prev)) {
+        if (prev->exit == EXIT_RET)
+            caller = cpu->ret_stack[--cpu->ret_top & (RET_STACK - 1)];
+        if ((b = block_chained(cpu, prev, lin)))
+            return b;
+        if (caller && (b = block_chained(cpu, caller, lin)))
+            return b;
+    }
     b = block_fetch(cpu);
     if (b && prev)
         block_link(cpu, prev, b, lin);
+    if (b && caller && lin == caller->lin + caller->bytes)
+        block_link(cpu, caller, b, lin);
     return b;
 }
 
@@ -109,8 +117,11 @@ int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
             } else {
                 unsigned max = dbg ? 1 : b->n < budget ? b->n : (unsigned)budget;
                 r = run_block(cpu, b, max, &done);
-                if ((r == X_NEXT || r == X_END) && done == b->n && !dbg)
+                if ((r == X_NEXT || r == X_END) && done == b->n && !dbg) {
                     prev = b;
+                    if (b->exit == EXIT_CALL)
+                        cpu->ret_stack[cpu->ret_top++ & (RET_STACK - 1)] = b;
+                }
             }
         }
         budget -= done;

@@ -119,6 +119,11 @@ struct block_link {
     uint64_t lin, gen, serial;
 };
 
+/* Near CALL and RET blocks feed a return stack of call blocks, so a RET
+ * finds its successor through the fall-through link of its caller. */
+enum block_exit { EXIT_OTHER = 0, EXIT_CALL, EXIT_RET };
+#define RET_STACK 16               /* power of two */
+
 struct block {
     uint64_t phys;            /* guest-physical address of the first byte */
     uint64_t lin;             /* linear address it was decoded at (jump cache key) */
@@ -128,6 +133,7 @@ struct block {
     uint16_t n, bytes;
     uint8_t  mode;            /* enum code_mode; 0xff = empty slot */
     bool     lin_global;      /* lin maps through a global page: survives CR3 writes */
+    uint8_t  exit;            /* enum block_exit: how the last instruction leaves */
     uint32_t lin_gen;         /* cpu->jc_gen when put in the jump cache */
     uint64_t serial;          /* cpu->block_serial when decoded (0: never) */
     struct block_link link[2];  /* successors: [0] fall-through, [1] other */
@@ -168,11 +174,14 @@ struct interp_cpu {
     uint32_t  mark_seq_seen;  /* track->mark_seq when this vCPU last dropped its fast writes */
     uint64_t  ram_pages;
     bool      smc;            /* a write hit code: leave the current block */
+    const struct insn *run_end;  /* run_block's bound; NULL once a write hits code */
     uint32_t  code_epoch;     /* bumped to drop every decoded block at once */
     uint64_t  chain_gen;      /* bumped by anything that may change what runs at a linear
                                  address (code writes, TLB flushes, mode/CS changes):
                                  drops every block link at once */
     uint64_t  block_serial;   /* numbers decodes: a link to a re-decoded slot is stale */
+    struct block *ret_stack[RET_STACK];  /* call blocks, newest at ret_top - 1 (wraps) */
+    unsigned  ret_top;
     enum code_mode chain_mode;          /* the code mode and CS the links were made under */
     uint64_t  chain_cs_base;
     uint32_t  chain_cs_limit;
