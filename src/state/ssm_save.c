@@ -57,14 +57,29 @@ static int log_start(struct ssm_save *s)
     return VINF_SUCCESS;
 }
 
+/* The first pass as a "ramimage" unit (a file being written), measuring the rate. */
+static int image_pass(struct ssm_save *s, unsigned lo, unsigned hi)
+{
+    s->pct_lo = lo;
+    s->pct_hi = hi;
+    uint64_t t0 = now_ns();
+    int rc = ssm_ram_image_write(&s->ram);
+    uint64_t ns = now_ns() - t0;
+    if (RT_SUCCESS(rc) && s->vm->ram.size >= (UINT64_C(1) << 20) && ns)
+        s->bytes_per_s = (uint64_t)((unsigned __int128)s->vm->ram.size * 1000000000u / ns);
+    s->passes++;
+    return rc;
+}
+
 int ssm_save_begin(struct ssm_save *s, PVM vm, PCSSMSTRMOPS ops, void *user, struct ssm_progress *progress,
-                   bool live)
+                   bool live, bool file_image)
 {
     memset(s, 0, sizeof(*s));
     s->vm = vm;
     s->progress = progress;
     s->live = live;
     ssm_writer_init(&s->w, ops, user);
+    s->w.holes_ok = file_image;        /* only ever a fresh file */
     int rc = ssm_ram_saver_init(&s->ram, &s->w, &vm->ram);
     if (RT_FAILURE(rc))
         return rc;
@@ -80,7 +95,7 @@ int ssm_save_begin(struct ssm_save *s, PVM vm, PCSSMSTRMOPS ops, void *user, str
     if (RT_SUCCESS(rc) && live)
         rc = log_start(s);
     if (RT_SUCCESS(rc))
-        rc = ram_pass(s, NULL, 2, live ? 60 : 90);
+        rc = file_image ? image_pass(s, 2, live ? 60 : 90) : ram_pass(s, NULL, 2, live ? 60 : 90);
     return rc;
 }
 
