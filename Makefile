@@ -89,6 +89,7 @@ bench: build
 	./$(BUILD)/bench/pio_exit
 	./$(BUILD)/bench/interp_mips
 	./$(BUILD)/bench/state_save
+	./$(BUILD)/bench/state_cow_restore
 
 # Linux boot time (beside QEMU, which the script installs for the comparison)
 # and the VMM's memory overhead.
