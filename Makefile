@@ -10,7 +10,7 @@ DEBIAN_PACKAGES = build-essential cmake nasm pkg-config libcmocka-dev \
                   busybox-static cpio clang libclang-rt-14-dev libsodium-dev
 
 # Tests that exercise threads run again under ThreadSanitizer.
-THREADED_TESTS = 'test_linux_machine|test_req|tstVMREQ|test_lifecycle|test_create|test_vclock|test_i8259|test_i8254|test_uart16550|test_cmos_rtc|test_kvm_guests|test_control|test_config_json|test_kvm_irqchip|test_interp_atomic|test_saved_state$$|test_device_state'
+THREADED_TESTS = 'test_linux_machine|test_req|tstVMREQ|test_lifecycle|test_create|test_vclock|test_i8259|test_i8254|test_uart16550|test_cmos_rtc|test_kvm_guests|test_control|test_config_json|test_kvm_irqchip|test_interp_atomic|test_saved_state$$|test_device_state|test_saved_state_cow'
 
 .PHONY: all deps build run run-linux linux-guest check check-asan check-tsan check-linux check-slow bench bench-linux install lint clean fuzz-state
 
