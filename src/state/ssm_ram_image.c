@@ -152,10 +152,11 @@ static int desc_read(struct ssm_ram_loader *l, struct ssm_reader *r, const struc
         (at + SSM_UNIT_HDR_SIZE + off) % SSM_RAM_IMAGE_ALIGN)
         return ssm_reader_fail(r, VERR_SSM_UNEXPECTED_DATA, "unit 'ramimage' at offset %llu: the image offset %u "
                                "(flags %#x) is not the page-aligned one", (unsigned long long)at, off, flags);
-    if (u->length != (uint64_t)off + *size + 4)
+    uint64_t need = (uint64_t)off + *size + 4;     /* *size is the VM's RAM size: no overflow */
+    if (u->length != need)
         return ssm_reader_fail(r, VERR_SSM_INTEGRITY_SIZE, "unit 'ramimage' at offset %llu: length %llu, but the "
                                "image needs %llu", (unsigned long long)at, (unsigned long long)u->length,
-                               (unsigned long long)((uint64_t)off + *size + 4));
+                               (unsigned long long)need);
     rc = ssm_read(r, desc + SSM_RAM_IMAGE_DESC_SIZE, off - SSM_RAM_IMAGE_DESC_SIZE, "unit 'ramimage'");
     if (rc == VERR_EOF)
         rc = ssm_reader_fail(r, VERR_SSM_INTEGRITY_SIZE, "unit 'ramimage' at offset %llu: truncated",
