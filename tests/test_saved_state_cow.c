@@ -194,6 +194,35 @@ static void test_raw_round_trip(void **state)
     unlink(path);
 }
 
+/* Loading into a SUSPENDED VM whose RAM maps a file: raw again, then a
+ * compressed state (RAM anonymous again, exactly the saved contents). */
+static void test_reload_over_mapped_ram(void **state)
+{
+    (void)state;
+    char raw[64], plain[64];
+    temp_path(raw, sizeof(raw));
+    temp_path(plain, sizeof(plain));
+    struct test_vm a, b;
+    uint8_t *ram = NULL;
+    char *before = run_and_raw_save(&a, "state_counter.bin", raw, &ram);
+    bool suspended = false;
+    assert_int_equal(VMR3Save(a.uvm, plain, NULL, NULL, false, NULL, NULL, &suspended), VINF_SUCCESS);
+    vm_destroy(&a);
+    load_into(&b, "state_counter.bin", raw, VINF_SUCCESS);
+    assert_int_equal(VMR3LoadFromFile(b.uvm, raw, NULL, NULL), VINF_SUCCESS);
+    assert_true(vm_ram(&b)->file_backed);
+    assert_memory_equal(vm_ram(&b)->host, ram, vm_ram(&b)->size);
+    assert_int_equal(VMR3LoadFromFile(b.uvm, plain, NULL, NULL), VINF_SUCCESS);
+    assert_false(vm_ram(&b)->file_backed);
+    assert_memory_equal(vm_ram(&b)->host, ram, vm_ram(&b)->size);
+    resume_and_check(&b, before, 'T');
+    vm_destroy(&b);
+    free(ram);
+    free(before);
+    unlink(raw);
+    unlink(plain);
+}
+
 /* A guest that rewrites pages all the time and checks them: the image
  * (first pass) plus the dirty "ram" units of the final pass restore it
  * without one stale page ("BAD"). */
@@ -498,6 +527,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_raw_round_trip),
         cmocka_unit_test(test_raw_live_save_of_dirtying_guest),
+        cmocka_unit_test(test_reload_over_mapped_ram),
         cmocka_unit_test(test_raw_file_as_stream),
         cmocka_unit_test(test_raw_corrupt_files),
         cmocka_unit_test(test_reset_after_raw_restore),
