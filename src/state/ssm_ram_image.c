@@ -29,15 +29,21 @@ static uint32_t image_offset(uint64_t unit_at)
     return (uint32_t)(image - payload);
 }
 
-/* One chunk of the image; zero pages become holes when the writer can. */
-static int chunk_write(struct ssm_writer *w, const uint8_t *buf, size_t len)
+/* One chunk of the image; zero pages become holes when the writer can.
+ * Counts the pages written with data (the live save's rate). */
+static int chunk_write(struct ssm_ram_saver *s, const uint8_t *buf, size_t len)
 {
-    if (!w->holes_ok)
+    struct ssm_writer *w = s->w;
+    if (!w->holes_ok) {
+        s->pages_sent += len / GUEST_PAGE_SIZE;
         return ssm_write_unchecked(w, buf, len);
+    }
     size_t data = 0;                   /* start of the data not written yet */
     for (size_t p = 0; p < len; p += GUEST_PAGE_SIZE) {
-        if (!ssm_ram_page_is_zero(buf + p))
+        if (!ssm_ram_page_is_zero(buf + p)) {
+            s->pages_sent++;
             continue;
+        }
         int rc = ssm_write_unchecked(w, buf + data, p - data);
         if (RT_SUCCESS(rc))
             rc = ssm_write_hole(w, GUEST_PAGE_SIZE);
@@ -68,7 +74,7 @@ int ssm_ram_image_write(struct ssm_ram_saver *s)
         memcpy(s->data, s->ram->host + at, len);
         GUEST_READS_END();
         crc = crc32c(crc, s->data, len);
-        rc = chunk_write(w, s->data, len);
+        rc = chunk_write(s, s->data, len);
         if (s->progress)
             s->progress(s->progress_user, at + len, size);
     }
@@ -78,7 +84,6 @@ int ssm_ram_image_write(struct ssm_ram_saver *s)
         rc = ssm_write(w, trailer, sizeof(trailer));
     s->units_written++;
     s->bytes_sent += SSM_UNIT_HDR_SIZE + off + size + 4;
-    s->pages_sent += size / GUEST_PAGE_SIZE;
     return rc;
 }
 
