@@ -12,7 +12,8 @@ mkdir -p "$out"
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
         -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -D_GNU_SOURCE -std=gnu11 -Wall -Wextra -Werror -Iinclude -Isrc"
 state_src="src/state/crc32c.c src/state/ssm_stream.c src/state/ssm_header.c src/state/ssm_record.c
-     src/state/ssm_ram_load.c src/state/ssm_cpu.c src/state/ssm_machine_load.c src/state/ssm_load_records.c
+     src/state/ssm_ram_load.c src/state/ssm_ram_image.c src/state/ssm_ram_save.c src/state/ssm_cpu.c
+     src/state/ssm_machine_load.c src/state/ssm_load_records.c
      src/state/ssm_progress.c src/memory/guest_ram.c src/devices/i8259.c src/devices/i8254.c
      src/io/io_bus.c src/time/vclock.c"
 # shellcheck disable=SC2086

@@ -1,7 +1,8 @@
 /*
  * Saved state from the command line: `petrel ctl PATH save FILE
- * [--continue]` on a running `petrel run --control PATH`, then `petrel run
- * --restore FILE`: the counter guest's ticks go on from where they were;
+ * [--continue] [--raw]` on a running `petrel run --control PATH`, then
+ * `petrel run --restore FILE` (a --raw file is mapped copy-on-write): the
+ * counter guest's ticks go on from where they were;
  * a state for a different machine is refused with exit status 2.
  */
 #include <setjmp.h>
@@ -46,8 +47,9 @@ static void test_ctl_save_and_restore(void **state)
     assert_int_equal(sh("%s ctl %s/sock save %s/snap.sav --continue > /dev/null", PETREL_BIN, dir, dir), 0);
     unsigned n = lines(a_out);
     wait_lines(a_out, n + 2);
-    /* Without: saved, then powered off (petrel run exits 0). */
-    assert_int_equal(sh("cd %s && %s ctl %s/sock save last.sav > /dev/null", dir, PETREL_BIN, dir), 0);
+    /* Without: saved, then powered off (petrel run exits 0); --raw: RAM as a mappable image. */
+    assert_int_equal(sh("cd %s && %s ctl %s/sock save last.sav --raw > /dev/null", dir, PETREL_BIN, dir), 0);
+    assert_int_equal(sh("grep -q ramimage %s/last.sav", dir), 0);
     char a_rc[128];
     snprintf(a_rc, sizeof(a_rc), "%s/a.rc", dir);
     for (int i = 0; i < 3000 && lines(a_rc) < 1; i++)
@@ -83,6 +85,8 @@ static void test_restore_refuses_other_machine(void **state)
     assert_int_equal(sh("%s run --engine interp --image %s/state_counter.bin --restore %s/none.sav 2> /dev/null",
                         PETREL_BIN, PETREL_GUEST_DIR, dir), 2);
     assert_int_equal(sh("%s ctl %s/sock save 2> /dev/null", PETREL_BIN, dir), 2);   /* usage */
+    assert_int_equal(sh("%s ctl %s/sock save x.sav --raw --raw 2> /dev/null", PETREL_BIN, dir), 2);
+    assert_int_equal(sh("%s ctl %s/sock save x.sav --rare 2> /dev/null", PETREL_BIN, dir), 2);
 }
 
 static int setup(void **state)

@@ -370,6 +370,8 @@ static void test_bad_requests(void **state)
         { "{\"command\": \"suspend\", \"command\": \"reset\"}", VERR_PARSE_ERROR },
         { "{\"command\": \"poweroff\", \"acpi\": 1}", VERR_INVALID_PARAMETER },
         { "{\"command\": \"poweroff\", \"acpi\": \"yes\"}", VERR_INVALID_PARAMETER },
+        { "{\"command\": \"save\", \"file\": \"/tmp/x.sav\", \"raw\": 1}", VERR_INVALID_PARAMETER },
+        { "{\"command\": \"suspend\", \"raw\": true}", VERR_INVALID_PARAMETER },
         { "{\"command\": \"cpu-plug\"}", VERR_INVALID_PARAMETER },
         { "{\"command\": \"cpu-unplug\", \"cpu\": \"1\"}", VERR_INVALID_PARAMETER },
         { "{\"command\": \"cpu-unplug\", \"cpu\": 1.0}", VERR_INVALID_PARAMETER },

@@ -258,6 +258,20 @@ VMMR3DECL(int) VMR3ConsoleInput(PUVM pUVM, const void *pvBuf, size_t cbBuf, size
  *  the "acpi" device gives VERR_NOT_SUPPORTED.  Both raise a VM error. */
 VMMR3DECL(int) VMR3PressPowerButton(PUVM pUVM);
 
+/** VMR3SaveToFileEx flag: write RAM uncompressed as one page-aligned image
+ *  (the "ramimage" unit, zero pages as file holes) that VMR3LoadFromFile
+ *  maps copy-on-write instead of reading: a restore in milliseconds, a
+ *  file as large as the guest's non-zero RAM.  See docs/saved-state-format.md
+ *  for what the loaded VM then needs from the file. */
+#define VMSAVE_F_RAW_RAM    UINT32_C(0x00000001)
+#define VMSAVE_F_VALID_MASK UINT32_C(0x00000001)
+
+/** VMR3Save to a file with Petrel's save flags (VMSAVE_F_*; unknown bits:
+ *  VERR_INVALID_FLAGS).  Otherwise exactly VMR3Save with pszFilename set and
+ *  no stream ops: same states, progress, pfSuspended and errors. */
+VMMR3DECL(int) VMR3SaveToFileEx(PUVM pUVM, const char *pszFilename, uint32_t fFlags, bool fContinueAfterwards,
+                                PFNVMPROGRESS pfnProgress, void *pvUser, bool *pfSuspended);
+
 /** A snapshot of a VM's run-time status (VMR3QueryStatus).  The name and
  *  UUID come from VMR3GetName / VMR3GetUuid. */
 typedef struct VMR3STATUS {

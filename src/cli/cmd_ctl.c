@@ -40,10 +40,12 @@ void cmd_ctl_help(void)
           "                     move the running VM to `petrel run --teleport-listen` on\n"
           "                     HOST:PORT (same machine options); this VM powers off once\n"
           "                     the target has it, or keeps running if anything fails\n"
-          "  save FILE [--continue]\n"
+          "  save FILE [--continue] [--raw]\n"
           "                     save the VM's state to FILE (live if it runs), then power\n"
           "                     it off, or with --continue let it go on; `petrel run\n"
-          "                     --restore FILE` (same machine options) resumes it\n"
+          "                     --restore FILE` (same machine options) resumes it; --raw\n"
+          "                     writes RAM uncompressed so that the restore maps it\n"
+          "                     copy-on-write (fast; FILE must then stay unchanged)\n"
           "\n"
           "Exit status: 0 done, 1 the VM refused (message on stderr), 2 usage or\n"
           "connection error.\n", stdout);
@@ -81,7 +83,7 @@ static json_t *teleport_request(int argc, char **argv)
 }
 
 /* The server resolves a relative path from its own directory: send an absolute one. */
-static json_t *save_request(const char *file, bool cont)
+static json_t *save_request(const char *file, bool cont, bool raw)
 {
     char cwd[4096], path[4096];
     if (file[0] != '/' && !getcwd(cwd, sizeof(cwd))) {
@@ -93,7 +95,7 @@ static json_t *save_request(const char *file, bool cont)
         cli_usage_error("ctl save: the path is too long");
         return NULL;
     }
-    return json_pack("{s:s, s:s, s:b}", "command", "save", "file", path, "continue", cont);
+    return json_pack("{s:s, s:s, s:b, s:b}", "command", "save", "file", path, "continue", cont, "raw", raw);
 }
 
 /* Builds the request object from the command line; NULL after a usage error. */
@@ -124,8 +126,15 @@ static json_t *build_request(int argc, char **argv)
     } else if (!strcmp(cmd, "teleport")) {
         return teleport_request(argc, argv);
     } else if (!strcmp(cmd, "save")) {
-        if (argc == 2 || (argc == 3 && !strcmp(argv[2], "--continue")))
-            return save_request(argv[1], argc == 3);
+        bool cont = false, raw = false, ok = argc >= 2;
+        for (int i = 2; i < argc && ok; i++) {
+            bool *opt = !strcmp(argv[i], "--continue") ? &cont : !strcmp(argv[i], "--raw") ? &raw : NULL;
+            ok = opt && !*opt;
+            if (opt)
+                *opt = true;
+        }
+        if (ok)
+            return save_request(argv[1], cont, raw);
     } else {
         cli_usage_error("ctl: unknown command '%s' (try `petrel help ctl`)", cmd);
         return NULL;

@@ -46,13 +46,14 @@ struct command {
     const char   *flag;           /* optional boolean field, or NULL */
     const char   *text2;          /* optional second string field, or NULL */
     const char   *num2;           /* optional integer field (1..3600000), or NULL */
+    const char   *flag2;          /* a second optional boolean field, or NULL */
 };
 
 struct request {
     const struct command *cmd;
     long long arg;
     const char *text;           /* ARG_STRING (owned by the request document) */
-    bool flag;
+    bool flag, flag2;
     const char *text2;          /* NULL when absent */
     long long num2;             /* 0 when absent */
     json_t *id;                 /* echoed in the reply when present */
@@ -237,12 +238,14 @@ static int run_exec_cap(struct control_vm *cv, const struct request *req, json_t
     return VMR3SetCpuExecutionCap(cv->uvm, (uint32_t)req->arg);
 }
 
-/* Saves the state to a file (live if running); then the VM goes on
- * ("continue") or is powered off, as after a save-and-quit. */
+/* Saves the state to a file (live if running; "raw": RAM as a mappable
+ * image for a copy-on-write restore); then the VM goes on ("continue") or
+ * is powered off, as after a save-and-quit. */
 static int run_save(struct control_vm *cv, const struct request *req, json_t *reply)
 {
     bool suspended = false;
-    int rc = VMR3Save(cv->uvm, req->text, NULL, NULL, req->flag, NULL, NULL, &suspended);
+    int rc = VMR3SaveToFileEx(cv->uvm, req->text, req->flag2 ? VMSAVE_F_RAW_RAM : 0, req->flag, NULL, NULL,
+                              &suspended);
     if (RT_FAILURE(rc))
         return rc;
     json_object_set_new(reply, "file", safe_string(req->text));
@@ -309,16 +312,16 @@ static int run_teleport(struct control_vm *cv, const struct request *req, json_t
 }
 
 static const struct command commands[] = {
-    { "status",     NULL,      ARG_NONE, false, 0, 0,     run_status, NULL, NULL, NULL },
-    { "suspend",    NULL,      ARG_NONE, false, 0, 0,     run_suspend, NULL, NULL, NULL },
-    { "resume",     NULL,      ARG_NONE, false, 0, 0,     run_resume, NULL, NULL, NULL },
-    { "reset",      NULL,      ARG_NONE, false, 0, 0,     run_reset, NULL, NULL, NULL },
-    { "poweroff",   "acpi",    ARG_BOOL, false, 0, 1,     run_poweroff, NULL, NULL, NULL },
-    { "cpu-plug",   "cpu",     ARG_INT,  true,  0, 4095,  run_cpu_plug, NULL, NULL, NULL },
-    { "cpu-unplug", "cpu",     ARG_INT,  true,  0, 4095,  run_cpu_unplug, NULL, NULL, NULL },
-    { "exec-cap",   "percent", ARG_INT,  true,  1, 100,   run_exec_cap, NULL, NULL, NULL },
-    { "save",       "file",    ARG_STRING, true, 1, 4095, run_save, "continue", NULL, NULL },
-    { "teleport",   "target",  ARG_STRING, true, 3, 300,  run_teleport, NULL, "password-file", "max-downtime" },
+    { "status",     NULL,      ARG_NONE, false, 0, 0,     run_status, NULL, NULL, NULL, NULL },
+    { "suspend",    NULL,      ARG_NONE, false, 0, 0,     run_suspend, NULL, NULL, NULL, NULL },
+    { "resume",     NULL,      ARG_NONE, false, 0, 0,     run_resume, NULL, NULL, NULL, NULL },
+    { "reset",      NULL,      ARG_NONE, false, 0, 0,     run_reset, NULL, NULL, NULL, NULL },
+    { "poweroff",   "acpi",    ARG_BOOL, false, 0, 1,     run_poweroff, NULL, NULL, NULL, NULL },
+    { "cpu-plug",   "cpu",     ARG_INT,  true,  0, 4095,  run_cpu_plug, NULL, NULL, NULL, NULL },
+    { "cpu-unplug", "cpu",     ARG_INT,  true,  0, 4095,  run_cpu_unplug, NULL, NULL, NULL, NULL },
+    { "exec-cap",   "percent", ARG_INT,  true,  1, 100,   run_exec_cap, NULL, NULL, NULL, NULL },
+    { "save",       "file",    ARG_STRING, true, 1, 4095, run_save, "continue", NULL, NULL, "raw" },
+    { "teleport",   "target",  ARG_STRING, true, 3, 300,  run_teleport, NULL, "password-file", "max-downtime", NULL },
 };
 
 /* --- replies --- */
@@ -415,7 +418,7 @@ static int parse_request(json_t *doc, struct request *req, char *msg, size_t siz
         const struct command *c = req->cmd;
         bool known = !strcmp(key, "command") || !strcmp(key, "id") || (c->arg && !strcmp(key, c->arg)) ||
                      (c->flag && !strcmp(key, c->flag)) || (c->text2 && !strcmp(key, c->text2)) ||
-                     (c->num2 && !strcmp(key, c->num2));
+                     (c->num2 && !strcmp(key, c->num2)) || (c->flag2 && !strcmp(key, c->flag2));
         if (!known)
             return request_error(msg, size, VERR_INVALID_PARAMETER, "\"%s\" has no field \"%.64s\"",
                                  req->cmd->name, key);
@@ -424,6 +427,10 @@ static int parse_request(json_t *doc, struct request *req, char *msg, size_t siz
     if (flag && !json_is_boolean(flag))
         return request_error(msg, size, VERR_INVALID_PARAMETER, "\"%s\" must be true or false", req->cmd->flag);
     req->flag = flag && json_is_true(flag);
+    json_t *flag2 = req->cmd->flag2 ? json_object_get(doc, req->cmd->flag2) : NULL;
+    if (flag2 && !json_is_boolean(flag2))
+        return request_error(msg, size, VERR_INVALID_PARAMETER, "\"%s\" must be true or false", req->cmd->flag2);
+    req->flag2 = flag2 && json_is_true(flag2);
     json_t *text2 = req->cmd->text2 ? json_object_get(doc, req->cmd->text2) : NULL;
     if (text2 && (!json_is_string(text2) || !json_string_length(text2) ||
                   strlen(json_string_value(text2)) != json_string_length(text2)))

@@ -42,14 +42,45 @@ void guest_ram_term(struct guest_ram *ram)
     memset(ram, 0, sizeof(*ram));
 }
 
+/* Fresh zeroed anonymous memory at the same address (MAP_FIXED replaces
+ * what was there in one step; KVM follows through its MMU notifiers). */
+static int ram_map_anonymous(struct guest_ram *ram)
+{
+    void *p = mmap(ram->host, ram->size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    if (p == MAP_FAILED)
+        return VERR_NO_MEMORY;
+    ram->file_backed = false;
+    return VINF_SUCCESS;
+}
+
 void guest_ram_clear(struct guest_ram *ram)
 {
     if (!ram->host)
         return;
+    /* MADV_DONTNEED on a private file mapping would bring back the file's
+     * contents, not zeros. */
+    if (ram->file_backed && RT_SUCCESS(ram_map_anonymous(ram)))
+        return;
     /* Dropping the pages zeroes them and gives the memory back to the host;
      * KVM sees the change through its MMU notifiers. */
-    if (madvise(ram->host, ram->size, MADV_DONTNEED) != 0)
+    if (ram->file_backed || madvise(ram->host, ram->size, MADV_DONTNEED) != 0)
         memset(ram->host, 0, ram->size);
+}
+
+int guest_ram_map_file(struct guest_ram *ram, int fd, uint64_t off)
+{
+    if (!ram->host || off % GUEST_PAGE_SIZE || off > (uint64_t)INT64_MAX - ram->size)
+        return VERR_INVALID_PARAMETER;
+    void *p = mmap(ram->host, ram->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE | MAP_FIXED, fd,
+                   (off_t)off);
+    if (p == MAP_FAILED) {
+        /* A failed MAP_FIXED may already have dropped the old pages. */
+        ram_map_anonymous(ram);
+        return VERR_NO_MEMORY;
+    }
+    ram->file_backed = true;
+    return VINF_SUCCESS;
 }
 
 /*

@@ -25,13 +25,22 @@ struct guest_ram {
     uint64_t  high_size;     /* RAM above 4 GiB */
     uint64_t  hole_size;     /* bytes between low_size and 4 GiB */
     uint8_t  *dirty_bitmap;  /* one bit per page written by user space (interp, devices); may be NULL */
+    bool      file_backed;   /* RAM is a private (copy-on-write) mapping of a state file */
 };
 
 /* Maps size bytes of RAM with a hole of hole_size below 4 GiB (VBox status). */
 int  guest_ram_init(struct guest_ram *ram, uint64_t size, uint64_t hole_size);
 void guest_ram_term(struct guest_ram *ram);
-/* Zeroes all RAM (hard reset) without giving up the mapping. */
+/* Zeroes all RAM (hard reset) at the same host address: a file-backed
+ * mapping is replaced by fresh anonymous memory, since dropping its pages
+ * would read the file again. */
 void guest_ram_clear(struct guest_ram *ram);
+/*
+ * Maps ram->size bytes of fd at file offset off (page-aligned) over all RAM,
+ * copy-on-write, at the same host address (engines keep that address).  On
+ * failure RAM is anonymous and zeroed again (VBox status).
+ */
+int  guest_ram_map_file(struct guest_ram *ram, int fd, uint64_t off);
 
 /* Host pointer for [gpa, gpa+len) if it lies entirely in one RAM region, else NULL. */
 void *guest_ram_ptr(const struct guest_ram *ram, uint64_t gpa, uint64_t len);

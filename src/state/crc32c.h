@@ -10,6 +10,8 @@
 
 /* Continues a CRC: start with crc32c(0, ...), feed the result back in. */
 uint32_t crc32c(uint32_t crc, const void *data, size_t len);
+/* The same without the SSE4.2 instruction (what hosts without it use). */
+uint32_t crc32c_portable(uint32_t crc, const void *data, size_t len);
 
 /*
  * Whether a stored checksum matches the computed one.  A fuzzing build

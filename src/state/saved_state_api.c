@@ -26,10 +26,9 @@ static bool stream_ops_complete(PCSSMSTRMOPS ops)
     return ops->pfnWrite && ops->pfnRead && ops->pfnSeek && ops->pfnTell && ops->pfnSize && ops->pfnClose;
 }
 
-VMMR3DECL(int) VMR3Save(PUVM pUVM, const char *pszFilename, PCSSMSTRMOPS pStreamOps, void *pvStreamOpsUser,
-                        bool fContinueAfterwards, PFNVMPROGRESS pfnProgress, void *pvUser, bool *pfSuspended)
+static int save_checked(PUVM pUVM, const char *pszFilename, PCSSMSTRMOPS pStreamOps, void *pvStreamOpsUser,
+                        uint32_t flags, PFNVMPROGRESS pfnProgress, void *pvUser, bool *pfSuspended)
 {
-    (void)fContinueAfterwards;         /* only tells units what comes next; no unit cares yet */
     if (!pfSuspended)
         return VERR_INVALID_POINTER;
     *pfSuspended = false;
@@ -44,9 +43,28 @@ VMMR3DECL(int) VMR3Save(PUVM pUVM, const char *pszFilename, PCSSMSTRMOPS pStream
         return VERR_INVALID_MAGIC;
     if (pStreamOps && !stream_ops_complete(pStreamOps))
         return VERR_INVALID_PARAMETER;
-    struct ssm_target target = { .filename = pszFilename, .ops = pStreamOps, .user = pvStreamOpsUser };
+    struct ssm_target target = { .filename = pszFilename, .ops = pStreamOps, .user = pvStreamOpsUser,
+                                 .raw_ram = (flags & VMSAVE_F_RAW_RAM) != 0 };
     struct ssm_progress progress = { .uvm = pUVM, .fn = pfnProgress, .user = pvUser };
     return ssm_save_vm(vm, &target, &progress, SSM_LIVE_SAVE, SSM_SAVE_DOWNTIME_MS, pfSuspended);
+}
+
+VMMR3DECL(int) VMR3Save(PUVM pUVM, const char *pszFilename, PCSSMSTRMOPS pStreamOps, void *pvStreamOpsUser,
+                        bool fContinueAfterwards, PFNVMPROGRESS pfnProgress, void *pvUser, bool *pfSuspended)
+{
+    (void)fContinueAfterwards;         /* only tells units what comes next; no unit cares yet */
+    return save_checked(pUVM, pszFilename, pStreamOps, pvStreamOpsUser, 0, pfnProgress, pvUser, pfSuspended);
+}
+
+VMMR3DECL(int) VMR3SaveToFileEx(PUVM pUVM, const char *pszFilename, uint32_t fFlags, bool fContinueAfterwards,
+                                PFNVMPROGRESS pfnProgress, void *pvUser, bool *pfSuspended)
+{
+    (void)fContinueAfterwards;
+    if (fFlags & ~VMSAVE_F_VALID_MASK)
+        return VERR_INVALID_FLAGS;
+    if (!pszFilename)
+        return VERR_INVALID_POINTER;
+    return save_checked(pUVM, pszFilename, NULL, NULL, fFlags, pfnProgress, pvUser, pfSuspended);
 }
 
 /* --- load --- */
@@ -75,7 +93,7 @@ static int load_vm(PVM vm, const char *filename, PCSSMSTRMOPS ops, void *user, s
             snprintf(msg, sizeof(msg), "cannot open '%s' (status %d)", filename, rc);
     }
     if (RT_SUCCESS(rc)) {
-        rc = ssm_load_stream(vm, ops, user, progress, msg, sizeof(msg));
+        rc = ssm_load_stream(vm, ops, user, filename ? file.fd : -1, progress, msg, sizeof(msg));
         int rc2 = ops->pfnClose(user, RT_FAILURE(rc));
         if (RT_SUCCESS(rc) && RT_FAILURE(rc2)) {
             rc = rc2;

@@ -62,6 +62,9 @@ int ssm_fingerprint_check(struct ssm_reader *r, const struct ssm_fingerprint *sa
 /* One whole unit: record header then payload. */
 int ssm_unit_write(struct ssm_writer *w, const char *name, uint32_t instance, uint32_t version,
                    const void *payload, size_t len);
+/* A record header alone, for a payload the caller writes itself. */
+int ssm_unit_header_write(struct ssm_writer *w, const char *name, uint32_t instance, uint32_t version,
+                          uint64_t len, uint32_t payload_crc);
 int ssm_end_write(struct ssm_writer *w, uint32_t unit_count);
 
 /*

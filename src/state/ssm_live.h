@@ -12,6 +12,7 @@ struct ssm_target {
     const char  *filename;             /* or ops + user */
     PCSSMSTRMOPS ops;
     void        *user;
+    bool         raw_ram;              /* a file with a mappable RAM image */
 };
 
 enum ssm_save_mode { SSM_LIVE_SAVE, SSM_LIVE_TELEPORT };

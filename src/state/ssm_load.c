@@ -11,13 +11,16 @@
 #include "ssm_machine.h"
 #include "ssm_stream_io.h"
 
-int ssm_load_stream(PVM vm, PCSSMSTRMOPS ops, void *user, struct ssm_progress *progress, char *msg, size_t msg_size)
+int ssm_load_stream(PVM vm, PCSSMSTRMOPS ops, void *user, int map_fd, struct ssm_progress *progress, char *msg,
+                    size_t msg_size)
 {
     struct ssm_load l;
     memset(&l, 0, sizeof(l));
     l.vm = vm;
     l.ml.vm = vm;
     l.progress = progress;
+    l.map_file = map_fd >= 0;
+    l.map_fd = map_fd;
     ssm_reader_init(&l.r, ops, user);
     if (ops->pfnSize && RT_FAILURE(ops->pfnSize(user, &l.size)))
         l.size = 0;

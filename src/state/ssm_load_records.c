@@ -75,7 +75,12 @@ int ssm_load_records(struct ssm_load *l)
             return VINF_SUCCESS;
         if (RT_FAILURE(rc))
             return rc;
-        rc = !strcmp(u.name, SSM_RAM_UNIT_NAME) ? ram_unit(l, &u, at) : other_unit(l, &u, at);
+        if (!strcmp(u.name, SSM_RAM_UNIT_NAME))
+            rc = ram_unit(l, &u, at);
+        else if (!strcmp(u.name, SSM_RAM_IMAGE_UNIT_NAME))
+            rc = ssm_ram_image_load(&l->ram, &l->r, &u, at, l->map_file ? l->map_fd : -1, l->size);
+        else
+            rc = other_unit(l, &u, at);
         if (RT_FAILURE(rc))
             return rc;
         if (l->size)

@@ -14,21 +14,6 @@
 
 #define ZSTD_LEVEL 1
 
-/*
- * A live pass reads guest RAM while vCPUs write it: a page torn by such a
- * write is in the dirty log and sent again, so the race is intended.  Tell
- * ThreadSanitizer (its annotations exist only in TSan builds).
- */
-#if defined(__SANITIZE_THREAD__)
-void AnnotateIgnoreReadsBegin(const char *file, int line);
-void AnnotateIgnoreReadsEnd(const char *file, int line);
-#define GUEST_READS_BEGIN() AnnotateIgnoreReadsBegin(__FILE__, __LINE__)
-#define GUEST_READS_END()   AnnotateIgnoreReadsEnd(__FILE__, __LINE__)
-#else
-#define GUEST_READS_BEGIN() ((void)0)
-#define GUEST_READS_END()   ((void)0)
-#endif
-
 struct unit_build {
     uint32_t runs, data_pages;
     uint64_t run_first;                /* page index of the open run */
@@ -60,7 +45,7 @@ void ssm_ram_saver_term(struct ssm_ram_saver *s)
     s->data = s->payload = NULL;
 }
 
-static bool page_is_zero(const uint8_t *p)
+bool ssm_ram_page_is_zero(const uint8_t *p)
 {
     const uint64_t *q = (const uint64_t *)p;
     for (unsigned i = 0; i < GUEST_PAGE_SIZE / 8; i++)
@@ -149,7 +134,7 @@ int ssm_ram_save_pass(struct ssm_ram_saver *s, const uint8_t *dirty)
         if (dirty && !(dirty[p / 8] & (1u << (p % 8))))
             continue;
         GUEST_READS_BEGIN();
-        bool zero = page_is_zero(s->ram->host + p * GUEST_PAGE_SIZE);
+        bool zero = ssm_ram_page_is_zero(s->ram->host + p * GUEST_PAGE_SIZE);
         GUEST_READS_END();
         int rc = zero && !dirty ? VINF_SUCCESS       /* the target starts from zeroed RAM */
                : page_add(s, &b, p, zero);

@@ -10,8 +10,8 @@
 #include "crc32c.h"
 #include "ssm_format.h"
 
-int ssm_unit_write(struct ssm_writer *w, const char *name, uint32_t instance, uint32_t version,
-                   const void *payload, size_t len)
+int ssm_unit_header_write(struct ssm_writer *w, const char *name, uint32_t instance, uint32_t version,
+                          uint64_t len, uint32_t payload_crc)
 {
     uint8_t b[SSM_UNIT_HDR_SIZE] = { 0 };
     if (strlen(name) >= SSM_UNIT_NAME_SIZE)
@@ -22,9 +22,15 @@ int ssm_unit_write(struct ssm_writer *w, const char *name, uint32_t instance, ui
     ssm_put_u32(b + 32, instance);
     ssm_put_u32(b + 36, version);
     ssm_put_u64(b + 40, len);
-    ssm_put_u32(b + 48, crc32c(0, payload, len));
+    ssm_put_u32(b + 48, payload_crc);
     ssm_put_u32(b + 60, crc32c(0, b, 60));
-    int rc = ssm_write(w, b, sizeof(b));
+    return ssm_write(w, b, sizeof(b));
+}
+
+int ssm_unit_write(struct ssm_writer *w, const char *name, uint32_t instance, uint32_t version,
+                   const void *payload, size_t len)
+{
+    int rc = ssm_unit_header_write(w, name, instance, version, len, crc32c(0, payload, len));
     return RT_SUCCESS(rc) ? ssm_write(w, payload, len) : rc;
 }
 

@@ -27,18 +27,24 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* One RAM pass (dirty NULL: every non-zero page), measuring the data rate. */
-static int ram_pass(struct ssm_save *s, const uint8_t *dirty, unsigned lo, unsigned hi)
+/* One RAM pass (dirty NULL: every non-zero page; image: the first pass as
+ * a "ramimage" unit), measuring the rate of the pages sent with data. */
+static int any_pass(struct ssm_save *s, const uint8_t *dirty, bool image, unsigned lo, unsigned hi)
 {
     s->pct_lo = lo;
     s->pct_hi = hi;
     uint64_t t0 = now_ns(), pages0 = s->ram.pages_sent;
-    int rc = ssm_ram_save_pass(&s->ram, dirty);
+    int rc = image ? ssm_ram_image_write(&s->ram) : ssm_ram_save_pass(&s->ram, dirty);
     uint64_t ns = now_ns() - t0, bytes = (s->ram.pages_sent - pages0) * GUEST_PAGE_SIZE;
     if (RT_SUCCESS(rc) && bytes >= (UINT64_C(1) << 20) && ns)   /* too little data says nothing */
         s->bytes_per_s = (uint64_t)((unsigned __int128)bytes * 1000000000u / ns);
     s->passes++;
     return rc;
+}
+
+static int ram_pass(struct ssm_save *s, const uint8_t *dirty, unsigned lo, unsigned hi)
+{
+    return any_pass(s, dirty, false, lo, hi);
 }
 
 static int log_start(struct ssm_save *s)
@@ -58,13 +64,14 @@ static int log_start(struct ssm_save *s)
 }
 
 int ssm_save_begin(struct ssm_save *s, PVM vm, PCSSMSTRMOPS ops, void *user, struct ssm_progress *progress,
-                   bool live)
+                   bool live, bool file_image)
 {
     memset(s, 0, sizeof(*s));
     s->vm = vm;
     s->progress = progress;
     s->live = live;
     ssm_writer_init(&s->w, ops, user);
+    s->w.holes_ok = file_image;        /* only ever a fresh file */
     int rc = ssm_ram_saver_init(&s->ram, &s->w, &vm->ram);
     if (RT_FAILURE(rc))
         return rc;
@@ -80,7 +87,7 @@ int ssm_save_begin(struct ssm_save *s, PVM vm, PCSSMSTRMOPS ops, void *user, str
     if (RT_SUCCESS(rc) && live)
         rc = log_start(s);
     if (RT_SUCCESS(rc))
-        rc = ram_pass(s, NULL, 2, live ? 60 : 90);
+        rc = any_pass(s, NULL, file_image, 2, live ? 60 : 90);
     return rc;
 }
 

@@ -98,7 +98,7 @@ static int save_error(PVM vm, int rc, const struct ssm_save *s, const struct ssm
 static int save_plain(PVM vm, const struct ssm_target *t, struct ssm_progress *progress, PCSSMSTRMOPS ops, void *user)
 {
     struct ssm_save s;
-    int rc = ssm_save_begin(&s, vm, ops, user, progress, false);
+    int rc = ssm_save_begin(&s, vm, ops, user, progress, false, t->filename && t->raw_ram);
     if (RT_SUCCESS(rc))
         rc = ssm_save_finish(&s);
     ssm_save_end(&s);
@@ -136,7 +136,7 @@ static int save_live(PVM vm, const struct ssm_target *t, struct ssm_progress *pr
 {
     struct ssm_save s;
     bool ext = false;
-    int rc = ssm_save_begin(&s, vm, ops, user, progress, true);
+    int rc = ssm_save_begin(&s, vm, ops, user, progress, true, t->filename && t->raw_ram);
     if (RT_SUCCESS(rc))
         rc = ssm_save_live_passes(&s, downtime_ms);
     if (RT_SUCCESS(rc))

@@ -18,6 +18,7 @@ void ssm_writer_init(struct ssm_writer *w, PCSSMSTRMOPS ops, void *user)
     w->off = 0;
     w->crc = 0;
     w->rc = VINF_SUCCESS;
+    w->holes_ok = false;
     w->msg[0] = '\0';
 }
 
@@ -41,7 +42,7 @@ int ssm_writer_fail(struct ssm_writer *w, int rc, const char *fmt, ...)
     return w->rc;
 }
 
-int ssm_write(struct ssm_writer *w, const void *buf, size_t len)
+static int write_bytes(struct ssm_writer *w, const void *buf, size_t len, bool checked)
 {
     if (RT_FAILURE(w->rc))
         return w->rc;
@@ -55,8 +56,30 @@ int ssm_write(struct ssm_writer *w, const void *buf, size_t len)
     if (RT_FAILURE(rc))
         return ssm_writer_fail(w, rc, "writing %zu bytes at offset %llu failed (status %d)", len,
                                (unsigned long long)w->off, rc);
-    w->crc = crc32c(w->crc, buf, len);
+    if (checked)
+        w->crc = crc32c(w->crc, buf, len);
     w->off += len;
+    return VINF_SUCCESS;
+}
+
+int ssm_write(struct ssm_writer *w, const void *buf, size_t len)
+{
+    return write_bytes(w, buf, len, true);
+}
+
+int ssm_write_unchecked(struct ssm_writer *w, const void *buf, size_t len)
+{
+    return write_bytes(w, buf, len, false);
+}
+
+int ssm_write_hole(struct ssm_writer *w, uint64_t len)
+{
+    if (RT_FAILURE(w->rc))
+        return w->rc;
+    if (!w->holes_ok)
+        return ssm_writer_fail(w, VERR_SSM_IPE_1, "a hole at offset %llu in a stream that cannot have one",
+                               (unsigned long long)w->off);
+    w->off += len;                     /* later writes extend the file over it */
     return VINF_SUCCESS;
 }
 
@@ -82,7 +105,7 @@ int ssm_reader_fail(struct ssm_reader *r, int rc, const char *fmt, ...)
     return r->rc;
 }
 
-int ssm_read(struct ssm_reader *r, void *buf, size_t len, const char *what)
+static int read_bytes(struct ssm_reader *r, void *buf, size_t len, const char *what, bool checked)
 {
     if (RT_FAILURE(r->rc))
         return r->rc;
@@ -105,7 +128,23 @@ int ssm_read(struct ssm_reader *r, void *buf, size_t len, const char *what)
         }
         done += got;
     }
-    r->crc = crc32c(r->crc, buf, len);
+    if (checked)
+        r->crc = crc32c(r->crc, buf, len);
     r->off += len;
     return VINF_SUCCESS;
+}
+
+int ssm_read(struct ssm_reader *r, void *buf, size_t len, const char *what)
+{
+    return read_bytes(r, buf, len, what, true);
+}
+
+int ssm_read_unchecked(struct ssm_reader *r, void *buf, size_t len, const char *what)
+{
+    return read_bytes(r, buf, len, what, false);
+}
+
+void ssm_reader_skip(struct ssm_reader *r, uint64_t len)
+{
+    r->off += len;
 }

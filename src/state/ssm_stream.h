@@ -21,6 +21,7 @@ struct ssm_writer {
     uint64_t     off;
     uint32_t     crc;                 /* of every byte written so far */
     int          rc;                  /* first failure, sticky */
+    bool         holes_ok;            /* a file: skipped bytes read back as zero */
     char         msg[SSM_MSG_SIZE];
 };
 
@@ -38,6 +39,10 @@ void ssm_writer_init(struct ssm_writer *w, PCSSMSTRMOPS ops, void *user);
 int  ssm_write(struct ssm_writer *w, const void *buf, size_t len);
 /* Records the first failure with a message; returns rc. */
 int  ssm_writer_fail(struct ssm_writer *w, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Writes bytes that the whole-stream checksum leaves out (a RAM image). */
+int  ssm_write_unchecked(struct ssm_writer *w, const void *buf, size_t len);
+/* Leaves len zero bytes as a hole (only when holes_ok: a file). */
+int  ssm_write_hole(struct ssm_writer *w, uint64_t len);
 
 void ssm_reader_init(struct ssm_reader *r, PCSSMSTRMOPS ops, void *user);
 /*
@@ -47,6 +52,10 @@ void ssm_reader_init(struct ssm_reader *r, PCSSMSTRMOPS ops, void *user);
  * `what` names the record for the message.
  */
 int  ssm_read(struct ssm_reader *r, void *buf, size_t len, const char *what);
+/* As ssm_read, for bytes the whole-stream checksum leaves out. */
+int  ssm_read_unchecked(struct ssm_reader *r, void *buf, size_t len, const char *what);
+/* Steps over len bytes without reading them (the caller checked they exist). */
+void ssm_reader_skip(struct ssm_reader *r, uint64_t len);
 int  ssm_reader_fail(struct ssm_reader *r, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Little-endian field access for the on-disk records. */

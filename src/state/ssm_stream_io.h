@@ -36,9 +36,10 @@ struct ssm_save {
 };
 
 /* Header and the first RAM pass; live: the guest runs meanwhile (the
- * engine's dirty log, if it has one, is started first). */
+ * engine's dirty log, if it has one, is started first).  file_image: the
+ * stream is a new file and the first pass is a mappable "ramimage" unit. */
 int  ssm_save_begin(struct ssm_save *s, PVM vm, PCSSMSTRMOPS ops, void *user, struct ssm_progress *progress,
-                    bool live);
+                    bool live, bool file_image);
 /* Live: more RAM passes while the guest runs, until what is left would be
  * sent within downtime_ms at the measured rate (or the pass cap). */
 int  ssm_save_live_passes(struct ssm_save *s, uint32_t downtime_ms);
@@ -55,12 +56,16 @@ struct ssm_load {
     struct ssm_machine_load ml;
     struct ssm_progress *progress;
     uint64_t size;                     /* stream size if known, else 0 */
+    bool     map_file;                 /* map_fd is the file: a RAM image may be mapped */
+    int      map_fd;
 };
 
 /* Reads every record after the header up to and including the end marker. */
 int  ssm_load_records(struct ssm_load *l);
 
-/* Loads a whole stream; msg gets the reason on failure. */
-int  ssm_load_stream(PVM vm, PCSSMSTRMOPS ops, void *user, struct ssm_progress *progress, char *msg, size_t msg_size);
+/* Loads a whole stream; msg gets the reason on failure.  map_fd >= 0: the
+ * stream is that file, whose RAM image (if any) is mapped copy-on-write. */
+int  ssm_load_stream(PVM vm, PCSSMSTRMOPS ops, void *user, int map_fd, struct ssm_progress *progress, char *msg,
+                     size_t msg_size);
 
 #endif /* PETREL_SSM_STREAM_IO_H */
