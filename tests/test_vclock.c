@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "time/vclock.h"
@@ -367,6 +368,42 @@ static void test_leftover_timer_freed(void **state)
     vclock_destroy(c);                          /* frees t: ASan would report a leak */
 }
 
+/* A periodic timer re-arms itself from its callback; destroying it while
+ * that callback runs must not leave it on the clock's list (found by ASan
+ * as a use after free when a second timer was destroyed next). */
+struct rearm {
+    struct vclock *clock;
+    struct vtimer *self;
+    atomic_int fired;
+};
+
+static void rearm_fn(void *opaque)
+{
+    struct rearm *r = opaque;
+    atomic_fetch_add(&r->fired, 1);
+    usleep(2000);                                       /* destroy starts meanwhile */
+    vtimer_arm(r->self, vclock_now(r->clock) + 100 * 1000);
+}
+
+static void test_destroy_while_rearming(void **state)
+{
+    (void)state;
+    struct vclock *c = vclock_create();
+    vclock_resume(c);
+    for (int i = 0; i < 20; i++) {
+        struct rearm r = { .clock = c };
+        struct vtimer *other = vtimer_create(c, rearm_fn, &r);
+        r.self = vtimer_create(c, rearm_fn, &r);
+        vtimer_arm(other, vclock_now(c) + 1000 * MS);
+        vtimer_arm(r.self, vclock_now(c));
+        while (atomic_load(&r.fired) == 0)
+            usleep(100);
+        vtimer_destroy(r.self);                         /* usually while rearm_fn runs */
+        vtimer_destroy(other);
+    }
+    vclock_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_disarm_concurrency),
         cmocka_unit_test(test_many_timers),
         cmocka_unit_test(test_leftover_timer_freed),
+        cmocka_unit_test(test_destroy_while_rearming),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

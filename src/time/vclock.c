@@ -29,6 +29,7 @@ struct vtimer {
     void *opaque;
     uint64_t deadline;
     bool armed;                     /* on the clock's sorted list */
+    bool dying;                     /* vtimer_destroy started: arming is ignored */
     struct vtimer *prev, *next;
     struct vtimer *all_prev, *all_next;     /* every timer of the clock */
 };
@@ -307,6 +308,7 @@ void vtimer_destroy(struct vtimer *t)
         return;
     struct vclock *c = t->clock;
     pthread_mutex_lock(&c->lock);
+    t->dying = true;                /* a callback in flight must not re-arm it */
     if (t->armed)
         list_remove(c, t);
     if (t->all_prev)
@@ -324,6 +326,10 @@ void vtimer_arm(struct vtimer *t, uint64_t deadline_ns)
 {
     struct vclock *c = t->clock;
     pthread_mutex_lock(&c->lock);
+    if (t->dying) {                 /* its own callback, running while it is destroyed */
+        pthread_mutex_unlock(&c->lock);
+        return;
+    }
     if (t->armed)
         list_remove(c, t);
     t->deadline = deadline_ns;
