@@ -92,6 +92,7 @@ int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
     uint64_t budget = max_instructions ? max_instructions : UINT64_MAX;
     int rc = VINF_SUCCESS;
     struct block *prev = NULL;                    /* the block just run to its end */
+    uint64_t start = cpu->retired;
 
     if (st->run_state == CPU_HALTED)
         return VINF_EM_HALT;
@@ -100,6 +101,8 @@ int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
             atomic_store(&cpu->poked, false);
             break;
         }
+        if (unlikely(cpu->irq_window) && (st->rflags & RFLAGS_IF) && !cpu->sti_shadow && cpu->retired != start)
+            break;                                /* an interrupt waits and can be taken now */
         bool dbg = debug_active(cpu), tf = st->rflags & RFLAGS_TF;
         int r = X_NEXT;
         unsigned done = 0;
@@ -149,6 +152,11 @@ int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
     }
     finish(cpu);
     return rc;
+}
+
+void interp_request_irq_window(struct interp_cpu *cpu, bool on)
+{
+    cpu->irq_window = on;
 }
 
 void interp_poke(struct interp_cpu *cpu)

@@ -64,6 +64,10 @@ void interp_cpu_destroy(struct interp_cpu *cpu);
  */
 int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions);
 
+/* While on, interp_execute returns as soon as RFLAGS.IF (outside an
+ * interrupt shadow) would let an interrupt in: the caller has one waiting. */
+void interp_request_irq_window(struct interp_cpu *cpu, bool on);
+
 /* Makes a running interp_execute() return VINF_SUCCESS at the next block end
  * (any thread, async-signal-safe). */
 void interp_poke(struct interp_cpu *cpu);

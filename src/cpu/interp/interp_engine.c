@@ -183,9 +183,6 @@ static bool force_flags_pending(PVMCPU vcpu)
            atomic_load_explicit(&vcpu->pVM->ff, memory_order_relaxed) != 0;
 }
 
-/* Instructions per chunk while an interrupt waits for the guest to set
- * RFLAGS.IF: it is taken soon after STI/POPF/IRET. */
-#define WINDOW_CHUNK 64u
 
 static int interp_guru(PVMCPU vcpu, struct interp_vcpu *iv, int rc)
 {
@@ -207,7 +204,8 @@ static int interp_run(PVMCPU vcpu)
     for (;;) {
         if (!apic_vcpu_service(&iv->apic))
             return VINF_EM_HALT;           /* waiting for SIPI */
-        int rc = interp_execute(iv->cpu, window ? WINDOW_CHUNK : RUN_CHUNK);
+        interp_request_irq_window(iv->cpu, window);   /* return when STI/POPF/IRET opens it */
+        int rc = interp_execute(iv->cpu, RUN_CHUNK);
         window = apic_vcpu_after_chunk(&iv->apic);
         if (RT_FAILURE(rc))
             return interp_guru(vcpu, iv, rc);

@@ -201,6 +201,7 @@ struct interp_cpu {
     uint8_t  dbg_hits;        /* data breakpoints (B0-B3) hit by the current instruction */
     uint8_t  dbg_pending;     /* hits held back by a MOV SS shadow */
     atomic_bool poked;
+    bool irq_window;          /* return as soon as RFLAGS.IF lets an interrupt in */
     uint64_t retired;
     uint64_t tsc_offset;
     char     error[256];
