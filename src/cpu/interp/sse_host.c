@@ -98,90 +98,38 @@ unsigned sse_stub_number(unsigned prefix, unsigned map, unsigned op, bool rex_w,
     return 0xffff;
 }
 
+/* The common part of the three calling sequences: registers in, the stub,
+ * RFLAGS and registers out (r in RSI, the stub address in a register). */
+#define SSE_LOAD                                                                                    \
+    "movdqa 0(%[r]), %%xmm0\n\tmovdqa 16(%[r]), %%xmm1\n\tmovdqa 32(%[r]), %%xmm2\n\t"             \
+    "mov 48(%[r]), %%rax\n\tmov 56(%[r]), %%rcx\n\tmov 64(%[r]), %%rdx\n\t"
+#define SSE_CALL "call *%[stub]\n\tpushfq\n\tpopq 72(%[r])\n\t"
+#define SSE_STORE                                                                                   \
+    "movdqa %%xmm0, 0(%[r])\n\tmovdqa %%xmm1, 16(%[r])\n\tmovdqa %%xmm2, 32(%[r])\n\t"             \
+    "mov %%rax, 48(%[r])\n\tmov %%rcx, 56(%[r])\n\tmov %%rdx, 64(%[r])\n\t"
+#define SSE_MXCSR_IN  "stmxcsr 84(%[r])\n\tldmxcsr 80(%[r])\n\t"
+#define SSE_MXCSR_OUT "stmxcsr 80(%[r])\n\tldmxcsr 84(%[r])\n\t"
+#define SSE_OPERANDS  : : [r] "S"(r), [stub] "r"(stub), "D"(mem)
+#define SSE_CLOBBERS  "rax", "rcx", "rdx", "xmm0", "xmm1", "xmm2", "memory", "cc"
+
 void sse_host_run(unsigned n, void *mem, struct sse_host_regs *r, unsigned what)
 {
     const uint8_t *stub = petrel_sse_stubs + (size_t)n * 16u;
-    if (!what) {
-        __asm__ volatile("sub $128, %%rsp\n\t"              /* keep the red zone */
-                         "movdqa 0(%[r]), %%xmm0\n\t"
-                         "movdqa 16(%[r]), %%xmm1\n\t"
-                         "movdqa 32(%[r]), %%xmm2\n\t"
-                         "mov 48(%[r]), %%rax\n\t"
-                         "mov 56(%[r]), %%rcx\n\t"
-                         "mov 64(%[r]), %%rdx\n\t"
-                         "call *%[stub]\n\t"
-                         "pushfq\n\t"
-                         "popq 72(%[r])\n\t"
-                         "movdqa %%xmm0, 0(%[r])\n\t"
-                         "movdqa %%xmm1, 16(%[r])\n\t"
-                         "movdqa %%xmm2, 32(%[r])\n\t"
-                         "mov %%rax, 48(%[r])\n\t"
-                         "mov %%rcx, 56(%[r])\n\t"
-                         "mov %%rdx, 64(%[r])\n\t"
+    if (!what) {                                         /* the red zone is kept: 128 bytes below */
+        __asm__ volatile("sub $128, %%rsp\n\t" SSE_LOAD SSE_CALL SSE_STORE "add $128, %%rsp"
+                         SSE_OPERANDS : SSE_CLOBBERS);
+    } else if (!(what & SSE_RUN_MMX)) {                  /* floating point without MMX registers */
+        __asm__ volatile("sub $128, %%rsp\n\t" SSE_MXCSR_IN SSE_LOAD SSE_CALL SSE_MXCSR_OUT SSE_STORE
                          "add $128, %%rsp"
-                         :
-                         : [r] "S"(r), [stub] "r"(stub), "D"(mem)
-                         : "rax", "rcx", "rdx", "xmm0", "xmm1", "xmm2", "memory", "cc");
-        return;
-    }
-    if (!(what & SSE_RUN_MMX)) {                        /* floating point without MMX registers */
-        __asm__ volatile("sub $128, %%rsp\n\t"
-                         "stmxcsr 84(%[r])\n\t"
-                         "ldmxcsr 80(%[r])\n\t"
-                         "movdqa 0(%[r]), %%xmm0\n\t"
-                         "movdqa 16(%[r]), %%xmm1\n\t"
-                         "movdqa 32(%[r]), %%xmm2\n\t"
-                         "mov 48(%[r]), %%rax\n\t"
-                         "mov 56(%[r]), %%rcx\n\t"
-                         "mov 64(%[r]), %%rdx\n\t"
-                         "call *%[stub]\n\t"
-                         "pushfq\n\t"
-                         "popq 72(%[r])\n\t"
-                         "stmxcsr 80(%[r])\n\t"
-                         "ldmxcsr 84(%[r])\n\t"
-                         "movdqa %%xmm0, 0(%[r])\n\t"
-                         "movdqa %%xmm1, 16(%[r])\n\t"
-                         "movdqa %%xmm2, 32(%[r])\n\t"
-                         "mov %%rax, 48(%[r])\n\t"
-                         "mov %%rcx, 56(%[r])\n\t"
-                         "mov %%rdx, 64(%[r])\n\t"
+                         SSE_OPERANDS : SSE_CLOBBERS);
+    } else {
+        __asm__ volatile("sub $128, %%rsp\n\t" SSE_MXCSR_IN
+                         "movq 88(%[r]), %%mm1\n\tmovq 96(%[r]), %%mm2\n\t" SSE_LOAD SSE_CALL SSE_MXCSR_OUT
+                         "movq %%mm1, 88(%[r])\n\tmovq %%mm2, 96(%[r])\n\temms\n\t" SSE_STORE
                          "add $128, %%rsp"
-                         :
-                         : [r] "S"(r), [stub] "r"(stub), "D"(mem)
-                         : "rax", "rcx", "rdx", "xmm0", "xmm1", "xmm2", "memory", "cc");
-        return;
+                         SSE_OPERANDS : SSE_CLOBBERS, "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)",
+                           "st(7)", "mm0", "mm1", "mm2", "mm3", "mm4", "mm5", "mm6", "mm7");
     }
-    __asm__ volatile("sub $128, %%rsp\n\t"
-                     "stmxcsr 84(%[r])\n\t"
-                     "ldmxcsr 80(%[r])\n\t"
-                     "movq 88(%[r]), %%mm1\n\t"
-                     "movq 96(%[r]), %%mm2\n\t"
-                     "movdqa 0(%[r]), %%xmm0\n\t"
-                     "movdqa 16(%[r]), %%xmm1\n\t"
-                     "movdqa 32(%[r]), %%xmm2\n\t"
-                     "mov 48(%[r]), %%rax\n\t"
-                     "mov 56(%[r]), %%rcx\n\t"
-                     "mov 64(%[r]), %%rdx\n\t"
-                     "call *%[stub]\n\t"
-                     "pushfq\n\t"
-                     "popq 72(%[r])\n\t"
-                     "stmxcsr 80(%[r])\n\t"
-                     "ldmxcsr 84(%[r])\n\t"
-                     "movq %%mm1, 88(%[r])\n\t"
-                     "movq %%mm2, 96(%[r])\n\t"
-                     "emms\n\t"
-                     "movdqa %%xmm0, 0(%[r])\n\t"
-                     "movdqa %%xmm1, 16(%[r])\n\t"
-                     "movdqa %%xmm2, 32(%[r])\n\t"
-                     "mov %%rax, 48(%[r])\n\t"
-                     "mov %%rcx, 56(%[r])\n\t"
-                     "mov %%rdx, 64(%[r])\n\t"
-                     "add $128, %%rsp"
-                     :
-                     : [r] "S"(r), [stub] "r"(stub), "D"(mem)
-                     : "rax", "rcx", "rdx", "xmm0", "xmm1", "xmm2", "memory", "cc", "st", "st(1)", "st(2)",
-                       "st(3)", "st(4)", "st(5)", "st(6)", "st(7)", "mm0", "mm1", "mm2", "mm3", "mm4", "mm5",
-                       "mm6", "mm7");
 }
 
 /* CPUID 1 bits of the SSE family the interpreter can offer: those the host
