@@ -10,12 +10,19 @@
  * block, skipping the code-fetch translation; it is flushed with the TLB
  * (CR3 writes keep the entries that map through global pages).
  *
+ * Blocks live in a per-vCPU arena, header and instructions together, filled
+ * in order; a hash table chains them by (phys, code size).  When the arena
+ * is full it is emptied at once (a stale block is never reused in place,
+ * so a pointer to a block stays good until the next emptying).  The arena
+ * is small on purpose: a guest's hot code fits, and what the executor
+ * touches per block stays in few cache lines.
+ *
  * Blocks are also chained: each remembers up to two successors by linear
  * address (block_link), so the executor goes from block to block without
  * either lookup.  A link is a cache of what block_fetch would return at
  * that address; it is valid while cpu->chain_gen is unchanged (bumped by
- * code writes, TLB flushes and INVLPG, CR3 writes, mode and CS changes)
- * and the target slot was not decoded again (serial).  Everything here is
+ * code writes, TLB flushes and INVLPG, CR3 writes, mode and CS changes,
+ * emptying the arena).  Everything here is
  * per vCPU and touched only by the thread running it: no locks.
  */
 #include "interp_internal.h"
@@ -25,12 +32,24 @@ int op_too_long(struct interp_cpu *cpu, const struct insn *in);
 static inline unsigned block_hash(uint64_t phys, enum code_mode mode)
 {
     uint64_t h = (phys ^ (phys >> 13) ^ ((uint64_t)mode << 7)) * UINT64_C(0x9e3779b97f4a7c15);
-    return (unsigned)(h >> 40) & (BLOCK_CACHE_SIZE - 1);
+    return (unsigned)(h >> 40) & (BLOCK_HASH_SIZE - 1);
+}
+
+/* Empties the arena: every block, link, jump-cache and return-stack entry goes. */
+static void arena_flush(struct interp_cpu *cpu)
+{
+    cpu->arena_used = 0;
+    cpu->arena_flushes++;
+    memset(cpu->htab, 0, sizeof(cpu->htab));
+    memset(cpu->jcache, 0, sizeof(cpu->jcache));
+    memset(cpu->ret_stack, 0, sizeof(cpu->ret_stack));
+    chain_invalidate(cpu);
 }
 
 void code_page_written(struct interp_cpu *cpu, uint64_t page)
 {
     __atomic_fetch_add(&cpu->code_gen[page], 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&cpu->track->write_seq, 1, __ATOMIC_RELEASE);   /* other vCPUs drop their links */
     __atomic_store_n(&cpu->code_mark[page], 0, __ATOMIC_RELAXED);
     cpu->smc = true;
     cpu->run_end = NULL;                     /* run_block stops after the writing instruction */
@@ -211,6 +230,39 @@ void code_marks_resync(struct interp_cpu *cpu)
         cpu->tlb[i].tag_write = TLB_INVALID;
 }
 
+/* The cached block for (phys, mode) that is still valid, unlinking stale
+ * ones met on the way (their space comes back when the arena empties). */
+static struct block *htab_find(struct interp_cpu *cpu, uint64_t phys, uint64_t rip)
+{
+    struct block **pp = &cpu->htab[block_hash(phys, cpu->mode)];
+    for (struct block *b = *pp; b; b = *pp) {
+        if (b->phys == phys && b->mode == cpu->mode) {
+            if (block_valid(cpu, b, rip))
+                return b;
+            *pp = b->next;
+            continue;
+        }
+        pp = &b->next;
+    }
+    return NULL;
+}
+
+/* Decodes the block at phys into the arena's free space and files it. */
+static struct block *decode_into_arena(struct interp_cpu *cpu, uint64_t phys)
+{
+    if (cpu->arena_used + BLOCK_BYTES(BLOCK_MAX_INSNS) > BLOCK_ARENA_SIZE)
+        arena_flush(cpu);
+    struct block *b = (struct block *)(cpu->arena + cpu->arena_used);
+    memset(b->link, 0, sizeof(b->link));
+    if (decode_block(cpu, b, phys))
+        return NULL;                              /* nothing committed */
+    cpu->arena_used += BLOCK_BYTES(b->n);
+    struct block **head = &cpu->htab[block_hash(phys, cpu->mode)];
+    b->next = *head;
+    *head = b;
+    return b;
+}
+
 struct block *block_fetch(struct interp_cpu *cpu)
 {
     if (unlikely(__atomic_load_n(&cpu->track->mark_seq, __ATOMIC_RELAXED) != cpu->mark_seq_seen))
@@ -227,32 +279,30 @@ struct block *block_fetch(struct interp_cpu *cpu)
     }
     if (fetch_translate(cpu, lin, &phys))
         return NULL;
-    uint32_t page = page_of(cpu, phys);
-    struct block *b = page == PAGE_NONE ? &cpu->scratch : &cpu->blocks[block_hash(phys, cpu->mode)];
-    if (page != PAGE_NONE && b->phys == phys && block_valid(cpu, b, rip)) {
-        jcache_put(cpu, jc, b, lin);
+    if (page_of(cpu, phys) == PAGE_NONE) {        /* code outside RAM: decoded each time */
+        struct block *b = cpu->scratch;
+        memset(b->link, 0, sizeof(b->link));
+        if (decode_block(cpu, b, phys)) {
+            b->mode = 0xff;
+            return NULL;
+        }
+        b->lin = lin;
         return b;
     }
-    b->mode = 0xff;
-    b->serial = ++cpu->block_serial;             /* links to the old contents go stale */
-    memset(b->link, 0, sizeof(b->link));
-    if (decode_block(cpu, b, phys)) {
-        b->mode = 0xff;
+    struct block *b = htab_find(cpu, phys, rip);
+    if (!b && !(b = decode_into_arena(cpu, phys)))
         return NULL;
-    }
-    b->lin = lin;
-    if (page != PAGE_NONE)
-        jcache_put(cpu, jc, b, lin);
+    jc = &cpu->jcache[jcache_hash(lin)];          /* (an arena flush cleared it) */
+    jcache_put(cpu, jc, b, lin);
     return b;
 }
 
 void block_link(struct interp_cpu *cpu, struct block *prev, struct block *b, uint64_t lin)
 {
-    if (!prev || prev == &cpu->scratch || b == &cpu->scratch)
+    if (!prev || prev == cpu->scratch || b == cpu->scratch)
         return;
     struct block_link *l = &prev->link[lin == prev->lin + prev->bytes ? 0 : 1];
     l->to = b;
     l->lin = lin;
     l->gen = cpu->chain_gen;
-    l->serial = b->serial;
 }

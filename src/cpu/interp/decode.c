@@ -348,7 +348,6 @@ int decode_insn(enum code_mode mode, const uint8_t *bytes, unsigned avail, struc
     in->fn = oi->fn;
     in->osz = (uint8_t)operand_size(mode, f, opsize, rex);
     in->asz = (uint8_t)address_size(mode, adsize);
-    in->amask = size_mask(in->asz);
     in->seg = SEG_DS;
     in->ends = (f & F_END) != 0;
     if (f & F_REGOP) {

@@ -61,6 +61,11 @@ static ALWAYS_INLINE struct block *next_block(struct interp_cpu *cpu, struct blo
     uint64_t lin = (cpu->seg[SEG_CS].base + cpu->st->rip) & cpu->lin_mask;
     struct block *b;
     struct block *caller = NULL;                  /* a RET: its caller's fall-through link */
+    uint32_t writes = __atomic_load_n(&cpu->track->write_seq, __ATOMIC_ACQUIRE);
+    if (unlikely(writes != cpu->write_seq_seen)) {  /* code changed (maybe by another vCPU) */
+        cpu->write_seq_seen = writes;
+        chain_invalidate(cpu);
+    }
     if (likely(prev)) {
         if (prev->exit == EXIT_RET)
             caller = cpu->ret_stack[--cpu->ret_top & (RET_STACK - 1)];
@@ -69,7 +74,10 @@ static ALWAYS_INLINE struct block *next_block(struct interp_cpu *cpu, struct blo
         if (caller && (b = block_chained(cpu, caller, lin)))
             return b;
     }
+    uint64_t flushes = cpu->arena_flushes;
     b = block_fetch(cpu);
+    if (cpu->arena_flushes != flushes)
+        return b;                                 /* prev and caller died with the arena */
     if (b && prev)
         block_link(cpu, prev, b, lin);
     if (b && caller && lin == caller->lin + caller->bytes)

@@ -53,7 +53,7 @@ static int copy_in(struct interp_cpu *cpu, const struct insn *in, uint64_t ea, u
 {
     for (unsigned i = 0; i < len; i += 8) {
         uint64_t v;
-        int r = mem_read(cpu, in->seg, (ea + i) & in->amask, 8, &v);
+        int r = mem_read(cpu, in->seg, (ea + i) & insn_amask(in), 8, &v);
         if (r)
             return r;
         memcpy(buf + i, &v, 8);
@@ -67,7 +67,7 @@ static int copy_out(struct interp_cpu *cpu, const struct insn *in, uint64_t ea, 
     for (unsigned i = off; i < off + len; i += 8) {
         uint64_t v;
         memcpy(&v, buf + i, 8);
-        int r = mem_write(cpu, in->seg, (ea + i) & in->amask, 8, v);
+        int r = mem_write(cpu, in->seg, (ea + i) & insn_amask(in), 8, v);
         if (r)
             return r;
     }
@@ -148,7 +148,7 @@ static int xsave(struct interp_cpu *cpu, const struct insn *in, uint64_t ea)
     xfeature_layout(f, &supported);
     uint64_t rfbm = cpu->st->xcr0 & ((cpu->gpr[GPR_RDX] << 32) | (uint32_t)cpu->gpr[GPR_RAX]) & supported;
     uint64_t old_bv;
-    int r = mem_read(cpu, in->seg, (ea + XSAVE_HDR) & in->amask, 8, &old_bv);
+    int r = mem_read(cpu, in->seg, (ea + XSAVE_HDR) & insn_amask(in), 8, &old_bv);
     for (unsigned i = 0; !r && i < XFEATURE_MAX; i++) {
         unsigned off, len;
         if (!((rfbm >> i) & 1))
@@ -163,7 +163,7 @@ static int xsave(struct interp_cpu *cpu, const struct insn *in, uint64_t ea)
     if (r)
         return r;
     uint64_t bv = (old_bv & ~rfbm) | (xstate_bv(img) & rfbm);
-    return mem_write(cpu, in->seg, (ea + XSAVE_HDR) & in->amask, 8, bv);
+    return mem_write(cpu, in->seg, (ea + XSAVE_HDR) & insn_amask(in), 8, bv);
 }
 
 /* The initial configuration of component i. */
@@ -296,15 +296,15 @@ static int xsavec(struct interp_cpu *cpu, const struct insn *in, uint64_t ea)
         for (unsigned k = 0; !r && k < len; k += 8) {
             uint64_t v;
             memcpy(&v, img + soff + k, 8);
-            r = mem_write(cpu, in->seg, (ea + off[i] + k) & in->amask, 8, v);
+            r = mem_write(cpu, in->seg, (ea + off[i] + k) & insn_amask(in), 8, v);
         }
     }
     if (!r && (rfbm & 6))
         r = copy_out(cpu, in, ea, img, MXCSR_OFF, 8);
     if (!r)
-        r = mem_write(cpu, in->seg, (ea + XSAVE_HDR) & in->amask, 8, bv);
+        r = mem_write(cpu, in->seg, (ea + XSAVE_HDR) & insn_amask(in), 8, bv);
     if (!r)
-        r = mem_write(cpu, in->seg, (ea + XSAVE_HDR + 8) & in->amask, 8, rfbm | (UINT64_C(1) << 63));
+        r = mem_write(cpu, in->seg, (ea + XSAVE_HDR + 8) & insn_amask(in), 8, rfbm | (UINT64_C(1) << 63));
     return r;
 }
 
@@ -324,7 +324,7 @@ int op_xsave_c7(struct interp_cpu *cpu, const struct insn *in)
     uint64_t xcomp;
     if (ea & 63)
         return raise_gp(cpu, 0);
-    if ((r = mem_read(cpu, in->seg, (ea + XSAVE_HDR + 8) & in->amask, 8, &xcomp)))
+    if ((r = mem_read(cpu, in->seg, (ea + XSAVE_HDR + 8) & insn_amask(in), 8, &xcomp)))
         return r;
     if (!(xcomp >> 63))
         return raise_gp(cpu, 0);                           /* XRSTORS needs the compacted form */

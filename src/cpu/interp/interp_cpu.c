@@ -3,6 +3,7 @@
  * with its cpu_state after outside changes.
  */
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <x86intrin.h>
 
 #include "interp_internal.h"
@@ -33,15 +34,16 @@ struct interp_cpu *interp_cpu_create(struct cpu_state *st, struct guest_ram *ram
         cpu->track->mark = cpu->code_mark = calloc(cpu->ram_pages + 1, 1);
         cpu->track->gen = cpu->code_gen = calloc(cpu->ram_pages + 1, sizeof(uint32_t));
     }
-    cpu->blocks = calloc(BLOCK_CACHE_SIZE, sizeof(struct block));
-    if (!cpu->track || !cpu->code_mark || !cpu->code_gen || !cpu->blocks) {
+    /* Pages of the arena are only touched (and resident) as blocks fill it. */
+    void *arena = mmap(NULL, BLOCK_ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cpu->arena = arena == MAP_FAILED ? NULL : arena;
+    cpu->scratch = malloc(BLOCK_BYTES(BLOCK_MAX_INSNS));
+    if (!cpu->track || !cpu->code_mark || !cpu->code_gen || !cpu->arena || !cpu->scratch) {
         interp_cpu_destroy(cpu);
         return NULL;
     }
-    /* The zeroed slots carry epoch 0, never current: no need to touch the
-     * cache's megabytes now (start-up latency). */
     cpu->code_epoch = 1;
-    cpu->scratch.mode = 0xff;
+    cpu->scratch->mode = 0xff;
     interp_state_changed(cpu);
     return cpu;
 }
@@ -51,7 +53,9 @@ void interp_cpu_destroy(struct interp_cpu *cpu)
     if (!cpu)
         return;
     track_release(cpu->track);
-    free(cpu->blocks);
+    if (cpu->arena)
+        munmap(cpu->arena, BLOCK_ARENA_SIZE);
+    free(cpu->scratch);
     free(cpu);
 }
 

@@ -50,14 +50,13 @@ struct insn {
     uint8_t  ends;       /* control flow or mode change: last of its block */
     uint16_t opc;        /* 0x000-0x0ff one-byte map, 0x100 0F, 0x200 0F 38, 0x300 0F 3A */
     int32_t  disp;
-    uint64_t amask;      /* address-size mask */
     uint64_t imm;
     uint16_t imm2;       /* ENTER level / far pointer selector */
     uint16_t sse;        /* SSE: descriptor index (sse.h) */
     uint16_t sse_stub;   /* SSE: host stub of the register form */
     uint16_t end;        /* offset of the next instruction from its block's start */
 };
-_Static_assert(sizeof(struct insn) == 56, "decoded blocks hold many insns: keep struct insn small");
+_Static_assert(sizeof(struct insn) == 48, "decoded blocks hold many insns: keep struct insn small");
 
 /* Decoder results. */
 enum decode_status { DEC_OK = 0, DEC_UD, DEC_TOO_LONG, DEC_MORE };
@@ -108,15 +107,19 @@ enum access_kind { ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2, ACC_RMW = 3 };
 /* ---- decoded block cache ---- */
 
 #define BLOCK_MAX_INSNS 16
-#define BLOCK_CACHE_SIZE 16384     /* power of two */
+#ifndef BLOCK_ARENA_SIZE
+#define BLOCK_ARENA_SIZE (2u << 20)  /* bytes of decoded blocks per vCPU (flushed when full) */
+#endif
+#define BLOCK_HASH_SIZE 8192       /* power of two */
 #define JCACHE_SIZE 4096           /* power of two */
 #define PAGE_NONE UINT32_MAX
 
 /* A chained successor: the block that runs at linear address lin, valid
- * while cpu->chain_gen is gen and the target still holds decode serial. */
+ * while cpu->chain_gen is gen (blocks never change in place, and emptying
+ * the arena bumps chain_gen). */
 struct block_link {
     struct block *to;
-    uint64_t lin, gen, serial;
+    uint64_t lin, gen;
 };
 
 /* Near CALL and RET blocks feed a return stack of call blocks, so a RET
@@ -124,21 +127,26 @@ struct block_link {
 enum block_exit { EXIT_OTHER = 0, EXIT_CALL, EXIT_RET };
 #define RET_STACK 16               /* power of two */
 
+/* A decoded block: this header and its n instructions, stored together in
+ * the vCPU's block arena (the executor touches one small piece of memory
+ * per block, not a fixed-size slot). */
 struct block {
     uint64_t phys;            /* guest-physical address of the first byte */
     uint64_t lin;             /* linear address it was decoded at (jump cache key) */
+    struct block *next;       /* next block in its hash chain */
     uint32_t page, page2;     /* RAM page indexes the code lies in (page2 may be PAGE_NONE) */
     uint32_t gen, gen2;       /* code generations of those pages when decoded */
     uint32_t epoch;           /* cpu->code_epoch when decoded */
-    uint16_t n, bytes;
-    uint8_t  mode;            /* enum code_mode; 0xff = empty slot */
+    uint32_t lin_gen;         /* cpu->jc_gen when put in the jump cache */
+    uint8_t  mode;            /* enum code_mode; 0xff = not a valid block */
     bool     lin_global;      /* lin maps through a global page: survives CR3 writes */
     uint8_t  exit;            /* enum block_exit: how the last instruction leaves */
-    uint32_t lin_gen;         /* cpu->jc_gen when put in the jump cache */
-    uint64_t serial;          /* cpu->block_serial when decoded (0: never) */
+    uint16_t n, bytes;
     struct block_link link[2];  /* successors: [0] fall-through, [1] other */
-    struct insn insn[BLOCK_MAX_INSNS];
+    struct insn insn[];
 };
+
+#define BLOCK_BYTES(n) ((sizeof(struct block) + (size_t)(n) * sizeof(struct insn) + 15) & ~(size_t)15)
 
 struct pending_exc {
     uint8_t  vector;
@@ -172,6 +180,7 @@ struct interp_cpu {
     uint32_t *code_gen;
     struct code_track *track;
     uint32_t  mark_seq_seen;  /* track->mark_seq when this vCPU last dropped its fast writes */
+    uint32_t  write_seq_seen; /* track->write_seq when this vCPU last trusted its block links */
     uint64_t  ram_pages;
     bool      smc;            /* a write hit code: leave the current block */
     const struct insn *run_end;  /* run_block's bound; NULL once a write hits code */
@@ -179,16 +188,18 @@ struct interp_cpu {
     uint64_t  chain_gen;      /* bumped by anything that may change what runs at a linear
                                  address (code writes, TLB flushes, mode/CS changes):
                                  drops every block link at once */
-    uint64_t  block_serial;   /* numbers decodes: a link to a re-decoded slot is stale */
     struct block *ret_stack[RET_STACK];  /* call blocks, newest at ret_top - 1 (wraps) */
     unsigned  ret_top;
     enum code_mode chain_mode;          /* the code mode and CS the links were made under */
     uint64_t  chain_cs_base;
     uint32_t  chain_cs_limit;
 
-    struct block *blocks;     /* BLOCK_CACHE_SIZE */
+    uint8_t  *arena;          /* BLOCK_ARENA_SIZE bytes of blocks, filled in order */
+    size_t    arena_used;
+    uint64_t  arena_flushes;  /* times the arena was emptied (block pointers died) */
+    struct block *htab[BLOCK_HASH_SIZE];  /* (phys, mode) -> chain of blocks */
     struct block *jcache[JCACHE_SIZE];   /* linear RIP -> block, flushed with the TLB */
-    struct block scratch;     /* uncached decode (MMIO code, page-crossing at limits) */
+    struct block *scratch;    /* uncached decode (MMIO code), BLOCK_MAX_INSNS long */
 
     struct pending_exc exc;
     bool     sti_shadow;      /* no interrupt after STI / MOV SS until one more instruction */
@@ -217,6 +228,12 @@ static inline uint64_t size_mask(unsigned size)
 static inline uint64_t sign_bit(unsigned size)
 {
     return UINT64_C(1) << (size * 8 - 1);
+}
+
+/* The address-size mask of an instruction (asz 2, 4 or 8; no branch). */
+static ALWAYS_INLINE uint64_t insn_amask(const struct insn *in)
+{
+    return UINT64_MAX >> ((64 - 8 * in->asz) & 63);
 }
 
 static inline int64_t sign_extend(uint64_t v, unsigned size)
@@ -273,7 +290,7 @@ static ALWAYS_INLINE uint64_t insn_ea(struct interp_cpu *cpu, const struct insn 
         ea += cpu->gpr[in->index] << in->scale;
     if (in->rip_rel)
         ea += cpu->next_rip;
-    return ea & in->amask;
+    return ea & insn_amask(in);
 }
 
 /* ---- exceptions (exceptions.c) ---- */
@@ -569,7 +586,7 @@ static ALWAYS_INLINE struct block *block_chained(const struct interp_cpu *cpu, c
 {
     for (unsigned k = 0; k < 2; k++) {
         const struct block_link *l = &prev->link[k];
-        if (l->lin == lin && l->gen == cpu->chain_gen && l->to->serial == l->serial)
+        if (l->lin == lin && l->gen == cpu->chain_gen)
             return l->to;
     }
     return NULL;
@@ -608,6 +625,7 @@ struct code_track {
     uint32_t *gen;
     uint32_t  refs;           /* interp_cpus using it (atomic) */
     uint32_t  mark_seq;       /* bumped when a page becomes code (atomic) */
+    uint32_t  write_seq;      /* bumped by every write to code (atomic) */
 };
 
 static inline uint8_t code_mark_get(const struct interp_cpu *cpu, uint64_t page)

@@ -173,7 +173,7 @@ static int mmx_maskmovq(struct interp_cpu *cpu, const struct insn *in)
     for (unsigned i = 0; i < 8; i++) {
         if (!((mask >> (8 * i + 7)) & 1))
             continue;
-        int r = mem_write(cpu, in->seg, (base + i) & in->amask, 1, (data >> (8 * i)) & 0xff);
+        int r = mem_write(cpu, in->seg, (base + i) & insn_amask(in), 1, (data >> (8 * i)) & 0xff);
         if (r)
             return r;
     }

@@ -58,7 +58,7 @@ static int sse_mem_read(struct interp_cpu *cpu, const struct insn *in, uint64_t 
     for (unsigned i = 0; i < size; i += 8) {
         unsigned n = size - i < 8 ? size - i : 8;
         uint64_t v;
-        int r = mem_read(cpu, in->seg, (ea + i) & in->amask, n, &v);
+        int r = mem_read(cpu, in->seg, (ea + i) & insn_amask(in), n, &v);
         if (r)
             return r;
         store_le(buf + i, n, v);
@@ -72,13 +72,13 @@ static int sse_mem_write(struct interp_cpu *cpu, const struct insn *in, uint64_t
     unsigned page_off = (unsigned)((cpu->seg[in->seg].base + ea) & 0xfffu);
     if (size > 8 && page_off + size > 4096) {   /* both pages writable before either half is written */
         uint64_t probe;
-        int r = mem_read_rmw(cpu, in->seg, (ea + 4096 - page_off) & in->amask, 1, &probe);
+        int r = mem_read_rmw(cpu, in->seg, (ea + 4096 - page_off) & insn_amask(in), 1, &probe);
         if (r)
             return r;
     }
     for (unsigned i = 0; i < size; i += 8) {
         unsigned n = size - i < 8 ? size - i : 8;
-        int r = mem_write(cpu, in->seg, (ea + i) & in->amask, n, load_le(buf + i, n));
+        int r = mem_write(cpu, in->seg, (ea + i) & insn_amask(in), n, load_le(buf + i, n));
         if (r)
             return r;
     }
@@ -231,7 +231,7 @@ static int sse_maskmov(struct interp_cpu *cpu, const struct insn *in)
     for (unsigned i = 0; i < 16; i++) {
         if (!(mask[i] & 0x80u))
             continue;
-        int r = mem_write(cpu, in->seg, (base + i) & in->amask, 1, data[i]);
+        int r = mem_write(cpu, in->seg, (base + i) & insn_amask(in), 1, data[i]);
         if (r)
             return r;
     }

@@ -128,7 +128,7 @@ static void env_load(struct interp_cpu *cpu, bool op16, const uint8_t *b)
 static int copy_to_guest(struct interp_cpu *cpu, const struct insn *in, uint64_t ea, const uint8_t *b, unsigned len)
 {
     for (unsigned i = 0; i < len; i += 2) {
-        int r = mem_write(cpu, in->seg, (ea + i) & in->amask, 2, load_le(b + i, 2));
+        int r = mem_write(cpu, in->seg, (ea + i) & insn_amask(in), 2, load_le(b + i, 2));
         if (r)
             return r;
     }
@@ -139,7 +139,7 @@ static int copy_from_guest(struct interp_cpu *cpu, const struct insn *in, uint64
 {
     for (unsigned i = 0; i < len; i += 2) {
         uint64_t v;
-        int r = mem_read(cpu, in->seg, (ea + i) & in->amask, 2, &v);
+        int r = mem_read(cpu, in->seg, (ea + i) & insn_amask(in), 2, &v);
         if (r)
             return r;
         store_le(b + i, 2, v);

@@ -98,7 +98,7 @@ static int read_buf(struct interp_cpu *cpu, const struct insn *in, uint64_t ea, 
     for (unsigned i = 0; i < len;) {
         unsigned n = len - i >= 8 ? 8 : len - i >= 4 ? 4 : 2;
         uint64_t v;
-        int r = mem_read(cpu, in->seg, (ea + i) & in->amask, n, &v);
+        int r = mem_read(cpu, in->seg, (ea + i) & insn_amask(in), n, &v);
         if (r)
             return r;
         store_le(buf + i, n, v);
@@ -111,7 +111,7 @@ static int write_buf(struct interp_cpu *cpu, const struct insn *in, uint64_t ea,
 {
     for (unsigned i = 0; i < len;) {
         unsigned n = len - i >= 8 ? 8 : len - i >= 4 ? 4 : 2;
-        int r = mem_write(cpu, in->seg, (ea + i) & in->amask, n, load_le(buf + i, n));
+        int r = mem_write(cpu, in->seg, (ea + i) & insn_amask(in), n, load_le(buf + i, n));
         if (r)
             return r;
         i += n;
