@@ -3,8 +3,11 @@
  * IOAPIC, or KVM, for the devices' PCI interrupts): Debian's cloud kernel
  * and Petrel's initramfs booted with `--disk IMG,serial=S --rng` and
  * `petrel.test=virtio`, where /init reports /dev/vda's size, serial and
- * sector 0, writes sector 1 (fsync), reads 16 bytes of /dev/hwrng and
- * powers off.  The test checks the report and the image file.
+ * sector 0, writes sector 1 (fsync), reads 16 bytes of /dev/hwrng, lists
+ * the virtio functions' MSI-X vectors (sysfs msi_irqs) and their lines of
+ * /proc/interrupts, and powers off.  The test checks the report (both
+ * devices interrupt through MSI-X only, the disk's request queue took
+ * interrupts) and the image file.
  *
  * Kernel and initramfs: $PETREL_KERNEL / $PETREL_INITRD, else .cache/ as
  * `make linux-guest` leaves them (the initramfs must be built from this
@@ -55,6 +58,48 @@ static bool find_guest_files(char *kernel, char *initrd, size_t size)
     return access(kernel, R_OK) == 0 && access(initrd, R_OK) == 0;
 }
 
+/* The interrupt count of a /proc/interrupts line after "NN:" (all CPU columns). */
+static unsigned long irq_count(const char *line)
+{
+    unsigned long sum = 0;
+    const char *p = strchr(line, ':');
+    if (!p)
+        return 0;
+    for (p++;;) {
+        p += strspn(p, " ");
+        if (*p < '0' || *p > '9')
+            return sum;
+        char *end;
+        sum += strtoul(p, &end, 10);
+        p = end;
+    }
+}
+
+/* Both virtio functions have MSI-X vectors, and every virtio interrupt line is an
+ * MSI one: none on the IOAPIC (INTx); the disk's requests completed through one. */
+static void check_msix(const char *out)
+{
+    const char *want[] = { "petrel-virtio: msi_irqs 0x1042 ", "petrel-virtio: msi_irqs 0x1044 " };
+    for (size_t i = 0; i < 2; i++) {
+        const char *m = strstr(out, want[i]);
+        if (!m || atoi(m + strlen(want[i])) < 2)
+            fail_msg("'%s' missing or with fewer than 2 vectors", want[i]);
+    }
+    unsigned lines = 0;
+    unsigned long req = 0;
+    for (const char *l = strstr(out, "petrel-virtio: irq "); l; l = strstr(l + 1, "petrel-virtio: irq ")) {
+        char line[256];
+        snprintf(line, sizeof(line), "%.*s", (int)strcspn(l, "\r\n"), l);
+        if (!strstr(line, "PCI-MSI"))
+            fail_msg("a virtio interrupt that is not MSI-X: %s", line);
+        if (strstr(line, "virtio0-req"))
+            req += irq_count(line + strlen("petrel-virtio: irq "));
+        lines++;
+    }
+    if (lines < 4 || req == 0)
+        fail_msg("%u virtio interrupt lines, %lu request interrupts:\n%s", lines, req, out);
+}
+
 static void test_linux_reads_and_writes_vda(void **s)
 {
     (void)s;
@@ -103,6 +148,7 @@ static void test_linux_reads_and_writes_vda(void **s)
     const char *rng = strstr(out, "petrel-virtio: hwrng ");
     assert_non_null(rng);
     assert_true(strspn(rng + 21, "0123456789abcdef") == 32);
+    check_msix(out);
     char sector[512] = { 0 };
     fd = open(img, O_RDONLY);
     assert_int_equal(pread(fd, sector, sizeof(sector), 512), 512);
