@@ -65,7 +65,7 @@ void virtio_pci_msix_init(struct virtio_pci *t)
 /* Vector v is due: send it, or keep it pending while masked. */
 static void msix_fire(struct virtio_pci *t, unsigned v)
 {
-    const uint8_t *e = t->msix_table + v * ENTRY;
+    const uint8_t *e = t->msix_table + (size_t)v * ENTRY;
     if ((e[E_CTRL] & CTRL_MASKED) || (msg_ctrl(t) & MSIX_FMASK)) {
         t->msix_pending |= 1u << v;
         return;
@@ -179,7 +179,7 @@ void virtio_pci_msix_write(struct virtio_pci *t, uint64_t off, unsigned size, ui
     if (off + size <= (uint64_t)t->msix_count * ENTRY) {
         memcpy(t->msix_table + off, &value, size);
         for (unsigned v = 0; v < t->msix_count; v++) {     /* reserved control bits stay 0 */
-            uint8_t *ctrl = t->msix_table + v * ENTRY + E_CTRL;
+            uint8_t *ctrl = t->msix_table + (size_t)v * ENTRY + E_CTRL;
             ctrl[0] &= CTRL_MASKED;
             ctrl[1] = ctrl[2] = ctrl[3] = 0;
         }
