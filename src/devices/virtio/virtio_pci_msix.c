@@ -23,6 +23,8 @@
 #define E_CTRL         12u
 #define CTRL_MASKED    1u
 
+_Static_assert(VIRTIO_PCI_MSIX_MAX <= 32, "msix_pending holds one bit per vector");
+
 static uint16_t msg_ctrl(const struct virtio_pci *t)
 {
     uint16_t v;
