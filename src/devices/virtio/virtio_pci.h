@@ -99,7 +99,9 @@ void     virtio_pci_set_msix_bar(struct virtio_pci *t, uint64_t base);
 
 /*
  * Saved state (one unit per virtio device, see docs/saved-state-format.md):
- * the PCI function's config space, the negotiation, the queues, and a copy
+ * the PCI function's config space, the negotiation, the queues, the MSI-X
+ * vectors, table and pending bits (version 2; version 1 had no MSI-X and is
+ * refused by the saved-state reader), and a copy
  * of the device configuration so that a restore onto a different disk
  * (another capacity, say) is refused.  Taken while no request is in flight
  * (the devices drain on suspend).
