@@ -3,8 +3,12 @@
  * IOAPIC, or KVM, for the devices' PCI interrupts): Debian's cloud kernel
  * and Petrel's initramfs booted with `--disk IMG,serial=S --rng` and
  * `petrel.test=virtio`, where /init reports /dev/vda's size, serial and
- * sector 0, writes sector 1 (fsync), reads 16 bytes of /dev/hwrng and
- * powers off.  The test checks the report and the image file.
+ * sector 0, writes sector 1 (fsync), reads 16 bytes of /dev/hwrng, lists
+ * the virtio functions' MSI-X vectors (sysfs msi_irqs) and their lines of
+ * /proc/interrupts, and powers off.  The test checks the report (both
+ * devices interrupt through MSI-X only, the disk's request queue took
+ * interrupts) and the image file.  With --intx the kernel gets pci=nomsi:
+ * the same I/O works over INTx through the IOAPIC (the fallback).
  *
  * Kernel and initramfs: $PETREL_KERNEL / $PETREL_INITRD, else .cache/ as
  * `make linux-guest` leaves them (the initramfs must be built from this
@@ -31,6 +35,8 @@
 
 #define BUDGET_S 600
 
+static bool intx_only;                 /* --intx: pci=nomsi, INTx expected */
+
 static bool find_guest_files(char *kernel, char *initrd, size_t size)
 {
     const char *k = getenv("PETREL_KERNEL"), *i = getenv("PETREL_INITRD");
@@ -53,6 +59,59 @@ static bool find_guest_files(char *kernel, char *initrd, size_t size)
     else
         snprintf(initrd, size, "%.900s/.cache/initramfs.cpio.gz", dir);
     return access(kernel, R_OK) == 0 && access(initrd, R_OK) == 0;
+}
+
+/* The interrupt count of a /proc/interrupts line after "NN:" (all CPU columns). */
+static unsigned long irq_count(const char *line)
+{
+    unsigned long sum = 0;
+    const char *p = strchr(line, ':');
+    if (!p)
+        return 0;
+    for (p++;;) {
+        p += strspn(p, " ");
+        if (*p < '0' || *p > '9')
+            return sum;
+        char *end;
+        sum += strtoul(p, &end, 10);
+        p = end;
+    }
+}
+
+/* pci=nomsi: no MSI vectors, the devices' interrupts came through the IOAPIC. */
+static void check_intx(const char *out)
+{
+    if (!strstr(out, "petrel-virtio: msi_irqs 0x1042 0") || !strstr(out, "petrel-virtio: msi_irqs 0x1044 0"))
+        fail_msg("MSI vectors despite pci=nomsi:\n%s", out);
+    const char *l = strstr(out, "petrel-virtio: irq ");
+    if (!l || !strstr(out, "IO-APIC") || strstr(out, "PCI-MSI") ||
+        irq_count(l + strlen("petrel-virtio: irq ")) == 0)
+        fail_msg("no INTx interrupts from the virtio devices:\n%s", out);
+}
+
+/* Both virtio functions have MSI-X vectors, and every virtio interrupt line is an
+ * MSI one: none on the IOAPIC (INTx); the disk's requests completed through one. */
+static void check_msix(const char *out)
+{
+    const char *want[] = { "petrel-virtio: msi_irqs 0x1042 ", "petrel-virtio: msi_irqs 0x1044 " };
+    for (size_t i = 0; i < 2; i++) {
+        const char *m = strstr(out, want[i]);
+        if (!m || atoi(m + strlen(want[i])) < 2)
+            fail_msg("'%s' missing or with fewer than 2 vectors", want[i]);
+    }
+    unsigned lines = 0;
+    unsigned long req = 0;
+    for (const char *l = strstr(out, "petrel-virtio: irq "); l; l = strstr(l + 1, "petrel-virtio: irq ")) {
+        char line[256];
+        snprintf(line, sizeof(line), "%.*s", (int)strcspn(l, "\r\n"), l);
+        if (!strstr(line, "PCI-MSI"))
+            fail_msg("a virtio interrupt that is not MSI-X: %s", line);
+        if (strstr(line, "virtio0-req"))
+            req += irq_count(line + strlen("petrel-virtio: irq "));
+        lines++;
+    }
+    if (lines < 4 || req == 0)
+        fail_msg("%u virtio interrupt lines, %lu request interrupts:\n%s", lines, req, out);
 }
 
 static void test_linux_reads_and_writes_vda(void **s)
@@ -81,7 +140,8 @@ static void test_linux_reads_and_writes_vda(void **s)
         dup2(null, 0);
         execl(PETREL_BIN, PETREL_BIN, "run", "--kernel", kernel, "--initrd", initrd, "--engine", e && *e ? e : "auto",
               "--console", console, "--disk", disk, "--rng",
-              "--append", "console=ttyS0 panic=-1 reboot=k petrel.test=virtio", (char *)NULL);
+              "--append", intx_only ? "console=ttyS0 panic=-1 reboot=k petrel.test=virtio pci=nomsi"
+                                    : "console=ttyS0 panic=-1 reboot=k petrel.test=virtio", (char *)NULL);
         _exit(127);
     }
     int status = -1;
@@ -103,6 +163,10 @@ static void test_linux_reads_and_writes_vda(void **s)
     const char *rng = strstr(out, "petrel-virtio: hwrng ");
     assert_non_null(rng);
     assert_true(strspn(rng + 21, "0123456789abcdef") == 32);
+    if (intx_only)
+        check_intx(out);
+    else
+        check_msix(out);
     char sector[512] = { 0 };
     fd = open(img, O_RDONLY);
     assert_int_equal(pread(fd, sector, sizeof(sector), 512), 512);
@@ -112,8 +176,9 @@ static void test_linux_reads_and_writes_vda(void **s)
     unlink(log);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    intx_only = argc > 1 && !strcmp(argv[1], "--intx");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linux_reads_and_writes_vda),
     };

@@ -6,7 +6,9 @@
  * one whose disk has another size (VERR_SSM_UNEXPECTED_DATA, the unit
  * named); and a guest in the middle of a disk-reading loop
  * (guests/virtio_blk_loop.asm) is saved and goes on reading in another VM
- * (queue indices, BAR and negotiation survive).
+ * (queue indices, BAR and negotiation survive); under the interpreter
+ * (which sends MSIs) each device has MSI-X, its table reachable at its
+ * BAR2 through the VM's MMIO router.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +22,9 @@
 #include <vmm/err.h>
 
 #include "vm_fixture.h"
+#include "core/vm_internal.h"
+#include "devices/virtio/virtio_pci_vm.h"
+#include "io/io_bus.h"
 
 struct virtio_vm_config {
     struct fixture_config base;
@@ -27,8 +32,11 @@ struct virtio_vm_config {
     bool no_pci;
 };
 
+static PVM last_vm;                  /* the VM the constructor last built */
+
 static int virtio_ctor(PUVM uvm, PVM vm, PCVMMR3VTABLE vmm, void *user)
 {
+    last_vm = vm;
     const struct virtio_vm_config *c = user;
     int rc = fixture_ctor(uvm, vm, vmm, (void *)&c->base);
     PCFGMNODE root = CFGMR3GetRoot(vm), node = NULL;
@@ -115,6 +123,48 @@ static void test_save_and_load(void **s)
     unlink(state);
 }
 
+/* The transport of the n-th virtio device of the VM. */
+static struct virtio_pci *transport(PVM vm, unsigned n)
+{
+    for (struct device_instance *i = vm->devices; i; i = i->next)
+        if (!strncmp(i->ops->name, "virtio-", 7) && n-- == 0)
+            return ((struct virtio_vm_dev *)i->state)->transport;
+    return NULL;
+}
+
+static void test_msix_bar_routed(void **s)
+{
+    (void)s;
+    char disk[64];
+    make_disk(disk, 1 << 20);
+    struct fixture_log log;
+    PUVM uvm = NULL;
+    struct virtio_vm_config cfg = { .base = base, .disk = disk };
+    assert_int_equal(create(&cfg, &log, &uvm), VINF_SUCCESS);
+    PVM vm = last_vm;
+    for (unsigned n = 0; n < 3; n++) {
+        struct virtio_pci *t = transport(vm, n);
+        assert_non_null(t);
+        assert_int_equal(virtio_pci_config_read(t, VIRTIO_PCI_MSIX_CAP, 1), 0x11);
+        uint64_t bar2 = virtio_pci_config_read(t, 0x18, 4), bar0 = virtio_pci_config_read(t, 0x10, 4) & ~0xFu, base2;
+        assert_int_not_equal(bar2, 0);
+        assert_false(virtio_pci_msix_decodes(t, &base2));          /* memory decoding off */
+        assert_int_equal(io_bus_mmio_read(vm->io, bar2 + 12, 4), UINT32_MAX);
+        virtio_pci_config_write(t, 0x04, 2, 0x0002);
+        assert_true(virtio_pci_msix_decodes(t, &base2));
+        assert_int_equal(base2, bar2);
+        assert_int_equal(io_bus_mmio_read(vm->io, bar2 + 12, 4), 1);  /* vector 0 masked */
+        io_bus_mmio_write(vm->io, bar2 + 8, 4, 0x4000 + n);
+        assert_int_equal(virtio_pci_msix_read(t, 8, 4), 0x4000 + n);
+        io_bus_mmio_write(vm->io, bar2 + VIRTIO_PCI_MSIX_PBA, 4, ~0u);  /* read-only */
+        assert_int_equal(io_bus_mmio_read(vm->io, bar2 + VIRTIO_PCI_MSIX_PBA, 8), 0);
+        assert_int_equal(io_bus_mmio_read(vm->io, bar0 + 0x12, 2), virtio_pci_bar_read(t, 0x12, 2));
+        assert_true(bar2 >= bar0 + VIRTIO_PCI_BAR_SIZE || bar2 + VIRTIO_PCI_MSIX_BAR_SIZE <= bar0);
+    }
+    fixture_destroy(uvm);
+    unlink(disk);
+}
+
 static int count_ok_lines(const char *path, unsigned *last, bool *err)
 {
     FILE *f = fopen(path, "r");
@@ -198,6 +248,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_save_and_load),
+        cmocka_unit_test(test_msix_bar_routed),
         cmocka_unit_test(test_running_guest_saved_and_restored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,7 @@
 #define PCI_STATUS           0x06
 #define PCI_BAR0             0x10
 #define PCI_BAR1             0x14
+#define PCI_BAR2             0x18
 #define PCI_INTERRUPT_LINE   0x3C
 #define PCI_CMD_MEMORY       0x0002
 #define PCI_CMD_WRITABLE     0x0406u     /* memory, bus master, INTx disable */
@@ -75,7 +76,8 @@ static void config_space_init(struct virtio_pci *t)
     put_cap(c, 0x64, has_cfg ? 0x74 : CFG_WIN, 16, CAP_ISR, VIRTIO_PCI_ISR, 1);
     if (has_cfg)
         put_cap(c, 0x74, CFG_WIN, 16, CAP_DEVICE, VIRTIO_PCI_DEVCFG, t->ops->config_size);
-    put_cap(c, CFG_WIN, 0x00, 20, CAP_PCI_CFG, 0, 0);
+    put_cap(c, CFG_WIN, t->msi ? VIRTIO_PCI_MSIX_CAP : 0x00, 20, CAP_PCI_CFG, 0, 0);
+    virtio_pci_msix_init(t);
 }
 
 struct virtio_pci *virtio_pci_create(const struct virtio_device_ops *ops, void *dev, uint64_t features,
@@ -101,6 +103,19 @@ struct virtio_pci *virtio_pci_create(const struct virtio_device_ops *ops, void *
     return t;
 }
 
+void virtio_pci_set_msi(struct virtio_pci *t, virtio_msi_fn *msi, void *msi_opaque)
+{
+    pthread_mutex_lock(&t->lock);
+    t->msi = msi;
+    t->msi_opaque = msi_opaque;
+    t->msix_count = (uint16_t)(t->ops->num_queues + 1);
+    uint64_t base = t->bar_base;
+    config_space_init(t);
+    pthread_mutex_unlock(&t->lock);
+    if (base)
+        virtio_pci_set_bar(t, base);
+}
+
 void virtio_pci_destroy(struct virtio_pci *t)
 {
     if (!t)
@@ -119,6 +134,9 @@ void virtio_pci_device_reset(struct virtio_pci *t)
     t->status = 0;
     t->isr = 0;
     t->queue_select = 0;
+    t->config_vector = VIRTIO_MSI_NO_VECTOR;    /* the MSI-X table is the PCI function's: it stays */
+    for (unsigned q = 0; q < VIRTIO_PCI_MAX_QUEUES; q++)
+        t->queue_vector[q] = VIRTIO_MSI_NO_VECTOR;
     t->broken_reason[0] = 0;
     for (unsigned q = 0; q < VIRTIO_PCI_MAX_QUEUES; q++)
         vq_reset(&t->queues[q], t->ops->queue_size);
@@ -135,11 +153,12 @@ void virtio_pci_reset(struct virtio_pci *t)
     pthread_mutex_unlock(&t->lock);
     virtio_pci_device_reset(t);
     pthread_mutex_lock(&t->lock);
-    uint64_t base = t->bar_base;
+    uint64_t base = t->bar_base, msix_base = t->msix_base;
     config_space_init(t);
     __atomic_store_n(&t->bar_decode, false, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&t->lock);
-    virtio_pci_set_bar(t, base);                /* firmware placed it: keep it there */
+    virtio_pci_set_bar(t, base);                /* firmware placed them: keep them there */
+    virtio_pci_set_msix_bar(t, msix_base);
 }
 
 void virtio_pci_update_irq(struct virtio_pci *t)
@@ -149,7 +168,7 @@ void virtio_pci_update_irq(struct virtio_pci *t)
     memcpy(&st, t->cfg + PCI_STATUS, 2);
     st = (uint16_t)(t->isr ? st | PCI_STATUS_INTX : st & ~PCI_STATUS_INTX);
     put16(t->cfg + PCI_STATUS, st);
-    bool level = t->isr && !(cmd & PCI_CMD_INTX_DISABLE);
+    bool level = t->isr && !(cmd & PCI_CMD_INTX_DISABLE) && !virtio_pci_msix_enabled(t);
     if (level != t->irq_level) {
         t->irq_level = level;
         t->irq(t->irq_opaque, level);
@@ -196,11 +215,15 @@ void virtio_pci_publish_bar(struct virtio_pci *t)
     __atomic_store_n(&t->bar_decode, false, __ATOMIC_RELEASE);
     __atomic_store_n(&t->bar_base, (uint64_t)hi << 32 | (lo & ~0xFu), __ATOMIC_RELEASE);
     __atomic_store_n(&t->bar_decode, (cmd & PCI_CMD_MEMORY) != 0, __ATOMIC_RELEASE);
+    virtio_pci_msix_publish(t);
 }
 
-/* One byte of a config write: only COMMAND, BAR0/1 and the interrupt line are writable. */
+/* One byte of a config write: only COMMAND, BAR0/1, the interrupt line, the PCI_CFG
+ * window and (with MSI-X) BAR2 and the MSI-X message control are writable. */
 static void config_write_byte(struct virtio_pci *t, unsigned off, uint8_t b)
 {
+    if (virtio_pci_msix_config_byte(t, off, b))
+        return;
     if (off == PCI_COMMAND || off == PCI_COMMAND + 1)
         t->cfg[off] = b & (uint8_t)(PCI_CMD_WRITABLE >> (8 * (off - PCI_COMMAND)));
     else if (off >= PCI_BAR0 && off < PCI_BAR1 + 4) {
@@ -223,10 +246,12 @@ void virtio_pci_config_write(void *opaque, unsigned offset, unsigned size, uint3
     pthread_mutex_lock(&t->lock);
     for (unsigned i = 0; i < size; i++)
         config_write_byte(t, offset + i, (uint8_t)(value >> (8 * i)));
-    if (offset < PCI_BAR1 + 4 && offset + size > PCI_COMMAND) {
+    if (offset < PCI_BAR2 + 4 && offset + size > PCI_COMMAND) {
         virtio_pci_publish_bar(t);
         virtio_pci_update_irq(t);               /* INTx disable may have changed */
     }
+    if (offset < VIRTIO_PCI_MSIX_CAP + 4 && offset + size > VIRTIO_PCI_MSIX_CAP + 2)
+        virtio_pci_msix_config_written(t);      /* enable / function mask */
     uint64_t off = 0;
     unsigned len = 0;
     bool window = offset == CFG_WIN_DATA && window_target(t, &off, &len);
@@ -280,10 +305,8 @@ void virtio_pci_push(struct virtio_pci *t, unsigned q, uint16_t head, uint32_t w
     if (q < t->ops->num_queues && vq->enabled) {
         if (RT_FAILURE(vq_push(vq, t->ram, head, written)))
             virtio_pci_break_locked(t, "used ring outside guest RAM");
-        else if (vq_should_notify(vq, t->ram)) {
-            t->isr |= VIRTIO_ISR_QUEUE;
-            virtio_pci_update_irq(t);
-        }
+        else if (vq_should_notify(vq, t->ram))
+            virtio_pci_signal(t, VIRTIO_ISR_QUEUE, t->queue_vector[q]);
     }
     pthread_mutex_unlock(&t->lock);
 }
@@ -295,8 +318,7 @@ void virtio_pci_break_locked(struct virtio_pci *t, const char *why)
     t->status |= VIRTIO_STATUS_NEEDS_RESET;
     snprintf(t->broken_reason, sizeof(t->broken_reason), "%s", why);
     t->config_generation++;
-    t->isr |= VIRTIO_ISR_CONFIG;
-    virtio_pci_update_irq(t);
+    virtio_pci_signal(t, VIRTIO_ISR_CONFIG, t->config_vector);
 }
 
 void virtio_pci_set_broken(struct virtio_pci *t, const char *why)
@@ -310,8 +332,7 @@ void virtio_pci_config_changed(struct virtio_pci *t)
 {
     pthread_mutex_lock(&t->lock);
     t->config_generation++;
-    t->isr |= VIRTIO_ISR_CONFIG;
-    virtio_pci_update_irq(t);
+    virtio_pci_signal(t, VIRTIO_ISR_CONFIG, t->config_vector);
     pthread_mutex_unlock(&t->lock);
 }
 

@@ -10,8 +10,14 @@
  *
  * reachable through vendor capabilities 0x40.. (common, notify, ISR,
  * device cfg), and through the PCI_CFG window (capability at 0x84: BAR
- * accesses of 1, 2 or 4 bytes through config space).  Interrupts are INTx (pin A) only: there is no MSI-X
- * capability yet, so the driver reads VIRTIO_MSI_NO_VECTOR back.
+ * accesses of 1, 2 or 4 bytes through config space).  Interrupts: INTx
+ * (pin A), and MSI-X once virtio_pci_set_msi() gave the transport a way to
+ * send messages: capability at 0x98, one vector per queue plus one for
+ * configuration changes, table and PBA in a 4 KiB 32-bit memory BAR2 of
+ * their own (virtio_pci_msix.c):
+ *
+ *   BAR2 + 0x000  MSI-X table (16 bytes per vector)
+ *   BAR2 + 0x800  pending bit array
  *
  * The transport is independent of the VM: it is given guest RAM and an
  * interrupt-line callback, so tests drive it directly.  One mutex guards
@@ -37,6 +43,12 @@ struct virtio_pci;
 #define VIRTIO_PCI_NOTIFY      0x3000u
 #define VIRTIO_PCI_NOTIFY_MULT 4u
 #define VIRTIO_PCI_MAX_QUEUES  8u
+#define VIRTIO_PCI_MSIX_BAR_SIZE 0x1000u
+#define VIRTIO_PCI_MSIX_TABLE    0x000u
+#define VIRTIO_PCI_MSIX_PBA      0x800u
+#define VIRTIO_PCI_MSIX_MAX      (VIRTIO_PCI_MAX_QUEUES + 1u)   /* vectors: one per queue + config */
+#define VIRTIO_PCI_MSIX_CAP      0x98u
+#define VIRTIO_MSI_NO_VECTOR     0xFFFFu
 
 struct virtio_device_ops {
     uint16_t device_id;          /* VIRTIO_ID_* */
@@ -56,11 +68,16 @@ struct virtio_device_ops {
 };
 
 typedef void virtio_irq_fn(void *opaque, int level);
+/* Sends one MSI message (address, data as the guest programmed them); any thread, transport lock held. */
+typedef void virtio_msi_fn(void *opaque, uint64_t addr, uint32_t data);
 
 /* features: the device-specific bits offered (the transport adds VERSION_1, INDIRECT_DESC, EVENT_IDX). */
 struct virtio_pci *virtio_pci_create(const struct virtio_device_ops *ops, void *dev, uint64_t features,
                                      struct guest_ram *ram, virtio_irq_fn *irq, void *irq_opaque);
 void virtio_pci_destroy(struct virtio_pci *t);
+/* Offers MSI-X (num_queues + 1 vectors) delivered through msi; call right after
+ * create, before the guest sees the function. */
+void virtio_pci_set_msi(struct virtio_pci *t, virtio_msi_fn *msi, void *msi_opaque);
 /* Machine reset: the device is reset and the PCI function back to power-on state. */
 void virtio_pci_reset(struct virtio_pci *t);
 
@@ -74,15 +91,22 @@ void     virtio_pci_bar_write(struct virtio_pci *t, uint64_t offset, unsigned si
 bool     virtio_pci_bar_decodes(const struct virtio_pci *t, uint64_t *base);
 /* Firmware's job: places BAR0 (the guest may move it). */
 void     virtio_pci_set_bar(struct virtio_pci *t, uint64_t base);
+/* The MSI-X BAR (BAR2): accesses relative to it, where it is, firmware's placement. */
+uint64_t virtio_pci_msix_read(struct virtio_pci *t, uint64_t offset, unsigned size);
+void     virtio_pci_msix_write(struct virtio_pci *t, uint64_t offset, unsigned size, uint64_t value);
+bool     virtio_pci_msix_decodes(const struct virtio_pci *t, uint64_t *base);
+void     virtio_pci_set_msix_bar(struct virtio_pci *t, uint64_t base);
 
 /*
  * Saved state (one unit per virtio device, see docs/saved-state-format.md):
- * the PCI function's config space, the negotiation, the queues, and a copy
+ * the PCI function's config space, the negotiation, the queues, the MSI-X
+ * vectors, table and pending bits (version 2; version 1 had no MSI-X and is
+ * refused by the saved-state reader), and a copy
  * of the device configuration so that a restore onto a different disk
  * (another capacity, say) is refused.  Taken while no request is in flight
  * (the devices drain on suspend).
  */
-#define VIRTIO_PCI_SAVED_VERSION 1u
+#define VIRTIO_PCI_SAVED_VERSION 2u          /* 2: MSI-X vectors, table and pending bits */
 struct virtio_pci_saved_queue {
     uint64_t desc, avail, used;
     uint16_t size, last_avail, used_idx, signalled_used;
@@ -97,6 +121,11 @@ struct virtio_pci_saved {
     uint8_t  pci_config[256];
     uint8_t  device_config[64];          /* the first 64 bytes; compared on load */
     struct virtio_pci_saved_queue queues[VIRTIO_PCI_MAX_QUEUES];
+    /* MSI-X (the enable and function-mask bits are in pci_config) */
+    uint16_t config_vector, queue_vector[VIRTIO_PCI_MAX_QUEUES];
+    uint16_t pad3;
+    uint32_t msix_pending;
+    uint8_t  msix_table[VIRTIO_PCI_MSIX_MAX * 16];
 };
 void virtio_pci_save(struct virtio_pci *t, struct virtio_pci_saved *out);
 /* Validates (VERR_SSM_UNEXPECTED_DATA, nothing changed) and applies. */

@@ -15,7 +15,6 @@
 #include "virtio.h"
 
 #define COMMON_SIZE 0x38u
-#define NO_VECTOR   0xFFFFu
 
 enum {
     C_DFSELECT = 0x00, C_DF = 0x04, C_GFSELECT = 0x08, C_GF = 0x0C, C_MSIX = 0x10, C_NUMQ = 0x12,
@@ -37,7 +36,8 @@ static void common_image(struct virtio_pci *t, uint8_t *img)
     uint32_t dsel = t->device_feature_select, gsel = t->driver_feature_select;
     uint32_t df = dsel < 2 ? (uint32_t)(t->offered >> (32 * dsel)) : 0;
     uint32_t gf = gsel < 2 ? (uint32_t)(t->driver_features >> (32 * gsel)) : 0;
-    uint16_t nv = NO_VECTOR, nq = t->ops->num_queues, qs = vq ? vq->size : 0;
+    uint16_t nq = t->ops->num_queues, qs = vq ? vq->size : 0;
+    uint16_t qv = vq ? t->queue_vector[t->queue_select] : (uint16_t)VIRTIO_MSI_NO_VECTOR;
     uint16_t qe = vq ? vq->enabled : 0, qoff = vq ? t->queue_select : 0;
     uint64_t z = 0;
     memset(img, 0, COMMON_SIZE);
@@ -45,13 +45,13 @@ static void common_image(struct virtio_pci *t, uint8_t *img)
     memcpy(img + C_DF, &df, 4);
     memcpy(img + C_GFSELECT, &gsel, 4);
     memcpy(img + C_GF, &gf, 4);
-    memcpy(img + C_MSIX, &nv, 2);
+    memcpy(img + C_MSIX, &t->config_vector, 2);
     memcpy(img + C_NUMQ, &nq, 2);
     img[C_STATUS] = t->status;
     img[C_GEN] = t->config_generation;
     memcpy(img + C_QSELECT, &t->queue_select, 2);
     memcpy(img + C_QSIZE, &qs, 2);
-    memcpy(img + C_QMSIX, &nv, 2);
+    memcpy(img + C_QMSIX, &qv, 2);
     memcpy(img + C_QENABLE, &qe, 2);
     memcpy(img + C_QNOFF, &qoff, 2);
     memcpy(img + C_QDESC, vq ? &vq->desc : &z, 8);
@@ -116,9 +116,19 @@ static int common_write(struct virtio_pci *t, unsigned off, unsigned size, uint6
         memcpy(&half, img + C_GF, 4);
         t->driver_features = (t->driver_features & ~((uint64_t)UINT32_MAX << shift)) | (uint64_t)half << shift;
     }
+    if (touched(off, size, C_MSIX, 2)) {       /* a vector that cannot be mapped reads back NO_VECTOR */
+        uint16_t v;
+        memcpy(&v, img + C_MSIX, 2);
+        t->config_vector = virtio_pci_msix_vector(t, v);
+    }
     if (touched(off, size, C_QSELECT, 2))
         memcpy(&t->queue_select, img + C_QSELECT, 2);
     struct virtqueue *vq = selected(t);
+    if (vq && touched(off, size, C_QMSIX, 2)) {
+        uint16_t v;
+        memcpy(&v, img + C_QMSIX, 2);
+        t->queue_vector[t->queue_select] = virtio_pci_msix_vector(t, v);
+    }
     if (vq && !vq->enabled) {                    /* queue setup is frozen once enabled */
         if (touched(off, size, C_QSIZE, 2))
             memcpy(&vq->size, img + C_QSIZE, 2);

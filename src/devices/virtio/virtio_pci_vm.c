@@ -28,12 +28,19 @@ struct virtio_pci_router {
     unsigned asserted[PCI_INTX_GSI_COUNT];
 };
 
-static struct virtio_pci *route(struct virtio_pci_router *r, uint64_t gpa, uint64_t *off)
+/* The transport whose BAR0 (*msix false) or MSI-X BAR2 (*msix true) holds gpa. */
+static struct virtio_pci *route(struct virtio_pci_router *r, uint64_t gpa, uint64_t *off, bool *msix)
 {
     for (unsigned i = 0; i < r->count; i++) {
         uint64_t base;
         if (virtio_pci_bar_decodes(r->t[i], &base) && gpa - base < VIRTIO_PCI_BAR_SIZE) {
             *off = gpa - base;
+            *msix = false;
+            return r->t[i];
+        }
+        if (virtio_pci_msix_decodes(r->t[i], &base) && gpa - base < VIRTIO_PCI_MSIX_BAR_SIZE) {
+            *off = gpa - base;
+            *msix = true;
             return r->t[i];
         }
     }
@@ -44,16 +51,22 @@ static uint64_t router_read(void *opaque, uint64_t offset, unsigned size)
 {
     struct virtio_pci_router *r = opaque;
     uint64_t off;
-    struct virtio_pci *t = route(r, r->base + offset, &off);
-    return t ? virtio_pci_bar_read(t, off, size) : UINT64_MAX;
+    bool msix;
+    struct virtio_pci *t = route(r, r->base + offset, &off, &msix);
+    if (!t)
+        return UINT64_MAX;
+    return msix ? virtio_pci_msix_read(t, off, size) : virtio_pci_bar_read(t, off, size);
 }
 
 static void router_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
 {
     struct virtio_pci_router *r = opaque;
     uint64_t off;
-    struct virtio_pci *t = route(r, r->base + offset, &off);
-    if (t)
+    bool msix;
+    struct virtio_pci *t = route(r, r->base + offset, &off, &msix);
+    if (t && msix)
+        virtio_pci_msix_write(t, off, size, value);
+    else if (t)
         virtio_pci_bar_write(t, off, size, value);
 }
 
@@ -111,6 +124,14 @@ static void dev_irq(void *opaque, int level)
     pthread_mutex_unlock(&r->irq_lock);
 }
 
+/* MSI-X messages go to the engine's interrupt controllers (a failure: the message is lost,
+ * as on a bus that drops a write to a non-APIC address). */
+static void dev_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+    struct virtio_vm_dev *d = opaque;
+    (void)irq_msi(d->vm, addr, data);
+}
+
 static const struct pci_function_ops function_ops = { virtio_pci_config_read, virtio_pci_config_write };
 
 /* Registers the function at PciSlot or the first free slot from 1. */
@@ -161,7 +182,11 @@ int virtio_vm_dev_create(struct VM *vm, PCFGMNODE cfg, const char *name, const s
         return rc;
     }
     struct virtio_pci_router *r = d->router;
+    if (vm->engine && vm->engine->msi_send)     /* MSI-X only where messages can be delivered */
+        virtio_pci_set_msi(d->transport, dev_msi, d);
     virtio_pci_set_bar(d->transport, r->base + (uint64_t)r->count * VIRTIO_PCI_BAR_SIZE);
+    virtio_pci_set_msix_bar(d->transport, r->base + (uint64_t)ROUTER_MAX * VIRTIO_PCI_BAR_SIZE +
+                                          (uint64_t)r->count * VIRTIO_PCI_MSIX_BAR_SIZE);
     r->t[r->count++] = d->transport;
     *out = d;
     return VINF_SUCCESS;

@@ -1,7 +1,8 @@
 /*
  * Putting a virtio-pci transport into a VM: a free slot on the host bridge
  * (or /Devices/<name>/N/Config/PciSlot), INTx pin A routed as the DSDT's
- * _PRT says, and BAR0 decoded through a per-VM router.
+ * _PRT says, MSI-X messages sent with irq_msi(), and BAR0 and BAR2 decoded
+ * through a per-VM router.
  *
  * Why a router: the I/O bus's tables are read lock-free by every vCPU and
  * must not change while the VM runs, but the guest moves BARs and toggles
@@ -9,8 +10,9 @@
  * whole 32-bit PCI window of the DSDT once ([end of low RAM rounded up to
  * 1 MiB, 0xFEC00000)) and the router hands each access to the transport
  * whose BAR holds it while its memory decoding is on.  Like firmware,
- * device k's BAR starts at window base + k * 16 KiB; a BAR the guest puts
- * outside the window is not decoded.
+ * device k's BAR0 starts at window base + k * 16 KiB and its MSI-X BAR2
+ * (when the engine can send MSIs) at window base + 32 * 16 KiB + k * 4 KiB;
+ * a BAR the guest puts outside the window is not decoded.
  */
 #ifndef PETREL_VIRTIO_PCI_VM_H
 #define PETREL_VIRTIO_PCI_VM_H
