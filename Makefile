@@ -7,7 +7,7 @@ TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc)
 DEBIAN_PACKAGES = build-essential cmake nasm pkg-config libcmocka-dev \
                   zlib1g-dev liblzma-dev libzstd-dev liblz4-dev acpica-tools libjansson-dev \
-                  busybox-static cpio clang libclang-rt-14-dev libsodium-dev
+                  busybox-static cpio clang libclang-rt-14-dev libsodium-dev e2fsprogs
 # Only for `make bench-compare` (the emulators the interpreter is measured against).
 BENCH_PACKAGES = bochs bochsbios vgabios qemu-system-x86
 
