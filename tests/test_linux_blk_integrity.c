@@ -15,7 +15,8 @@
  *   saw completed is never lost.
  *
  * Kernel and initramfs: $PETREL_KERNEL / $PETREL_INITRD, else .cache/ as
- * `make linux-guest` leaves them.  Skips when they or e2fsprogs are
+ * `make linux-guest` leaves them (the initramfs must be built from this
+ * tree's initramfs/init, which knows petrel.test=blk-sync/blk-crash).  Skips when they or e2fsprogs are
  * missing.  PETREL_TEST_ENGINE picks the engine (default auto).
  */
 #include <setjmp.h>
@@ -101,8 +102,12 @@ static char *slurp(const char *path, size_t *len)
     size_t got;
     while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
         n += got;
-        if (n + 1 == cap)
-            buf = realloc(buf, cap *= 2);
+        if (n + 1 == cap) {
+            char *bigger = realloc(buf, cap *= 2);
+            if (!bigger)
+                free(buf);
+            buf = bigger;
+        }
     }
     fclose(f);
     if (buf)
