@@ -14,8 +14,13 @@
 # program appended, petrel.test=disk-bench).  Host and guest runs alternate,
 # RUNS (default 3) of each; medians.  Ratios guest / host (target >= 0.8x).
 #
+# For comparison only, the same guest under QEMU TCG (-M pc, virtio-blk-pci
+# on the same file, QEMU's default cache mode) where qemu-system-x86_64 is
+# installed (`make bench-compare` installs it); its column is "-" otherwise.
+#
 # Petrel opens images without O_DIRECT, so the guest's requests go through
-# the host's page cache while the host figures bypass it.
+# the host's page cache while the host figures bypass it (QEMU's default
+# does the same).
 set -u
 build=${1:?usage: bench/linux_disk.sh BUILD_DIR [MIB] [RUNS]}
 mib=${2:-64}
@@ -42,6 +47,13 @@ guest_run() {
         --disk "$img" --append "console=ttyS0 panic=-1 reboot=k quiet petrel.test=disk-bench petrel.bench_mib=$mib" \
         </dev/null 2>/dev/null | tr -d '\r' | grep '^disk_io:'
 }
+qemu_run() {
+    command -v qemu-system-x86_64 >/dev/null || return 0
+    timeout 600 qemu-system-x86_64 -M pc -accel tcg -cpu max -m 256 -kernel "$kernel" -initrd "$work/initrd.cpio.gz" \
+        -append "console=ttyS0 panic=-1 reboot=k quiet petrel.test=disk-bench petrel.bench_mib=$mib" \
+        -drive "file=$img,format=raw,if=none,id=d0" -device virtio-blk-pci,drive=d0 \
+        -nographic -no-reboot -nodefaults -serial stdio </dev/null 2>/dev/null | tr -d '\r' | grep '^disk_io:'
+}
 figure() { awk -v k="$1" '$2 == k { print $3 }'; }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "-"}'; }
 
@@ -49,19 +61,21 @@ engine=$("$petrel" run --kernel "$kernel" --initrd "$base_initrd" --console none
              </dev/null 2>&1 | grep -m1 'petrel: engine' | sed 's/^petrel: engine //; s/, because.*//; s/ because.*//')
 echo "== disk: O_DIRECT, ${mib} MiB raw image in ${TMPDIR:-/var/tmp}, median of $runs alternating runs"
 echo "   guest: Linux on Petrel ($engine)"
-host_out=""; guest_out=""
+host_out=""; guest_out=""; qemu_out=""
 for i in $(seq "$runs"); do
     h=$(host_run);  host_out+="$h"$'\n'
     g=$(guest_run); guest_out+="$g"$'\n'
+    q=$(qemu_run);  qemu_out+="$q"$'\n'
     [ -n "$g" ] || echo "guest run $i: no figures (disk_io failed or the guest did not boot)"
 done
-printf '  %-22s %12s %12s %8s\n' "" host guest ratio
+printf '  %-22s %10s %10s %10s %14s\n' "" host petrel "qemu tcg" "petrel/host"
 for key in seq-write seq-read rand-read-4k; do
     unit=MiB/s; [ "$key" = rand-read-4k ] && unit=IOPS
     h=$(printf '%s' "$host_out" | figure "$key" | median)
     g=$(printf '%s' "$guest_out" | figure "$key" | median)
-    awk -v k="$key ($unit)" -v h="$h" -v g="$g" 'BEGIN {
+    q=$(printf '%s' "$qemu_out" | figure "$key" | median)
+    awk -v k="$key ($unit)" -v h="$h" -v g="$g" -v q="$q" 'BEGIN {
         r = (h + 0 > 0 && g != "-") ? sprintf("%.2fx", g / h) : "-"
-        printf "  %-22s %12s %12s %8s\n", k, h, g, r }'
+        printf "  %-22s %10s %10s %10s %14s\n", k, h, g, q, r }'
 done
 echo "  (target: guest >= 0.8x host)"
