@@ -7,7 +7,8 @@ TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc)
 DEBIAN_PACKAGES = build-essential cmake nasm pkg-config libcmocka-dev \
                   zlib1g-dev liblzma-dev libzstd-dev liblz4-dev acpica-tools libjansson-dev \
-                  busybox-static cpio clang libclang-rt-14-dev libsodium-dev
+                  busybox-static cpio clang libclang-rt-14-dev libsodium-dev \
+                  debootstrap e2fsprogs
 # Only for `make bench-compare` (the emulators the interpreter is measured against).
 BENCH_PACKAGES = bochs bochsbios vgabios qemu-system-x86
 
@@ -57,6 +58,18 @@ run: build linux-guest
 	    { echo "petrel: the guest did not reach its OK marker and power off"; exit 1; }
 
 run-linux: run
+
+# Debian 12 on a virtio disk (scripts/make-rootfs.sh: debootstrap, cached in
+# .cache/rootfs): systemd boots from /dev/vda and logs root in on the console.
+ROOTFS ?= .cache/rootfs.ext4
+$(ROOTFS): scripts/make-rootfs.sh | deps
+	sh scripts/make-rootfs.sh $@ .cache/rootfs
+
+rootfs: deps $(ROOTFS)
+
+run-rootdisk: build linux-guest rootfs
+	./$(BUILD)/petrel run --kernel "$$(sh scripts/fetch-kernel.sh $(KERNEL_CACHE))" --initrd $(INITRAMFS) \
+	    --memory 512 --disk $(ROOTFS) --append "console=ttyS0 root=/dev/vda panic=-1 reboot=k"
 
 # The small flat test guest: prints on the debug console, exits with 97.
 run-flat: build
