@@ -88,7 +88,7 @@ check-asan: deps linux-guest
 # Long runs kept out of `make check`: the Linux tests (label "linux") under
 # ASan+UBSan, about ten times slower than in the optimized build, and
 # anything labelled "slow".
-check-slow: deps linux-guest
+check-slow: deps linux-guest rootfs
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPETREL_SANITIZE=address
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -L 'slow|linux'
@@ -101,7 +101,7 @@ check-tsan: deps
 # Debian's kernel booted through the petrel command (ctest label "linux"):
 # against the optimized build, where a boot takes seconds (minutes under
 # ASan's instrumentation of the interpreter).
-check-linux: deps linux-guest
+check-linux: deps linux-guest rootfs
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD) -j $(JOBS)
 	ctest --test-dir $(BUILD) --output-on-failure -L linux
