@@ -62,13 +62,18 @@ cat > "$tree/etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf" <<'
 ExecStart=
 ExecStart=-/sbin/agetty --autologin root --noclear --keep-baud 115200,57600,38400,9600 %I $TERM
 EOF
-# Units a test VM does not need (timers, the VGA console's getty, logind
-# without D-Bus, the e2scrub jobs): masked so that boot stays short and
-# `systemctl is-system-running` says "running".
+# Units a test VM does not need (timers, the VGA console's gettys, logind
+# without D-Bus, the e2scrub jobs, module loading with no modules on the
+# disk, debug/huge-page/queue file systems, users debootstrap made already):
+# masked so that boot stays short (each unit costs seconds on the
+# interpreter) and `systemctl is-system-running` says "running".
 for unit in apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer \
-            e2scrub_reap.service fstrim.timer getty@tty1.service systemd-logind.service \
-            systemd-timesyncd.service systemd-networkd.service systemd-resolved.service \
-            systemd-pstore.service systemd-hwdb-update.service; do
+            e2scrub_reap.service fstrim.timer getty@tty1.service getty-static.service \
+            systemd-logind.service systemd-timesyncd.service systemd-networkd.service \
+            systemd-resolved.service systemd-pstore.service systemd-hwdb-update.service \
+            modprobe@.service systemd-modules-load.service systemd-sysusers.service \
+            dev-hugepages.mount dev-mqueue.mount sys-kernel-debug.mount sys-kernel-tracing.mount \
+            sys-kernel-config.mount sys-fs-fuse-connections.mount; do
     ln -sf /dev/null "$tree/etc/systemd/system/$unit"
 done
 # No kernel modules on the disk: the initramfs loaded the virtio drivers.
