@@ -246,6 +246,17 @@ static int guest_wait_exit(struct guest *g, double budget_s)
     }
 }
 
+/* The copy of the image: removed after the test, also when it failed. */
+static char image_copy[] = "/tmp/petrel-rootdisk-XXXXXX";
+
+static int remove_image_copy(void **s)
+{
+    (void)s;
+    if (strcmp(image_copy + strlen(image_copy) - 6, "XXXXXX") != 0)
+        unlink(image_copy);
+    return 0;
+}
+
 static void test_debian_boots_from_root_disk(void **s)
 {
     (void)s;
@@ -253,7 +264,7 @@ static void test_debian_boots_from_root_disk(void **s)
     if (!find_guest_files(kernel, initrd, rootfs, sizeof(kernel)))
         skip();
     /* The guest writes to its disk: boot a copy, keep the cached image clean. */
-    char img[] = "/tmp/petrel-rootdisk-XXXXXX";
+    char *img = image_copy;
     int fd = mkstemp(img);
     assert_true(fd >= 0);
     close(fd);
@@ -295,13 +306,12 @@ static void test_debian_boots_from_root_disk(void **s)
     assert_string_equal(content, "petrel-disk-42");
     snprintf(cmd, sizeof(cmd), "e2fsck -fn '%s' >/dev/null 2>&1", img);
     assert_int_equal(system(cmd), 0);
-    unlink(img);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_debian_boots_from_root_disk),
+        cmocka_unit_test_teardown(test_debian_boots_from_root_disk, remove_image_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
