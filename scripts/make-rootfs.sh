@@ -64,7 +64,8 @@ ExecStart=-/sbin/agetty --autologin root --noclear --keep-baud 115200,57600,3840
 EOF
 # Units a test VM does not need (timers, the VGA console's gettys, logind
 # without D-Bus, the e2scrub jobs, module loading with no modules on the
-# disk, debug/huge-page/queue file systems, users debootstrap made already):
+# disk, debug/huge-page/queue file systems, users debootstrap made already,
+# the journal kept in /run, no utmp records):
 # masked so that boot stays short (each unit costs seconds on the
 # interpreter) and `systemctl is-system-running` says "running".
 for unit in apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer \
@@ -73,7 +74,8 @@ for unit in apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub
             systemd-resolved.service systemd-pstore.service systemd-hwdb-update.service \
             modprobe@.service systemd-modules-load.service systemd-sysusers.service \
             dev-hugepages.mount dev-mqueue.mount sys-kernel-debug.mount sys-kernel-tracing.mount \
-            sys-kernel-config.mount sys-fs-fuse-connections.mount; do
+            sys-kernel-config.mount sys-fs-fuse-connections.mount systemd-journal-flush.service \
+            systemd-update-utmp.service systemd-update-utmp-runlevel.service; do
     ln -sf /dev/null "$tree/etc/systemd/system/$unit"
 done
 # No kernel modules on the disk: the initramfs loaded the virtio drivers.
