@@ -7,7 +7,8 @@ TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc)
 DEBIAN_PACKAGES = build-essential cmake nasm pkg-config libcmocka-dev \
                   zlib1g-dev liblzma-dev libzstd-dev liblz4-dev acpica-tools libjansson-dev \
-                  busybox-static cpio clang libclang-rt-14-dev libsodium-dev e2fsprogs
+                  busybox-static cpio clang libclang-rt-14-dev libsodium-dev \
+                  debootstrap e2fsprogs
 # Only for `make bench-compare` (the emulators the interpreter is measured against).
 BENCH_PACKAGES = bochs bochsbios vgabios qemu-system-x86
 
@@ -58,6 +59,22 @@ run: build linux-guest
 
 run-linux: run
 
+# Debian 12 on a virtio disk (scripts/make-rootfs.sh: debootstrap, cached in
+# .cache/rootfs): systemd boots from /dev/vda and logs root in on the console.
+ROOTFS ?= .cache/rootfs.ext4
+$(ROOTFS): scripts/make-rootfs.sh | deps
+	sh scripts/make-rootfs.sh $@ .cache/rootfs
+
+rootfs: deps $(ROOTFS)
+
+# debootstrap needs root: others run the Linux tests without the disk
+# (test_linux_rootdisk then skips, saying why).
+ROOTFS_IF_ROOT = $(if $(filter 0,$(shell id -u)),rootfs)
+
+run-rootdisk: build linux-guest rootfs
+	./$(BUILD)/petrel run --kernel "$$(sh scripts/fetch-kernel.sh $(KERNEL_CACHE))" --initrd $(INITRAMFS) \
+	    --memory 512 --disk $(ROOTFS) --append "console=ttyS0 root=/dev/vda panic=-1 reboot=k"
+
 # The small flat test guest: prints on the debug console, exits with 97.
 run-flat: build
 	@./$(BUILD)/petrel run --image $(BUILD)/guests/hello_long.bin --mode long; status=$$?; \
@@ -75,7 +92,7 @@ check-asan: deps linux-guest
 # Long runs kept out of `make check`: the Linux tests (label "linux") under
 # ASan+UBSan, about ten times slower than in the optimized build, and
 # anything labelled "slow".
-check-slow: deps linux-guest
+check-slow: deps linux-guest $(ROOTFS_IF_ROOT)
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPETREL_SANITIZE=address
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -L 'slow|linux'
@@ -88,7 +105,7 @@ check-tsan: deps
 # Debian's kernel booted through the petrel command (ctest label "linux"):
 # against the optimized build, where a boot takes seconds (minutes under
 # ASan's instrumentation of the interpreter).
-check-linux: deps linux-guest
+check-linux: deps linux-guest $(ROOTFS_IF_ROOT)
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD) -j $(JOBS)
 	ctest --test-dir $(BUILD) --output-on-failure -L linux

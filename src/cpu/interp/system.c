@@ -60,7 +60,11 @@ int op_cpuid(struct interp_cpu *cpu, const struct insn *in)
     switch (leaf) {
     case 0:
         a = 7;
-        b = 0x72746550; d = 0x65506c65; c = 0x6c657274;    /* "PetrelPetrel" */
+        /* "GenuineIntel": glibc (2.36, Debian 12) reads leaf 1 only for the
+         * vendors it knows; under any other name it finds no SSE2 and its
+         * ld.so refuses every x86-64 program ("CPU ISA level is lower than
+         * required"). */
+        b = 0x756e6547; d = 0x49656e69; c = 0x6c65746e;
         break;
     case 1:
         a = 0x000606a0;                                    /* family 6 */
@@ -71,6 +75,7 @@ int op_cpuid(struct interp_cpu *cpu, const struct insn *in)
         d |= 1u << 13;                                     /* PGE: global pages (mmu.c) */
         d |= 1u << 1;                                      /* VME (and PVI): vme.c */
         d |= 1u << 19;                                     /* CLFLUSH, 64-byte lines */
+        c |= 1u << 31;                                     /* a hypervisor: no microcode updates */
         b = 8u << 8;
         {
             uint32_t sc, sd;
@@ -140,6 +145,9 @@ int op_rdtsc(struct interp_cpu *cpu, const struct insn *in)
     ((1u << 0) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 13) | (1u << 14) | (1u << 15) | \
      (1u << 20) | (1u << 26) | (1u << 27))
 
+/* IA32_BIOS_SIGN_ID: Linux reads an Intel CPU's microcode revision there. */
+#define MSR_BIOS_SIGN_ID 0x8bu
+
 /* The MSRs we keep, by number; NULL if unknown. */
 static uint64_t *msr_slot(struct interp_cpu *cpu, uint32_t msr)
 {
@@ -173,6 +181,8 @@ static bool rdmsr_builtin(struct interp_cpu *cpu, uint32_t msr, uint64_t *v)
         *v = ARCH_CAPABILITIES_NOT_AFFECTED;
     else if (msr == 0xc0000080)
         *v = cpu->st->efer;
+    else if (msr == MSR_BIOS_SIGN_ID)
+        *v = 0;                                            /* microcode revision 0 */
     else if (slot)
         *v = *slot;
     else
@@ -224,6 +234,8 @@ int op_wrmsr(struct interp_cpu *cpu, const struct insn *in)
     }
     if (msr == 0xc0000080)
         return write_efer(cpu, v);
+    if (msr == MSR_BIOS_SIGN_ID)                           /* Intel's "read the revision" protocol */
+        return X_NEXT;
     if (!slot)
         return raise_gp(cpu, 0);
     *slot = v;
