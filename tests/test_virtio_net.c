@@ -105,7 +105,7 @@ static void test_tap_both_ways(void **state)
     snprintf(ifname, sizeof(ifname), "ptvn%d", (int)(getpid() % 100000));
     snprintf(backend, sizeof(backend), "tap:%s", ifname);
     struct virtio_net *n = NULL;
-    if (RT_FAILURE(virtio_net_create(backend, mac, &n, err, sizeof(err)))) {
+    if (RT_FAILURE(virtio_net_create(backend, mac, true, &n, err, sizeof(err)))) {
         fprintf(stderr, "[  SKIP    ] %s\n", err);
         skip();
     }
@@ -189,9 +189,9 @@ static void test_none_backend_and_errors(void **state)
     (void)state;
     char err[256];
     struct virtio_net *n = NULL;
-    assert_int_equal(virtio_net_create("udp:1.2.3.4", mac, &n, err, sizeof(err)), VERR_INVALID_PARAMETER);
+    assert_int_equal(virtio_net_create("udp:1.2.3.4", mac, true, &n, err, sizeof(err)), VERR_INVALID_PARAMETER);
     assert_non_null(strstr(err, "tap:NAME"));
-    assert_int_equal(virtio_net_create("tap:this-name-is-far-too-long", mac, &n, err, sizeof(err)), VERR_OPEN_FAILED);
+    assert_int_equal(virtio_net_create("tap:this-name-is-far-too-long", mac, true, &n, err, sizeof(err)), VERR_OPEN_FAILED);
     uint8_t m[6];
     assert_true(virtio_net_parse_mac("52:54:00:12:34:56", m));
     assert_int_equal(m[5], 0x56);
@@ -199,7 +199,7 @@ static void test_none_backend_and_errors(void **state)
     assert_false(virtio_net_parse_mac("52:54:00:12:34", m));
     assert_false(virtio_net_parse_mac("52:54:00:12:34:56:78", m));
 
-    assert_int_equal(virtio_net_create("none", mac, &n, err, sizeof(err)), VINF_SUCCESS);
+    assert_int_equal(virtio_net_create("none", mac, true, &n, err, sizeof(err)), VINF_SUCCESS);
     struct drv d = { 0 };
     assert_int_equal(guest_ram_init(&d.ram, DRV_RAM_SIZE, 0), VINF_SUCCESS);
     d.t = virtio_pci_create(&virtio_net_ops, n, virtio_net_features(n), &d.ram, drv_irq, &d);
