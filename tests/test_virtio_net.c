@@ -232,6 +232,52 @@ static void test_none_backend_and_errors(void **state)
     guest_ram_term(&d.ram);
 }
 
+/* A looping transmit chain, then one near 4 GiB long: each marks the device NEEDS_RESET
+ * (the I/O thread stays up and never reads outside guest RAM); after a reset it sends again. */
+static void test_hostile_transmit_chains(void **state)
+{
+    (void)state;
+    char err[256];
+    struct virtio_net *n = NULL;
+    assert_int_equal(virtio_net_create("none", mac, true, &n, err, sizeof(err)), VINF_SUCCESS);
+    struct drv d = { 0 };
+    assert_int_equal(guest_ram_init(&d.ram, DRV_RAM_SIZE, 0), VINF_SUCCESS);
+    d.t = virtio_pci_create(&virtio_net_ops, n, virtio_net_features(n), &d.ram, drv_irq, &d);
+    assert_int_equal(virtio_net_attach(n, d.t), VINF_SUCCESS);
+    static const struct { uint32_t len; uint16_t flags; } bad[] = {
+        { 100, VRING_DESC_F_NEXT },                      /* next = itself: a loop */
+        { 0xFFFFFFF0u, 0 },                              /* far beyond guest RAM */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        drv_negotiate(&d, VIRTIO_BIT(VIRTIO_F_VERSION_1));
+        drv_setup_queue(&d, 0, 8);
+        setup_tx_queue(&d);
+        drv_driver_ok(&d);
+        drv_desc_at(&d, TXQ, 0, DRV_DATA + 0x8000, bad[i].len, bad[i].flags, 0);
+        uint16_t head = 0;
+        guest_ram_write(&d.ram, TXQ + 0x1000 + 4, &head, 2);
+        drv_ring_store16(&d, TXQ + 0x1000 + 2, 1);
+        drv_wr(&d, VIRTIO_PCI_NOTIFY + VIRTIO_PCI_NOTIFY_MULT, 2, 1);
+        for (int t = 0; t < 500 && !(drv_status(&d) & VIRTIO_STATUS_NEEDS_RESET); t++)
+            usleep(1000);
+        assert_true(drv_status(&d) & VIRTIO_STATUS_NEEDS_RESET);
+        assert_int_equal(tx_used(&d), 0);
+    }
+    drv_negotiate(&d, VIRTIO_BIT(VIRTIO_F_VERSION_1));
+    drv_setup_queue(&d, 0, 8);
+    setup_tx_queue(&d);
+    drv_driver_ok(&d);
+    uint8_t frame[64];
+    transmit(&d, frame, make_frame(frame, mac, mac, "after the reset"), 1);
+    for (int t = 0; t < 500 && tx_used(&d) != 1; t++)
+        usleep(1000);
+    assert_int_equal(tx_used(&d), 1);
+    assert_false(drv_status(&d) & VIRTIO_STATUS_NEEDS_RESET);
+    virtio_net_destroy(n);
+    virtio_pci_destroy(d.t);
+    guest_ram_term(&d.ram);
+}
+
 /* --- offloads: the virtio header through the tap --- */
 
 #define TSO_PAYLOAD 3000u
@@ -452,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_offloads_tso_both_ways),
         cmocka_unit_test(test_offloads_follow_negotiation),
         cmocka_unit_test(test_offloads_off),
+        cmocka_unit_test(test_hostile_transmit_chains),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
