@@ -46,6 +46,7 @@ struct run_options {
     const char *virtio_console;          /* --virtio-console SPEC: its back end, or NULL */
     char net_backend[CLI_MAX_NETS][64];  /* --net tap:NAME|none[,mac=M] */
     char net_mac[CLI_MAX_NETS][18];
+    bool net_no_offload[CLI_MAX_NETS];   /* ,offload=off: Offloads 0 */
     unsigned n_nets;
 };
 

@@ -85,6 +85,7 @@ static const struct cfg_key schema[] = {
     { "Devices/virtio-console/*/Config/PciSlot", CFG_INT, 1, 31 },
     { "Devices/virtio-net/*/Config/Backend", CFG_STRING, 0, 0 },
     { "Devices/virtio-net/*/Config/Mac", CFG_STRING, 0, 0 },
+    { "Devices/virtio-net/*/Config/Offloads", CFG_INT, 0, 1 },
     { "Devices/virtio-net/*/Config/PciSlot", CFG_INT, 1, 31 },
 };
 

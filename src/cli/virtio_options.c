@@ -2,8 +2,8 @@
  * `petrel run --disk PATH[,ro][,serial=S]`, `--rng` and `--virtio-console
  * SPEC`: virtio devices in the configuration tree (/Devices/virtio-blk/N/
  * Config/{Path,ReadOnly,Serial}, /Devices/virtio-rng/0, /Devices/
- * virtio-console/0/Config/Console), `--net tap:NAME|none[,mac=M]`
- * (/Devices/virtio-net/N/Config/{Backend,Mac}), with the PCI host bridge they sit on
+ * virtio-console/0/Config/Console), `--net tap:NAME|none[,mac=M][,offload=off]`
+ * (/Devices/virtio-net/N/Config/{Backend,Mac,Offloads}), with the PCI host bridge they sit on
  * (/Devices/pci/0, added for flat guests too).  A path cannot contain a
  * comma: use --config for such paths.
  */
@@ -50,14 +50,23 @@ int net_option_parse(const char *arg, struct run_options *o, unsigned i)
         return cli_usage_error("--net: tap interface names have at most 15 characters");
     snprintf(o->net_backend[i], sizeof(o->net_backend[i]), "%.*s", (int)len, arg);
     o->net_mac[i][0] = 0;
-    if (comma) {
-        const char *mac = comma + 1;
-        bool hex = strlen(mac) == 21;      /* "mac=" + 17 */
+    o->net_no_offload[i] = false;
+    while (comma) {
+        const char *opt = comma + 1;
+        comma = strchr(opt, ',');
+        size_t n = comma ? (size_t)(comma - opt) : strlen(opt);
+        if (n == 11 && !strncmp(opt, "offload=off", n)) {
+            o->net_no_offload[i] = true;
+            continue;
+        }
+        if (n == 10 && !strncmp(opt, "offload=on", n))
+            continue;
+        bool hex = n == 21 && !strncmp(opt, "mac=", 4);      /* "mac=" + 17 */
         for (int k = 0; hex && k < 17; k++)
-            hex = k % 3 == 2 ? mac[4 + k] == ':' : strchr("0123456789abcdefABCDEF", mac[4 + k]) != NULL;
-        if (strncmp(mac, "mac=", 4) != 0 || !hex)
-            return cli_usage_error("--net: '%s' is not mac=XX:XX:XX:XX:XX:XX", mac);
-        snprintf(o->net_mac[i], sizeof(o->net_mac[i]), "%s", mac + 4);
+            hex = k % 3 == 2 ? opt[4 + k] == ':' : strchr("0123456789abcdefABCDEF", opt[4 + k]) != NULL;
+        if (!hex)
+            return cli_usage_error("--net: '%.*s' is not mac=XX:XX:XX:XX:XX:XX or offload=on|off", (int)n, opt);
+        snprintf(o->net_mac[i], sizeof(o->net_mac[i]), "%.17s", opt + 4);
     }
     return 0;
 }
@@ -79,6 +88,7 @@ int virtio_options_insert(PCFGMNODE root, const struct run_options *o)
         rc = CFGMR3InsertNodeF(root, &node, "Devices/virtio-net/%u/Config", i);
         if (RT_SUCCESS(rc)) rc = CFGMR3InsertString(node, "Backend", o->net_backend[i]);
         if (RT_SUCCESS(rc) && o->net_mac[i][0]) rc = CFGMR3InsertString(node, "Mac", o->net_mac[i]);
+        if (RT_SUCCESS(rc) && o->net_no_offload[i]) rc = CFGMR3InsertInteger(node, "Offloads", 0);
     }
     if (RT_SUCCESS(rc) && o->rng)
         rc = CFGMR3InsertNode(root, "Devices/virtio-rng/0/Config", NULL);

@@ -6,27 +6,26 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/if.h>
-#include <linux/if_tun.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <vmm/err.h>
 
 #include "virtio.h"
+#include "virtio_net_tap.h"
 
 #define RX_QUEUE 0
 #define TX_QUEUE 1
 
 struct virtio_net {
     struct virtio_pci *t;
-    int tap;                             /* -1 for "none" */
+    struct net_tap tap;                  /* fd -1 for "none" */
+    uint64_t applied;                    /* driver features the tap's offloads follow */
     int kick;                            /* eventfd: a queue was kicked, or stop */
     uint8_t mac[6];
     pthread_t thread;
@@ -47,36 +46,12 @@ bool virtio_net_parse_mac(const char *s, uint8_t mac[6])
     return strlen(s) == 17 && !(mac[0] & 1);         /* not a multicast address */
 }
 
-static int open_tap(const char *name, char *err, size_t err_len)
+int virtio_net_create(const char *backend, const uint8_t mac[6], bool offloads, struct virtio_net **out,
+                      char *err, size_t err_len)
 {
-    struct ifreq ifr;
-    if (strlen(name) == 0 || strlen(name) >= sizeof(ifr.ifr_name)) {
-        snprintf(err, err_len, "tap interface name '%s' must be 1 to %zu characters", name, sizeof(ifr.ifr_name) - 1);
-        return -1;
-    }
-    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, err_len, "cannot open /dev/net/tun: %s", strerror(errno));
-        return -1;
-    }
-    memset(&ifr, 0, sizeof(ifr));
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-    memcpy(ifr.ifr_name, name, strlen(name));
-    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-        snprintf(err, err_len, "cannot open tap interface '%s': %s (creating one needs CAP_NET_ADMIN; "
-                 "or create it with `ip tuntap add %s mode tap user USER`)", name, strerror(errno), name);
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-int virtio_net_create(const char *backend, const uint8_t mac[6], struct virtio_net **out, char *err, size_t err_len)
-{
-    int tap = -1;
+    struct net_tap tap = { .fd = -1 };
     if (!strncmp(backend, "tap:", 4)) {
-        tap = open_tap(backend + 4, err, err_len);
-        if (tap < 0)
+        if (!net_tap_open(backend + 4, offloads, &tap, err, err_len))
             return VERR_OPEN_FAILED;
     } else if (strcmp(backend, "none") != 0) {
         snprintf(err, err_len, "back end '%s' is not tap:NAME or none", backend);
@@ -88,8 +63,8 @@ int virtio_net_create(const char *backend, const uint8_t mac[6], struct virtio_n
         free(n);
         if (kick >= 0)
             close(kick);
-        if (tap >= 0)
-            close(tap);
+        if (tap.fd >= 0)
+            close(tap.fd);
         snprintf(err, err_len, "out of memory or file descriptors");
         return VERR_NO_MEMORY;
     }
@@ -103,20 +78,67 @@ int virtio_net_create(const char *backend, const uint8_t mac[6], struct virtio_n
 
 uint64_t virtio_net_features(const struct virtio_net *n)
 {
-    (void)n;
-    return VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_STATUS);
+    return VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_STATUS) | net_tap_features(&n->tap);
 }
 
-/* Everything the driver queued for sending: to the TAP (or nowhere). */
+/* The driver's (re)negotiated GUEST_* features decide what the tap may hand over. */
+static void follow_features(struct virtio_net *n)
+{
+    uint64_t f = virtio_pci_features(n->t);
+    if (f != n->applied && net_tap_apply_features(&n->tap, f))
+        n->applied = f;
+}
+
+/* Everything the driver queued for sending: to the TAP (or nowhere).  With
+ * the tap's virtio header the packet goes with its header; a chain too big
+ * for any packet is dropped whole rather than cut. */
 static void transmit(struct virtio_net *n)
 {
     struct guest_ram *ram = virtio_pci_ram(n->t);
+    size_t skip = n->tap.vnet_hdr ? 0 : VIRTIO_NET_HDR_SIZE;
     while (virtio_pci_pop(n->t, TX_QUEUE, &n->chain) == 1) {
-        size_t len = vq_chain_read(&n->chain, ram, VIRTIO_NET_HDR_SIZE, n->frame, VIRTIO_NET_MAX_FRAME);
-        if (n->tap >= 0 && len > 0)
-            (void)!write(n->tap, n->frame, len);  /* a full or down TAP drops it, as a wire would */
+        uint64_t total = n->chain.out_bytes;
+        if (n->tap.fd >= 0 && total > VIRTIO_NET_HDR_SIZE && total <= sizeof(n->frame)) {
+            size_t len = vq_chain_read(&n->chain, ram, skip, n->frame, (size_t)total - skip);
+            (void)!write(n->tap.fd, n->frame, len);  /* a full or down TAP drops it, as a wire would */
+        }
         virtio_pci_push(n->t, TX_QUEUE, n->chain.head, 0);
     }
+}
+
+/* May the driver see this header?  Only offloads it negotiated. */
+static bool header_acceptable(const uint8_t *hdr, uint64_t f)
+{
+    if ((hdr[VIRTIO_NET_HDR_FLAGS] & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !(f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM)))
+        return false;
+    switch (hdr[VIRTIO_NET_HDR_GSO_TYPE]) {
+    case VIRTIO_NET_HDR_GSO_NONE:
+        return true;
+    case VIRTIO_NET_HDR_GSO_TCPV4:
+        return f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4);
+    case VIRTIO_NET_HDR_GSO_TCPV6:
+        return f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6);
+    default:
+        return false;
+    }
+}
+
+/* One packet from the TAP behind its header; 0 if none could be read or the driver may not see it. */
+static size_t read_packet(struct virtio_net *n)
+{
+    size_t hdr = n->tap.vnet_hdr ? 0 : VIRTIO_NET_HDR_SIZE;
+    ssize_t len = read(n->tap.fd, n->frame + hdr, sizeof(n->frame) - hdr);
+    if (len <= 0 || (size_t)len + hdr <= VIRTIO_NET_HDR_SIZE)
+        return 0;
+    if (hdr)
+        memset(n->frame, 0, VIRTIO_NET_HDR_SIZE);
+    else if (!header_acceptable(n->frame, n->applied))
+        return 0;
+    if (!(n->applied & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM)))
+        n->frame[VIRTIO_NET_HDR_FLAGS] &= (uint8_t)~VIRTIO_NET_HDR_F_DATA_VALID;
+    n->frame[VIRTIO_NET_HDR_NUM_BUFFERS] = 1;    /* the tap leaves these two bytes alone */
+    n->frame[VIRTIO_NET_HDR_NUM_BUFFERS + 1] = 0;
+    return (size_t)len + hdr;
 }
 
 /*
@@ -127,17 +149,14 @@ static void transmit(struct virtio_net *n)
 static bool receive(struct virtio_net *n)
 {
     for (int count = 0; count < 64; count++) {
-        struct pollfd q = { n->tap, POLLIN, 0 };
+        struct pollfd q = { n->tap.fd, POLLIN, 0 };
         if (poll(&q, 1, 0) != 1)
             return false;
         if (virtio_pci_pop(n->t, RX_QUEUE, &n->chain) != 1)
             return true;
-        ssize_t len = read(n->tap, n->frame + VIRTIO_NET_HDR_SIZE, VIRTIO_NET_MAX_FRAME);
-        size_t total = VIRTIO_NET_HDR_SIZE + (size_t)(len > 0 ? len : 0);
-        memset(n->frame, 0, VIRTIO_NET_HDR_SIZE);
-        n->frame[10] = 1;                /* num_buffers */
+        size_t total = read_packet(n);
         uint32_t written = 0;            /* 0: a dropped packet (too big for the buffer) */
-        if (len > 0 && total <= n->chain.in_bytes)
+        if (total && total <= n->chain.in_bytes)
             written = (uint32_t)vq_chain_write(&n->chain, virtio_pci_ram(n->t), 0, n->frame, total);
         virtio_pci_push(n->t, RX_QUEUE, n->chain.head, written);
     }
@@ -149,8 +168,8 @@ static void *io_thread(void *opaque)
     struct virtio_net *n = opaque;
     bool rx_waiting = false;
     for (;;) {
-        struct pollfd p[2] = { { n->kick, POLLIN, 0 }, { n->tap, rx_waiting ? 0 : POLLIN, 0 } };
-        if (poll(p, n->tap >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+        struct pollfd p[2] = { { n->kick, POLLIN, 0 }, { n->tap.fd, rx_waiting ? 0 : POLLIN, 0 } };
+        if (poll(p, n->tap.fd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
             break;
         if (p[0].revents & POLLIN) {
             uint64_t v;
@@ -160,8 +179,9 @@ static void *io_thread(void *opaque)
         pthread_mutex_lock(&n->lock);
         bool stop = n->stop;
         if (!stop && !n->paused) {
+            follow_features(n);
             transmit(n);
-            if (n->tap >= 0 && !rx_waiting)
+            if (n->tap.fd >= 0 && !rx_waiting)
                 rx_waiting = receive(n);
         }
         pthread_mutex_unlock(&n->lock);
@@ -198,8 +218,8 @@ void virtio_net_destroy(struct virtio_net *n)
         wake(n);
         pthread_join(n->thread, NULL);
     }
-    if (n->tap >= 0)
-        close(n->tap);
+    if (n->tap.fd >= 0)
+        close(n->tap.fd);
     close(n->kick);
     pthread_mutex_destroy(&n->lock);
     free(n);

@@ -1,7 +1,8 @@
 /*
  * virtio-net as a VM device: /Devices/virtio-net/N/Config with Backend
  * ("tap:NAME" or "none", default none), Mac ("52:54:00:12:34:56"; default
- * ...:56 + N) and PciSlot.  It sits on the bus of /Devices/pci/0
+ * ...:56 + N), Offloads (1: checksum/TSO through the tap where it can, the
+ * default; 0: none) and PciSlot.  It sits on the bus of /Devices/pci/0
  * (created before it); saved state: a unit per device (struct
  * virtio_pci_saved, docs/virtio.md).
  */
@@ -38,11 +39,14 @@ static int net_create(struct VM *vm, PCFGMNODE cfg, void **state)
         rc = CFGMR3QueryStringDef(cfg, "Mac", mac_text, sizeof(mac_text), "");
     if (RT_FAILURE(rc))
         return VMSetError(vm, VERR_INVALID_PARAMETER, RT_SRC_POS, "virtio-net: Backend and Mac must be short strings");
+    uint64_t offloads = 1;
+    if (RT_FAILURE(CFGMR3QueryIntegerDef(cfg, "Offloads", &offloads, 1)) || offloads > 1)
+        return VMSetError(vm, VERR_INVALID_PARAMETER, RT_SRC_POS, "virtio-net: Offloads must be 0 or 1");
     if (mac_text[0] && !virtio_net_parse_mac(mac_text, mac))
         return VMSetError(vm, VERR_INVALID_PARAMETER, RT_SRC_POS,
                           "virtio-net: Mac '%s' is not a unicast address like 52:54:00:12:34:56", mac_text);
     struct virtio_net *n = NULL;
-    rc = virtio_net_create(backend, mac, &n, err, sizeof(err));
+    rc = virtio_net_create(backend, mac, offloads != 0, &n, err, sizeof(err));
     if (RT_FAILURE(rc))
         return VMSetError(vm, rc, RT_SRC_POS, "virtio-net: %s", err);
     struct virtio_vm_dev *d = NULL;
