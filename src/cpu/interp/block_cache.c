@@ -148,9 +148,11 @@ static int decode_block(struct interp_cpu *cpu, struct block *b, uint64_t phys)
     b->epoch = cpu->code_epoch;
     b->page = page_of(cpu, phys);
     b->page2 = PAGE_NONE;
+    const uint8_t *host = NULL;
     if (b->page != PAGE_NONE) {
         mark_code_page(cpu, b->page, phys & ~UINT64_C(0xfff));
-        b->gen = code_gen_get(cpu, b->page);
+        b->gen = code_gen_get(cpu, b->page);     /* before reading the bytes: a racing write bumps it */
+        host = phys_host(cpu, phys);
     }
     while (n < BLOCK_MAX_INSNS) {
         uint64_t cur = (rip + off) & cpu->ip_mask;
@@ -165,8 +167,12 @@ static int decode_block(struct interp_cpu *cpu, struct block *b, uint64_t phys)
         }
         uint8_t buf[16];
         unsigned take = avail < 15 ? avail : 15;
-        fetch_bytes(cpu, phys + off, buf, take);
-        int r = decode_insn(cpu->mode, buf, take, in);
+        const uint8_t *bytes = buf;
+        if (host)
+            bytes = host + off;                      /* RAM: decode in place, no copy */
+        else
+            fetch_bytes(cpu, phys + off, buf, take);
+        int r = decode_insn(cpu->mode, bytes, take, in);
         if (r == DEC_MORE) {
             if (n)
                 break;

@@ -78,6 +78,79 @@ static int string_step(struct interp_cpu *cpu, const struct insn *in, const stru
     }
 }
 
+/* Host pointer of n bytes at seg:ea when the TLB already maps them as RAM
+ * for this kind of access inside one page and the segment allows them all;
+ * NULL sends the caller to the element-by-element path, which faults,
+ * fills the TLB, handles MMIO and code pages exactly. */
+static uint8_t *run_host(struct interp_cpu *cpu, unsigned seg, uint64_t ea, uint64_t n, bool write)
+{
+    const struct seg_cache *s = &cpu->seg[seg];
+    if (ea < s->lo || ea + n - 1 > s->hi || !(write ? s->wr : s->rd))
+        return NULL;
+    uint64_t lin = (s->base + ea) & cpu->lin_mask;
+    if ((lin & 0xfff) + n > 4096)
+        return NULL;
+    const struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
+    if ((write ? e->tag_write : e->tag_read) != (lin & ~UINT64_C(0xfff)))
+        return NULL;
+    return (uint8_t *)(lin + e->addend);
+}
+
+/* Elements of a forward REP MOVS/STOS that can run at once: up to the end
+ * of the first page either operand leaves, without address-size wrap. */
+static uint64_t run_length(uint64_t cnt, const struct str_ctx *c, uint64_t di, uint64_t si, bool movs)
+{
+    uint64_t k = (c->amask - di) / c->size + 1;       /* elements before RDI wraps */
+    if (movs && (c->amask - si) / c->size + 1 < k)
+        k = (c->amask - si) / c->size + 1;
+    if (cnt < k)
+        k = cnt;
+    return k < STRING_CHUNK ? k : STRING_CHUNK;
+}
+
+/* REP MOVS / REP STOS forward over RAM the TLB maps: whole runs with
+ * memmove/memset instead of one element at a time.  Returns elements done
+ * (0: take one ordinary step). */
+static uint64_t string_run(struct interp_cpu *cpu, const struct insn *in, const struct str_ctx *c, uint64_t cnt)
+{
+    bool movs = (in->opc & 0xfe) == 0xa4;
+    uint64_t di = cpu->gpr[GPR_RDI] & c->amask, si = cpu->gpr[GPR_RSI] & c->amask;
+    uint64_t k = run_length(cnt, c, di, si, movs);
+    if (k == 0)
+        return 0;
+    uint64_t bytes = k * c->size;
+    uint64_t dpage = 4096 - ((cpu->seg[SEG_ES].base + di) & 0xfff);
+    if (bytes > dpage)
+        bytes = dpage - dpage % c->size;
+    if (movs) {
+        uint64_t spage = 4096 - ((cpu->seg[in->seg].base + si) & 0xfff);
+        if (bytes > spage)
+            bytes = spage - spage % c->size;
+    }
+    if (bytes == 0)
+        return 0;
+    uint8_t *d = run_host(cpu, SEG_ES, di, bytes, true);
+    const uint8_t *src = movs ? run_host(cpu, in->seg, si, bytes, false) : NULL;
+    if (!d || (movs && !src))
+        return 0;
+    k = bytes / c->size;
+    if (!movs && c->size == 1) {
+        memset(d, (int)(cpu->gpr[GPR_RAX] & 0xff), bytes);
+    } else if (!movs) {
+        for (uint64_t i = 0; i < k; i++)
+            store_le(d + i * c->size, c->size, cpu->gpr[GPR_RAX]);
+    } else if (d <= src || d >= src + bytes) {
+        memmove(d, src, bytes);             /* forward copy order cannot matter here */
+    } else {
+        for (uint64_t i = 0; i < k; i++)      /* overlapping forward copy: repeats, as element steps do */
+            memmove(d + i * c->size, src + i * c->size, c->size);
+    }
+    set_reg(cpu, GPR_RDI, c->asz, (di + bytes) & c->amask);
+    if (movs)
+        set_reg(cpu, GPR_RSI, c->asz, (si + bytes) & c->amask);
+    return k;
+}
+
 int op_string(struct interp_cpu *cpu, const struct insn *in)
 {
     struct str_ctx c;
@@ -96,10 +169,17 @@ int op_string(struct interp_cpu *cpu, const struct insn *in)
         return string_step(cpu, in, &c);
 
     bool cmp = (in->opc & 0xfe) == 0xa6 || (in->opc & 0xfe) == 0xae;
+    bool runs = c.step > 0 && ((in->opc & 0xfe) == 0xa4 || (in->opc & 0xfe) == 0xaa) && !(cpu->st->dr7 & 0xff);
     for (unsigned n = 0; n < STRING_CHUNK; n++) {
         uint64_t cnt = cpu->gpr[GPR_RCX] & c.amask;
         if (cnt == 0)
             return X_NEXT;
+        uint64_t done = runs ? string_run(cpu, in, &c, cnt) : 0;
+        if (done) {
+            set_reg(cpu, GPR_RCX, c.asz, cnt - done);
+            n += (unsigned)done - 1;
+            continue;
+        }
         int r = string_step(cpu, in, &c);
         if (r)
             return r;
