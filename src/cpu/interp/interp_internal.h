@@ -204,6 +204,8 @@ struct interp_cpu {
     bool irq_window;          /* return as soon as RFLAGS.IF lets an interrupt in */
     uint64_t retired;
     uint64_t tsc_offset;
+    bool     x87_live;        /* the x87 state is in the host FPU (x87_live.c) */
+    uint16_t x87_host_cw;     /* the host's FPU control word while it is */
     char     error[256];
 };
 

@@ -47,8 +47,10 @@ static int sse_check(struct interp_cpu *cpu, const struct sse_desc *d)
         return raise_ud(cpu);
     if (st->cr0 & CR0_TS)
         return raise_exc(cpu, EXC_NM, false, 0);
-    if (d->reg_class == SC_MMX || d->rm_class == SC_MMX)
+    if (d->reg_class == SC_MMX || d->rm_class == SC_MMX) {
+        x87_live_flush(cpu);                             /* MMn are the x87 registers */
         return x87_pending(cpu);
+    }
     return X_NEXT;
 }
 

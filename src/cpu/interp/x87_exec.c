@@ -173,11 +173,14 @@ int x87_exec(struct interp_cpu *cpu, const struct insn *in)
         if (r)
             return r;
     }
-    r = x87_fast(cpu, in, esc, modrm, buf, ea);
-    if (r != X87_SLOW) {
-        if (r == X_NEXT)
-            record_pointers(cpu, in, modrm, ea);
-        return r;
+    if (cpu->x87_live || x87_live_enter(cpu)) {
+        r = x87_live_exec(cpu, in, esc, modrm, buf, ea, size, store);
+        if (r != X87_SLOW) {
+            if (r == X_NEXT)
+                record_pointers(cpu, in, modrm, ea);
+            return r;
+        }
+        x87_live_flush(cpu);
     }
 
     _Alignas(16) uint8_t fx[512];
