@@ -177,14 +177,19 @@ static int sse_stub_insn(struct interp_cpu *cpu, const struct insn *in, const st
     }
     sse_load_regs(cpu, in, d, &h);
     bool fp = d->flags & SF_FP, mmx = d->reg_class == SC_MMX || d->rm_class == SC_MMX;
-    if (fp)
+    if (fp && !mmx && (cpu->mxcsr_live || sse_mxcsr_enter(cpu))) {
+        sse_host_run(in->sse_stub + !in->mod3, buf, &h, 0);    /* flags stay in the host's MXCSR */
+    } else if (fp) {                                           /* checked per instruction */
+        sse_mxcsr_flush(cpu);
         h.mxcsr = ((uint32_t)load_le(cpu->st->xsave + MXCSR_OFF, 4) & sse_host_mxcsr_mask() & ~MXCSR_FLAGS) |
                   MXCSR_MASKS;
-    else
+        sse_host_run(in->sse_stub + !in->mod3, buf, &h, SSE_RUN_MXCSR | (mmx ? SSE_RUN_MMX : 0));
+        if ((r = sse_mxcsr_result(cpu, h.mxcsr & MXCSR_FLAGS)))
+            return r;
+    } else {
         h.mxcsr = 0x1f80u;
-    sse_host_run(in->sse_stub + !in->mod3, buf, &h, (fp ? SSE_RUN_MXCSR : 0) | (mmx ? SSE_RUN_MMX : 0));
-    if (fp && (r = sse_mxcsr_result(cpu, h.mxcsr & MXCSR_FLAGS)))
-        return r;
+        sse_host_run(in->sse_stub + !in->mod3, buf, &h, mmx ? SSE_RUN_MMX : 0);
+    }
     if ((d->flags & SF_WRM) && !in->mod3 && (r = sse_mem_write(cpu, in, ea, size, buf)))
         return r;
     sse_store_regs(cpu, in, d, &h);
