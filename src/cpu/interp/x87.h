@@ -104,4 +104,9 @@ uint16_t x87_live_fsw(struct interp_cpu *cpu);
 /* Arithmetic and data-movement instructions (x87_exec.c). */
 int x87_exec(struct interp_cpu *cpu, const struct insn *in);
 
+/* The same on the live state (cpu->x87_live, CR0.EM/TS clear): X87_SLOW
+ * for anything else (control instructions, undefined encodings, stores
+ * x87_live_exec declines), which then takes the general way. */
+int x87_exec_live(struct interp_cpu *cpu, const struct insn *in);
+
 #endif /* PETREL_CPU_INTERP_X87_H */

@@ -70,6 +70,11 @@ static int x87_mem(struct interp_cpu *cpu, const struct insn *in)
 /* The escape opcodes D8-DF. */
 int op_x87(struct interp_cpu *cpu, const struct insn *in)
 {
+    if (likely(cpu->x87_live) && !(cpu->st->cr0 & (CR0_EM | CR0_TS))) {
+        int r = x87_exec_live(cpu, in);          /* no exception can be pending while live */
+        if (r != X87_SLOW)
+            return r;
+    }
     int r = x87_avail(cpu);
     if (r)
         return r;
