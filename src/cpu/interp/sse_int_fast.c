@@ -32,9 +32,8 @@ static v16qu compute(unsigned op, v16qu a, v16qu b, unsigned imm)
 {
     switch (op) {
     case 0x70: {                                                   /* PSHUFD */
-        v4su s = (v4su)b, r;
-        for (unsigned i = 0; i < 4; i++)
-            r[i] = s[(imm >> (2 * i)) & 3u];
+        v4su s = (v4su)b;
+        v4su r = { s[imm & 3u], s[(imm >> 2) & 3u], s[(imm >> 4) & 3u], s[(imm >> 6) & 3u] };
         return (v16qu)r;
     }
     case 0x74: return (v16qu)(a == b);                             /* PCMPEQB */
@@ -62,9 +61,9 @@ int sse_int_fast(struct interp_cpu *cpu, const struct insn *in)
         return SSE_SLOW;
     uint8_t *x = cpu->st->xsave + XMM_OFF;
     v16qu a, b;
-    memcpy(&a, x + 16u * (in->reg & 15u), 16);
+    memcpy(&a, x + (size_t)16 * (in->reg & 15u), 16);
     if (in->mod3) {
-        memcpy(&b, x + 16u * (in->rm & 15u), 16);
+        memcpy(&b, x + (size_t)16 * (in->rm & 15u), 16);
     } else {
         uint64_t ea = insn_ea(cpu, in), lo, hi;
         if ((cpu->seg[in->seg].base + ea) & 15u)
@@ -78,7 +77,7 @@ int sse_int_fast(struct interp_cpu *cpu, const struct insn *in)
         memcpy((uint8_t *)&b + 8, &hi, 8);
     }
     v16qu res = compute(op, a, b, (unsigned)in->imm & 0xffu);
-    memcpy(x + 16u * (in->reg & 15u), &res, 16);
+    memcpy(x + (size_t)16 * (in->reg & 15u), &res, 16);
     cpu->st->xsave[512] |= XINUSE_SSE;
     return X_NEXT;
 }
