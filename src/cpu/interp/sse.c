@@ -245,6 +245,21 @@ static int sse_maskmov(struct interp_cpu *cpu, const struct insn *in)
     return X_NEXT;
 }
 
+/* Host address of the 16 bytes at seg:ea when they lie in one page that
+ * the TLB holds for this access (RAM; for a write, a page without decoded
+ * code); NULL otherwise (the piecewise path then checks and faults). */
+static uint8_t *tlb_host16(struct interp_cpu *cpu, const struct insn *in, uint64_t ea, bool write)
+{
+    const struct seg_cache *s = &cpu->seg[in->seg];
+    if (ea < s->lo || ea + 15 > s->hi || !(write ? s->wr : s->rd) || ((ea + 15) & in->amask) != ea + 15)
+        return NULL;
+    uint64_t lin = (s->base + ea) & cpu->lin_mask;
+    const struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
+    if ((write ? e->tag_write : e->tag_read) != (lin & ~UINT64_C(0xfff)) || (lin & 0xfff) > 4096 - 16)
+        return NULL;
+    return (uint8_t *)(lin + e->addend);
+}
+
 /* The 128-bit moves: no computation, so no stub. */
 static int sse_move(struct interp_cpu *cpu, const struct insn *in, const struct sse_desc *d)
 {
@@ -259,6 +274,16 @@ static int sse_move(struct interp_cpu *cpu, const struct insn *in, const struct 
     uint64_t ea = insn_ea(cpu, in);
     if ((d->flags & SF_ALIGN) && ((cpu->seg[in->seg].base + ea) & 15u))
         return raise_gp(cpu, 0);
+    uint8_t *host = tlb_host16(cpu, in, ea, store);
+    if (host) {                                          /* one RAM page in the TLB */
+        if (store) {
+            memcpy(host, xmm_reg(cpu, in->reg), 16);
+        } else {
+            memcpy(buf, host, 16);
+            xmm_put(cpu, in->reg, buf);
+        }
+        return X_NEXT;
+    }
     if (store)
         return sse_mem_write(cpu, in, ea, 16, xmm_reg(cpu, in->reg));
     int r = sse_mem_read(cpu, in, ea, 16, buf);
