@@ -300,7 +300,7 @@ int op_sse(struct interp_cpu *cpu, const struct insn *in)
     int r = sse_check(cpu, d);
     if (r)
         return r;
-    if ((r = sse_int_fast(cpu, in)) != SSE_SLOW)
+    if ((r = sse_fast(cpu, in)) != SSE_SLOW)
         return r;
     switch (d->kind) {
     case SK_SHIFT_IMM: return sse_shift_imm(cpu, in);

@@ -87,10 +87,10 @@ void sse_host_run(unsigned n, void *mem, struct sse_host_regs *r, unsigned what)
 bool sse_mxcsr_enter(struct interp_cpu *cpu);
 void sse_mxcsr_flush(struct interp_cpu *cpu);
 
-/* The C fast path of common SSE2 integer instructions (sse_int_fast.c),
- * after sse_check; SSE_SLOW if the instruction is not one of them. */
+/* The C fast path of common SSE/SSE2 instructions (sse_fast.c), after
+ * sse_check; SSE_SLOW if the instruction is not one of them. */
 #define SSE_SLOW (-1)
-int sse_int_fast(struct interp_cpu *cpu, const struct insn *in);
+int sse_fast(struct interp_cpu *cpu, const struct insn *in);
 
 /* Host CPU support of the guest-visible feature bits (CPUID 1 ECX/EDX). */
 void sse_host_features(uint32_t *ecx, uint32_t *edx);

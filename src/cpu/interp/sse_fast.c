@@ -1,9 +1,13 @@
 /*
- * C fast path of the commonest SSE2 integer instructions (66 0F: logic,
- * add/subtract, compare for equality, PSHUFD) on XMM registers or an
- * aligned m128.  They are exact by construction (no MXCSR, no flags), so
- * GCC's vector arithmetic computes them without the host-stub round trip
- * of sse.c (operands into fixed host registers and back).
+ * C fast path of the commonest SSE/SSE2 instructions on XMM registers or an
+ * aligned m128, without the host-stub round trip of sse.c (operands into
+ * fixed host registers and back):
+ * - integer (66 0F: logic, add/subtract, compare for equality, PSHUFD):
+ *   exact by construction, no MXCSR, no flags;
+ * - packed ADD/SUB/MUL/DIV PS/PD, only while the guest's MXCSR is live in
+ *   the host's (sse_mxcsr.c, every exception masked): the very same
+ *   instruction on the operands in host registers, which rounds and raises
+ *   flags in the host MXCSR exactly as the stub would.
  */
 #include "sse.h"
 
@@ -15,7 +19,7 @@ typedef uint16_t v8hu __attribute__((vector_size(16)));
 typedef uint32_t v4su __attribute__((vector_size(16)));
 typedef uint64_t v2du __attribute__((vector_size(16)));
 
-/* 66 0F opcodes handled here. */
+/* 66 0F integer opcodes handled here. */
 static bool handled(unsigned op)
 {
     switch (op) {
@@ -54,10 +58,33 @@ static v16qu compute(unsigned op, v16qu a, v16qu b, unsigned imm)
     }
 }
 
-int sse_int_fast(struct interp_cpu *cpu, const struct insn *in)
+/* 0F / 66 0F 58 59 5C 5E: ADD MUL SUB DIV PS / PD (no other opcode reaches
+ * here).  Written as the instructions themselves: the compiler would treat
+ * ADD and MUL as commutative and might swap the operands, which changes
+ * which NaN comes out when both are NaN. */
+#define FP_OP(insn) __asm__ volatile(insn " %1, %0" : "+x"(a) : "x"(b))
+
+static v16qu compute_fp(unsigned op, bool pd, v16qu a, v16qu b)
 {
-    unsigned op = in->sse & 0xffu;
-    if ((in->sse >> 8) != SP_66 * SM_COUNT + SM_0F || !handled(op))
+    switch (op | (pd ? 0x100u : 0u)) {
+    case 0x058: FP_OP("addps"); break;
+    case 0x059: FP_OP("mulps"); break;
+    case 0x05c: FP_OP("subps"); break;
+    case 0x05e: FP_OP("divps"); break;
+    case 0x158: FP_OP("addpd"); break;
+    case 0x159: FP_OP("mulpd"); break;
+    case 0x15c: FP_OP("subpd"); break;
+    default:    FP_OP("divpd"); break;
+    }
+    return a;
+}
+
+int sse_fast(struct interp_cpu *cpu, const struct insn *in)
+{
+    unsigned op = in->sse & 0xffu, table = in->sse >> 8;
+    bool fp = (table == SP_NONE * SM_COUNT + SM_0F || table == SP_66 * SM_COUNT + SM_0F) &&
+              (op == 0x58 || op == 0x59 || op == 0x5c || op == 0x5e);
+    if (fp ? !(cpu->mxcsr_live || sse_mxcsr_enter(cpu)) : table != SP_66 * SM_COUNT + SM_0F || !handled(op))
         return SSE_SLOW;
     uint8_t *x = cpu->st->xsave + XMM_OFF;
     v16qu a, b;
@@ -76,7 +103,7 @@ int sse_int_fast(struct interp_cpu *cpu, const struct insn *in)
         memcpy(&b, &lo, 8);
         memcpy((uint8_t *)&b + 8, &hi, 8);
     }
-    v16qu res = compute(op, a, b, (unsigned)in->imm & 0xffu);
+    v16qu res = fp ? compute_fp(op, table != 0, a, b) : compute(op, a, b, (unsigned)in->imm & 0xffu);
     memcpy(x + (size_t)16 * (in->reg & 15u), &res, 16);
     cpu->st->xsave[512] |= XINUSE_SSE;
     return X_NEXT;
