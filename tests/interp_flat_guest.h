@@ -67,7 +67,8 @@ static inline void real_mode_state(struct cpu_state *st)
     st->gpr[GPR_RSP] = 0x7c00;
 }
 
-static inline struct guest *run_guest(const char *image)
+/* Runs image with at most chunk instructions per interp_execute call. */
+static inline struct guest *run_guest_chunked(const char *image, uint64_t chunk)
 {
     struct guest *g = calloc(1, sizeof(*g));
     assert_non_null(g);
@@ -91,7 +92,7 @@ static inline struct guest *run_guest(const char *image)
     uint64_t budget = 1000000;
     while (budget && !g->exited) {
         uint64_t before = interp_instructions_retired(g->cpu);
-        int rc = interp_execute(g->cpu, budget);
+        int rc = interp_execute(g->cpu, budget < chunk ? budget : chunk);
         budget -= interp_instructions_retired(g->cpu) - before;
         if (rc != VINF_SUCCESS) {
             fprintf(stderr, "rc=%d rip=%#llx (%s)\n", rc, (unsigned long long)g->st.rip, interp_last_error(g->cpu));
@@ -100,6 +101,11 @@ static inline struct guest *run_guest(const char *image)
     }
     g->out[g->out_len] = 0;
     return g;
+}
+
+static inline struct guest *run_guest(const char *image)
+{
+    return run_guest_chunked(image, UINT64_MAX);
 }
 
 static inline void guest_free(struct guest *g)

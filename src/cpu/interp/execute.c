@@ -8,6 +8,8 @@
 #include <vmm/err.h>
 
 #include "interp_internal.h"
+#include "sse.h"
+#include "x87.h"
 
 uint64_t guest_tsc(const struct interp_cpu *cpu);
 
@@ -88,6 +90,8 @@ static ALWAYS_INLINE struct block *next_block(struct interp_cpu *cpu, struct blo
 static void finish(struct interp_cpu *cpu)
 {
     struct cpu_state *st = cpu->st;
+    x87_live_flush(cpu);                          /* the x87 state and MXCSR back from the host */
+    sse_mxcsr_flush(cpu);
     st->rflags = flags_get(cpu) | RFLAGS_FIXED;
     cpu->lf.op = LF_NONE;
     st->msr.tsc = guest_tsc(cpu);

@@ -18,6 +18,8 @@
 #include <cpuid.h>
 
 #include "handlers.h"
+#include "sse.h"
+#include "x87.h"
 
 #define XSAVE_HDR        512u
 #define MXCSR_OFF        24u
@@ -83,6 +85,8 @@ static int fpu_check(struct interp_cpu *cpu, bool need_osfxsr, bool need_osxsave
         return raise_ud(cpu);
     if (st->cr0 & CR0_TS)
         return raise_exc(cpu, EXC_NM, false, 0);
+    x87_live_flush(cpu);               /* the state back from the host's registers */
+    sse_mxcsr_flush(cpu);
     return X_NEXT;
 }
 

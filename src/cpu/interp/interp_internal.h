@@ -215,6 +215,10 @@ struct interp_cpu {
     bool irq_window;          /* return as soon as RFLAGS.IF lets an interrupt in */
     uint64_t retired;
     uint64_t tsc_offset;
+    bool     x87_live;        /* the x87 state is in the host FPU (x87_live.c) */
+    uint16_t x87_host_cw;     /* the host's FPU control word while it is */
+    bool     mxcsr_live;      /* the guest's MXCSR is the host's (sse_mxcsr.c) */
+    uint32_t mxcsr_host;      /* the host's MXCSR while it is */
     char     error[256];
 };
 

@@ -82,6 +82,7 @@ static int mmx_check(struct interp_cpu *cpu, const struct insn *in)
         return raise_ud(cpu);
     if (cpu->st->cr0 & CR0_TS)
         return raise_exc(cpu, EXC_NM, false, 0);
+    x87_live_flush(cpu);                                 /* MMn are the x87 registers */
     return x87_pending(cpu);
 }
 

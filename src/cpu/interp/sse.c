@@ -47,8 +47,10 @@ static int sse_check(struct interp_cpu *cpu, const struct sse_desc *d)
         return raise_ud(cpu);
     if (st->cr0 & CR0_TS)
         return raise_exc(cpu, EXC_NM, false, 0);
-    if (d->reg_class == SC_MMX || d->rm_class == SC_MMX)
+    if (d->reg_class == SC_MMX || d->rm_class == SC_MMX) {
+        x87_live_flush(cpu);                             /* MMn are the x87 registers */
         return x87_pending(cpu);
+    }
     return X_NEXT;
 }
 
@@ -175,14 +177,19 @@ static int sse_stub_insn(struct interp_cpu *cpu, const struct insn *in, const st
     }
     sse_load_regs(cpu, in, d, &h);
     bool fp = d->flags & SF_FP, mmx = d->reg_class == SC_MMX || d->rm_class == SC_MMX;
-    if (fp)
+    if (fp && !mmx && (cpu->mxcsr_live || sse_mxcsr_enter(cpu))) {
+        sse_host_run(in->sse_stub + !in->mod3, buf, &h, 0);    /* flags stay in the host's MXCSR */
+    } else if (fp) {                                           /* checked per instruction */
+        sse_mxcsr_flush(cpu);
         h.mxcsr = ((uint32_t)load_le(cpu->st->xsave + MXCSR_OFF, 4) & sse_host_mxcsr_mask() & ~MXCSR_FLAGS) |
                   MXCSR_MASKS;
-    else
+        sse_host_run(in->sse_stub + !in->mod3, buf, &h, SSE_RUN_MXCSR | (mmx ? SSE_RUN_MMX : 0));
+        if ((r = sse_mxcsr_result(cpu, h.mxcsr & MXCSR_FLAGS)))
+            return r;
+    } else {
         h.mxcsr = 0x1f80u;
-    sse_host_run(in->sse_stub + !in->mod3, buf, &h, (fp ? SSE_RUN_MXCSR : 0) | (mmx ? SSE_RUN_MMX : 0));
-    if (fp && (r = sse_mxcsr_result(cpu, h.mxcsr & MXCSR_FLAGS)))
-        return r;
+        sse_host_run(in->sse_stub + !in->mod3, buf, &h, mmx ? SSE_RUN_MMX : 0);
+    }
     if ((d->flags & SF_WRM) && !in->mod3 && (r = sse_mem_write(cpu, in, ea, size, buf)))
         return r;
     sse_store_regs(cpu, in, d, &h);
@@ -238,6 +245,21 @@ static int sse_maskmov(struct interp_cpu *cpu, const struct insn *in)
     return X_NEXT;
 }
 
+/* Host address of the 16 bytes at seg:ea when they lie in one page that
+ * the TLB holds for this access (RAM; for a write, a page without decoded
+ * code); NULL otherwise (the piecewise path then checks and faults). */
+static uint8_t *tlb_host16(struct interp_cpu *cpu, const struct insn *in, uint64_t ea, bool write)
+{
+    const struct seg_cache *s = &cpu->seg[in->seg];
+    if (ea < s->lo || ea + 15 > s->hi || !(write ? s->wr : s->rd) || ((ea + 15) & in->amask) != ea + 15)
+        return NULL;
+    uint64_t lin = (s->base + ea) & cpu->lin_mask;
+    const struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
+    if ((write ? e->tag_write : e->tag_read) != (lin & ~UINT64_C(0xfff)) || (lin & 0xfff) > 4096 - 16)
+        return NULL;
+    return (uint8_t *)(lin + e->addend);
+}
+
 /* The 128-bit moves: no computation, so no stub. */
 static int sse_move(struct interp_cpu *cpu, const struct insn *in, const struct sse_desc *d)
 {
@@ -252,6 +274,16 @@ static int sse_move(struct interp_cpu *cpu, const struct insn *in, const struct 
     uint64_t ea = insn_ea(cpu, in);
     if ((d->flags & SF_ALIGN) && ((cpu->seg[in->seg].base + ea) & 15u))
         return raise_gp(cpu, 0);
+    uint8_t *host = tlb_host16(cpu, in, ea, store);
+    if (host) {                                          /* one RAM page in the TLB */
+        if (store) {
+            memcpy(host, xmm_reg(cpu, in->reg), 16);
+        } else {
+            memcpy(buf, host, 16);
+            xmm_put(cpu, in->reg, buf);
+        }
+        return X_NEXT;
+    }
     if (store)
         return sse_mem_write(cpu, in, ea, 16, xmm_reg(cpu, in->reg));
     int r = sse_mem_read(cpu, in, ea, 16, buf);
@@ -267,6 +299,8 @@ int op_sse(struct interp_cpu *cpu, const struct insn *in)
         return mem_write(cpu, in->seg, insn_ea(cpu, in), in->osz, cpu->gpr[in->reg]);
     int r = sse_check(cpu, d);
     if (r)
+        return r;
+    if ((r = sse_fast(cpu, in)) != SSE_SLOW)
         return r;
     switch (d->kind) {
     case SK_SHIFT_IMM: return sse_shift_imm(cpu, in);

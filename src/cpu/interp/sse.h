@@ -78,6 +78,20 @@ struct sse_host_regs {
 #define SSE_RUN_MMX   2u
 void sse_host_run(unsigned n, void *mem, struct sse_host_regs *r, unsigned what);
 
+/* The guest's MXCSR live in the host's (sse_mxcsr.c): sse_mxcsr_enter
+ * loads it when every SIMD exception is masked (false if not), and the
+ * floating-point stubs then run with no MXCSR switch, their flags
+ * accumulating in the host register; sse_mxcsr_flush writes the flags back
+ * and restores the host's MXCSR, before anything reads or writes the
+ * guest's. */
+bool sse_mxcsr_enter(struct interp_cpu *cpu);
+void sse_mxcsr_flush(struct interp_cpu *cpu);
+
+/* The C fast path of common SSE/SSE2 instructions (sse_fast.c), after
+ * sse_check; SSE_SLOW if the instruction is not one of them. */
+#define SSE_SLOW (-1)
+int sse_fast(struct interp_cpu *cpu, const struct insn *in);
+
 /* Host CPU support of the guest-visible feature bits (CPUID 1 ECX/EDX). */
 void sse_host_features(uint32_t *ecx, uint32_t *edx);
 

@@ -87,14 +87,26 @@ extern const uint8_t petrel_x87_stubs[];
  * (FCMOVcc reads them); out, the host flags after the instruction (FCOMI). */
 void x87_host_exec(uint8_t *fx, unsigned esc, unsigned modrm, void *mem, uint64_t *rflags);
 
-/* The fast path (x87_fast.c): the frequent instructions with every
- * exception masked; X87_SLOW when the general path must run.  The memory
- * operand of a load is in buf; a store is written from buf by x87_fast. */
+/* The x87 state live in the host FPU (x87_live.c).  x87_live_enter loads
+ * it when every exception is masked and none is pending (false if not);
+ * x87_live_exec runs one arithmetic/data instruction on it (its memory
+ * operand, if read, in buf), or returns X87_SLOW for the general path
+ * (after x87_live_flush); x87_live_flush writes it back to cpu_state and
+ * must precede anything else that reads or writes the x87 state there;
+ * x87_live_fsw is FSW wherever it is. */
 #define X87_SLOW (-1)
-int x87_fast(struct interp_cpu *cpu, const struct insn *in, unsigned esc, unsigned modrm, uint8_t *buf,
-             uint64_t ea);
+bool x87_live_enter(struct interp_cpu *cpu);
+int x87_live_exec(struct interp_cpu *cpu, const struct insn *in, unsigned esc, unsigned modrm, uint8_t *buf,
+                  uint64_t ea, unsigned size, bool store);
+void x87_live_flush(struct interp_cpu *cpu);
+uint16_t x87_live_fsw(struct interp_cpu *cpu);
 
 /* Arithmetic and data-movement instructions (x87_exec.c). */
 int x87_exec(struct interp_cpu *cpu, const struct insn *in);
+
+/* The same on the live state (cpu->x87_live, CR0.EM/TS clear): X87_SLOW
+ * for anything else (control instructions, undefined encodings, stores
+ * x87_live_exec declines), which then takes the general way. */
+int x87_exec_live(struct interp_cpu *cpu, const struct insn *in);
 
 #endif /* PETREL_CPU_INTERP_X87_H */

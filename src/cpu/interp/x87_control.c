@@ -24,12 +24,14 @@ static int x87_avail(struct interp_cpu *cpu)
 static int x87_reg(struct interp_cpu *cpu, const struct insn *in)
 {
     unsigned esc = in->opc & 7, m = 0xc0u | (in->ext << 3) | (in->rm & 7u);
+    if (esc == 3 && (m == 0xe2 || m == 0xe3))                      /* they rewrite the state */
+        x87_live_flush(cpu);
     if (esc == 3 && m == 0xe2)                                     /* FNCLEX */
         x87_put(cpu, X87_FSW, x87_get(cpu, X87_FSW) & ~(FSW_EXC | FSW_B));
     else if (esc == 3 && m == 0xe3)                                /* FNINIT */
         x87_reset(cpu);
     else if (esc == 7 && m == 0xe0)                                /* FNSTSW AX */
-        set_reg(cpu, GPR_RAX, 2, x87_get(cpu, X87_FSW));
+        set_reg(cpu, GPR_RAX, 2, x87_live_fsw(cpu));
     else if (esc == 3 && (m == 0xe0 || m == 0xe1 || m == 0xe4))    /* FENI, FDISI, FSETPM */
         return X_NEXT;
     else if (esc == 1 && m == 0xd0)                                /* FNOP */
@@ -43,12 +45,14 @@ static int x87_mem(struct interp_cpu *cpu, const struct insn *in)
 {
     unsigned esc = in->opc & 7;
     uint64_t v = 0;
+    if ((esc == 1 && in->ext >= 4 && in->ext <= 6) || (esc == 5 && (in->ext == 4 || in->ext == 6)))
+        x87_live_flush(cpu);                                       /* FLDENV FLDCW FNSTENV FRSTOR FNSAVE */
     if ((esc == 1 && (in->ext == 4 || in->ext == 6)) || (esc == 5 && (in->ext == 4 || in->ext == 6)))
         return x87_env_op(cpu, in);
     if (esc == 1 && in->ext == 7)
         return mem_write(cpu, in->seg, insn_ea(cpu, in), 2, x87_get(cpu, X87_FCW));
     if (esc == 5 && in->ext == 7)
-        return mem_write(cpu, in->seg, insn_ea(cpu, in), 2, x87_get(cpu, X87_FSW));
+        return mem_write(cpu, in->seg, insn_ea(cpu, in), 2, x87_live_fsw(cpu));
     if (esc == 1 && in->ext == 5) {                                /* FLDCW */
         int r = x87_pending(cpu);
         if (!r)
@@ -66,6 +70,11 @@ static int x87_mem(struct interp_cpu *cpu, const struct insn *in)
 /* The escape opcodes D8-DF. */
 int op_x87(struct interp_cpu *cpu, const struct insn *in)
 {
+    if (likely(cpu->x87_live) && !(cpu->st->cr0 & (CR0_EM | CR0_TS))) {
+        int r = x87_exec_live(cpu, in);          /* no exception can be pending while live */
+        if (r != X87_SLOW)
+            return r;
+    }
     int r = x87_avail(cpu);
     if (r)
         return r;

@@ -147,6 +147,37 @@ static void commit(struct interp_cpu *cpu, const uint8_t *fx, uint16_t fsw, uint
     x87_put(cpu, X87_FSW, x87_fix_es((uint16_t)((hsw & (FSW_CC | FSW_TOP)) | ((fsw | raised) & 0x7fu)), fcw));
 }
 
+int x87_exec_live(struct interp_cpu *cpu, const struct insn *in)
+{
+    unsigned esc = in->opc & 7u, modrm, size = 0;
+    bool store = false;
+    uint64_t ea = 0;
+    uint8_t buf[16];
+    if (in->mod3) {
+        modrm = 0xc0u | (in->ext << 3) | (in->rm & 7u);
+        if ((esc == 3 && modrm >= 0xe0 && modrm <= 0xe4) || (esc == 7 && modrm == 0xe0) ||
+            (esc == 1 && modrm == 0xd0) || !reg_form(&esc, &modrm))
+            return X87_SLOW;                      /* control, FNOP or undefined */
+    } else {
+        size = mem_size[esc][in->ext & 7];
+        if (!size || (esc == 1 && in->ext != 0 && in->ext != 2 && in->ext != 3) ||
+            ((in->ext & 7) == 1 && (esc & 1) && !host_sse3()))
+            return X87_SLOW;
+        store = (mem_store[esc] >> (in->ext & 7)) & 1;
+        modrm = (in->ext & 7u) << 3 | (in->rm & 7u);
+        ea = insn_ea(cpu, in);
+        if (!store) {
+            int r = read_buf(cpu, in, ea, buf, size);
+            if (r)
+                return r;
+        }
+    }
+    int r = x87_live_exec(cpu, in, esc, modrm, buf, ea, size, store);
+    if (r == X_NEXT)
+        record_pointers(cpu, in, modrm, ea);
+    return r;
+}
+
 int x87_exec(struct interp_cpu *cpu, const struct insn *in)
 {
     unsigned esc = in->opc & 7u, modrm, size = 0;
@@ -173,11 +204,14 @@ int x87_exec(struct interp_cpu *cpu, const struct insn *in)
         if (r)
             return r;
     }
-    r = x87_fast(cpu, in, esc, modrm, buf, ea);
-    if (r != X87_SLOW) {
-        if (r == X_NEXT)
-            record_pointers(cpu, in, modrm, ea);
-        return r;
+    if (cpu->x87_live || x87_live_enter(cpu)) {
+        r = x87_live_exec(cpu, in, esc, modrm, buf, ea, size, store);
+        if (r != X87_SLOW) {
+            if (r == X_NEXT)
+                record_pointers(cpu, in, modrm, ea);
+            return r;
+        }
+        x87_live_flush(cpu);
     }
 
     _Alignas(16) uint8_t fx[512];

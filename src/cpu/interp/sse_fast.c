@@ -1,0 +1,110 @@
+/*
+ * C fast path of the commonest SSE/SSE2 instructions on XMM registers or an
+ * aligned m128, without the host-stub round trip of sse.c (operands into
+ * fixed host registers and back):
+ * - integer (66 0F: logic, add/subtract, compare for equality, PSHUFD):
+ *   exact by construction, no MXCSR, no flags;
+ * - packed ADD/SUB/MUL/DIV PS/PD, only while the guest's MXCSR is live in
+ *   the host's (sse_mxcsr.c, every exception masked): the very same
+ *   instruction on the operands in host registers, which rounds and raises
+ *   flags in the host MXCSR exactly as the stub would.
+ */
+#include "sse.h"
+
+#define XMM_OFF    160u
+#define XINUSE_SSE 0x2u
+
+typedef uint8_t  v16qu __attribute__((vector_size(16)));
+typedef uint16_t v8hu __attribute__((vector_size(16)));
+typedef uint32_t v4su __attribute__((vector_size(16)));
+typedef uint64_t v2du __attribute__((vector_size(16)));
+
+/* 66 0F integer opcodes handled here. */
+static bool handled(unsigned op)
+{
+    switch (op) {
+    case 0x70: case 0x74: case 0x75: case 0x76:
+    case 0xd4: case 0xdb: case 0xdf: case 0xeb: case 0xef:
+    case 0xf8: case 0xf9: case 0xfa: case 0xfb: case 0xfc: case 0xfd: case 0xfe:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static v16qu compute(unsigned op, v16qu a, v16qu b, unsigned imm)
+{
+    switch (op) {
+    case 0x70: {                                                   /* PSHUFD */
+        v4su s = (v4su)b;
+        v4su r = { s[imm & 3u], s[(imm >> 2) & 3u], s[(imm >> 4) & 3u], s[(imm >> 6) & 3u] };
+        return (v16qu)r;
+    }
+    case 0x74: return (v16qu)(a == b);                             /* PCMPEQB */
+    case 0x75: return (v16qu)((v8hu)a == (v8hu)b);
+    case 0x76: return (v16qu)((v4su)a == (v4su)b);
+    case 0xd4: return (v16qu)((v2du)a + (v2du)b);                  /* PADDQ */
+    case 0xdb: return a & b;                                       /* PAND */
+    case 0xdf: return ~a & b;                                      /* PANDN */
+    case 0xeb: return a | b;                                       /* POR */
+    case 0xef: return a ^ b;                                       /* PXOR */
+    case 0xf8: return a - b;                                       /* PSUBB */
+    case 0xf9: return (v16qu)((v8hu)a - (v8hu)b);
+    case 0xfa: return (v16qu)((v4su)a - (v4su)b);
+    case 0xfb: return (v16qu)((v2du)a - (v2du)b);
+    case 0xfc: return a + b;                                       /* PADDB */
+    case 0xfd: return (v16qu)((v8hu)a + (v8hu)b);
+    default:   return (v16qu)((v4su)a + (v4su)b);                  /* FE PADDD */
+    }
+}
+
+/* 0F / 66 0F 58 59 5C 5E: ADD MUL SUB DIV PS / PD (no other opcode reaches
+ * here).  Written as the instructions themselves: the compiler would treat
+ * ADD and MUL as commutative and might swap the operands, which changes
+ * which NaN comes out when both are NaN. */
+#define FP_OP(insn) __asm__ volatile(insn " %1, %0" : "+x"(a) : "x"(b))
+
+static v16qu compute_fp(unsigned op, bool pd, v16qu a, v16qu b)
+{
+    switch (op | (pd ? 0x100u : 0u)) {
+    case 0x058: FP_OP("addps"); break;
+    case 0x059: FP_OP("mulps"); break;
+    case 0x05c: FP_OP("subps"); break;
+    case 0x05e: FP_OP("divps"); break;
+    case 0x158: FP_OP("addpd"); break;
+    case 0x159: FP_OP("mulpd"); break;
+    case 0x15c: FP_OP("subpd"); break;
+    default:    FP_OP("divpd"); break;
+    }
+    return a;
+}
+
+int sse_fast(struct interp_cpu *cpu, const struct insn *in)
+{
+    unsigned op = in->sse & 0xffu, table = in->sse >> 8;
+    bool fp = (table == SP_NONE * SM_COUNT + SM_0F || table == SP_66 * SM_COUNT + SM_0F) &&
+              (op == 0x58 || op == 0x59 || op == 0x5c || op == 0x5e);
+    if (fp ? !(cpu->mxcsr_live || sse_mxcsr_enter(cpu)) : table != SP_66 * SM_COUNT + SM_0F || !handled(op))
+        return SSE_SLOW;
+    uint8_t *x = cpu->st->xsave + XMM_OFF;
+    v16qu a, b;
+    memcpy(&a, x + (size_t)16 * (in->reg & 15u), 16);
+    if (in->mod3) {
+        memcpy(&b, x + (size_t)16 * (in->rm & 15u), 16);
+    } else {
+        uint64_t ea = insn_ea(cpu, in), lo, hi;
+        if ((cpu->seg[in->seg].base + ea) & 15u)
+            return raise_gp(cpu, 0);                               /* every form here is aligned */
+        int r = mem_read(cpu, in->seg, ea, 8, &lo);
+        if (!r)
+            r = mem_read(cpu, in->seg, (ea + 8) & in->amask, 8, &hi);
+        if (r)
+            return r;
+        memcpy(&b, &lo, 8);
+        memcpy((uint8_t *)&b + 8, &hi, 8);
+    }
+    v16qu res = fp ? compute_fp(op, table != 0, a, b) : compute(op, a, b, (unsigned)in->imm & 0xffu);
+    memcpy(x + (size_t)16 * (in->reg & 15u), &res, 16);
+    cpu->st->xsave[512] |= XINUSE_SSE;
+    return X_NEXT;
+}
