@@ -251,7 +251,7 @@ static int sse_maskmov(struct interp_cpu *cpu, const struct insn *in)
 static uint8_t *tlb_host16(struct interp_cpu *cpu, const struct insn *in, uint64_t ea, bool write)
 {
     const struct seg_cache *s = &cpu->seg[in->seg];
-    if (ea < s->lo || ea + 15 > s->hi || !(write ? s->wr : s->rd) || ((ea + 15) & in->amask) != ea + 15)
+    if (ea < s->lo || ea + 15 > s->hi || !(write ? s->wr : s->rd) || ((ea + 15) & insn_amask(in)) != ea + 15)
         return NULL;
     uint64_t lin = (s->base + ea) & cpu->lin_mask;
     const struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];

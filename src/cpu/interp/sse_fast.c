@@ -97,7 +97,7 @@ int sse_fast(struct interp_cpu *cpu, const struct insn *in)
             return raise_gp(cpu, 0);                               /* every form here is aligned */
         int r = mem_read(cpu, in->seg, ea, 8, &lo);
         if (!r)
-            r = mem_read(cpu, in->seg, (ea + 8) & in->amask, 8, &hi);
+            r = mem_read(cpu, in->seg, (ea + 8) & insn_amask(in), 8, &hi);
         if (r)
             return r;
         memcpy(&b, &lo, 8);
