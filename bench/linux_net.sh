@@ -50,6 +50,9 @@ bytes=$((mib * 1048576))
 # prints the ms until MARKER_CMD succeeds (the receiver has everything).
 send() {
     local ip=$1 marker=$2 t0
+    # Until the target answers pings, a connect can sit in SYN back-off for
+    # seconds after the listener is up, and that wait would count as transfer.
+    for _ in $(seq 600); do busybox ping -c 1 -W 1 "$ip" >/dev/null 2>&1 && break; sleep 0.2; done
     for _ in $(seq 3000); do
         t0=$(now_ms)
         busybox nc "$ip" 5001 -e sh -c "dd if=/dev/zero bs=1M count=$mib 2>/dev/null" 2>/dev/null && break
