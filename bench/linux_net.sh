@@ -99,7 +99,7 @@ log=$tmp/console.log
 "$build/petrel" run --kernel "$kernel" --initrd "$initrd" --memory 512 --net tap:pnet0 --console "file:$log" \
     --append "console=ttyS0 panic=-1 reboot=k petrel.test=net" </dev/null >"$tmp/petrel.out" 2>&1 &
 vm=$!
-guest_in=$(send 10.0.2.15 "grep -q 'petrel-net: received' $log")
+guest_in=$(send 10.0.2.15 "grep -q 'petrel-net: rx done' $log")
 read -r guest_out guest_bytes < <(receive 10.0.2.15)
 engine=$(sed -n 's/^petrel: engine auto: \([^,]*\),.*/\1/p' "$tmp/petrel.out" | head -n 1)
 
