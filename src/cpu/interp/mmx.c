@@ -78,7 +78,9 @@ void mmx_reg_set(struct interp_cpu *cpu, unsigned i, uint64_t v)
 /* #UD (EM, or an SSE prefix), #NM (TS), #MF (pending x87 exception). */
 static int mmx_check(struct interp_cpu *cpu, const struct insn *in)
 {
-    if ((cpu->st->cr0 & CR0_EM) || in->rep || in->osz == 2)
+    /* A 66 prefix (no MMX form) shows as the operand size it toggles to. */
+    bool p66 = cpu->mode == MODE_16 ? in->osz == 4 : in->osz == 2;
+    if ((cpu->st->cr0 & CR0_EM) || in->rep || p66)
         return raise_ud(cpu);
     if (cpu->st->cr0 & CR0_TS)
         return raise_exc(cpu, EXC_NM, false, 0);
