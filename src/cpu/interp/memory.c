@@ -63,8 +63,10 @@ static int access_page(struct interp_cpu *cpu, uint64_t lin, uint64_t phys, unsi
     if (host) {
         uint8_t *host_page = host - (phys & 0xfff);
         if (write) {
-            note_ram_write(cpu, ram_page_index(cpu, host_page));
+            /* The bytes first, then the code generation: a vCPU decoding
+             * this page meanwhile sees the new bytes or an old generation. */
             memcpy(host, buf, size);
+            note_ram_write(cpu, ram_page_index(cpu, host_page));
         } else {
             memcpy(buf, host, size);
         }
@@ -143,7 +145,9 @@ uint8_t *mem_rmw_host(struct interp_cpu *cpu, uint64_t lin, unsigned size, int *
     uint8_t *host = phys_host(cpu, phys);
     if (host) {
         uint8_t *host_page = host - (phys & 0xfff);
-        note_ram_write(cpu, ram_page_index(cpu, host_page));   /* before the write, as access_page */
+        if (code_mark_get(cpu, ram_page_index(cpu, host_page)))
+            return NULL;      /* code: the caller's path writes through access_page (bytes, then generation) */
+        note_ram_write(cpu, ram_page_index(cpu, host_page));
         tlb_install(cpu, lin, host_page, phys & ~UINT64_C(0xfff), ACC_RMW);
     }
     return host;
