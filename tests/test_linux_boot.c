@@ -20,107 +20,9 @@
  * $PETREL_KERNEL and $PETREL_INITRD.  PETREL_TEST_ENGINE=kvm runs the same
  * tests on KVM (on a host whose CPU virtualizes guest kernel mode).
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <cmocka.h>
-
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#include "linux_guest.h"
 
 #define BOOT_BUDGET_S 120.0       /* far more than a boot takes: a hang fails, a slow host passes */
-#define OUT_MAX       (4u << 20)
-
-struct guest {
-    pid_t pid;
-    int in_fd, out_fd;
-    char *out;                    /* everything the console printed (stdout + stderr) */
-    size_t len, cursor;           /* cursor: where the next expect() starts looking */
-    char ctl[64];
-    double t0;
-    int status;                   /* exit status once reaped, else -1 */
-};
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* ---- the kernel and the initramfs ---- */
-
-static const char *source_dir(void)
-{
-    static char dir[1024];
-    if (!dir[0]) {
-        char file[1024];
-        snprintf(file, sizeof(file), "%s", __FILE__);
-        snprintf(dir, sizeof(dir), "%s", dirname(dirname(file)));
-    }
-    return dir;
-}
-
-/* Runs a shell command and returns its last output line (static), or NULL. */
-static const char *last_line_of(const char *cmd)
-{
-    static char line[1024];
-    char buf[1024];
-    line[0] = 0;
-    FILE *p = popen(cmd, "r");
-    while (p && fgets(buf, sizeof(buf), p))
-        snprintf(line, sizeof(line), "%s", buf);
-    if (!p || pclose(p) != 0 || !line[0])
-        return NULL;
-    line[strcspn(line, "\n")] = 0;
-    return line;
-}
-
-static bool find_guest_files(char *kernel, char *initrd, size_t size)
-{
-    const char *k = getenv("PETREL_KERNEL"), *i = getenv("PETREL_INITRD");
-    char cmd[4096];
-    if (k && *k) {
-        snprintf(kernel, size, "%s", k);
-    } else {
-        snprintf(cmd, sizeof(cmd), "sh '%s/scripts/fetch-kernel.sh' '%s/.cache/kernel' 2>/dev/null",
-                 source_dir(), source_dir());
-        const char *line = last_line_of(cmd);
-        if (!line) {
-            fprintf(stderr, "[  SKIP    ] no kernel: `make linux-guest` or set PETREL_KERNEL (%s)\n", cmd);
-            return false;
-        }
-        snprintf(kernel, size, "%s", line);
-    }
-    if (i && *i)
-        snprintf(initrd, size, "%s", i);
-    else
-        snprintf(initrd, size, "%.900s/.cache/initramfs.cpio.gz", source_dir());
-    if (access(initrd, R_OK) != 0) {
-        fprintf(stderr, "[  SKIP    ] no initramfs at %s: `make linux-guest` or set PETREL_INITRD\n", initrd);
-        return false;
-    }
-    return true;
-}
-
-/* ---- one petrel process with its console on pipes ---- */
-
-static const char *engine(void)
-{
-    const char *e = getenv("PETREL_TEST_ENGINE");
-    return e && *e ? e : "auto";
-}
 
 /* Starts `petrel run` for the kernel with cpus vCPUs (max_cpus for hot
  * plug), the extra command-line words, and extra petrel arguments. */
@@ -130,92 +32,21 @@ static struct guest *guest_start(unsigned cpus, unsigned max_cpus, const char *a
     static char kernel[1024], initrd[1024];
     if (!kernel[0] && !find_guest_files(kernel, initrd, sizeof(kernel)))
         return NULL;
-    struct guest *g = calloc(1, sizeof(*g));
-    assert_non_null(g);
-    g->out = malloc(OUT_MAX + 1);
-    assert_non_null(g->out);
-    g->out[0] = 0;
-    g->status = -1;
-    snprintf(g->ctl, sizeof(g->ctl), "/tmp/petrel-boot-%d-%u.sock", (int)getpid(), (unsigned)rand());
-    char ncpu[16], nmax[16], append[512];
+    char ctl[64], ncpu[16], nmax[16], append[512];
+    snprintf(ctl, sizeof(ctl), "/tmp/petrel-boot-%d-%u.sock", (int)getpid(), (unsigned)rand());
     snprintf(ncpu, sizeof(ncpu), "%u", cpus);
     snprintf(nmax, sizeof(nmax), "%u", max_cpus ? max_cpus : cpus);
     snprintf(append, sizeof(append), "console=ttyS0 panic=-1 reboot=k petrel.cpus=%u %s", cpus,
              append_extra ? append_extra : "");
     const char *argv[40] = { PETREL_BIN, "run", "--kernel", kernel, "--initrd", initrd, "--cpus", ncpu,
-                             "--max-cpus", nmax, "--append", append, "--engine", engine(),
-                             "--console", "stdio", "--control", g->ctl };
+                             "--max-cpus", nmax, "--append", append, "--engine", guest_engine(),
+                             "--console", "stdio", "--control", ctl };
     size_t n = 18;
     for (size_t i = 0; extra_args && extra_args[i] && n < 38; i++)
         argv[n++] = extra_args[i];
-    int in[2], out[2];
-    assert_int_equal(pipe(in), 0);
-    assert_int_equal(pipe(out), 0);
-    g->t0 = now_s();
-    g->pid = fork();
-    assert_true(g->pid >= 0);
-    if (g->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);          /* never outlive a test that was killed */
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        dup2(out[1], 2);
-        close(in[1]);
-        close(out[0]);
-        execv(PETREL_BIN, (char *const *)argv);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    g->in_fd = in[1];
-    g->out_fd = out[0];
-    fcntl(g->out_fd, F_SETFL, O_NONBLOCK);
+    struct guest *g = guest_spawn(argv);
+    snprintf(g->ctl, sizeof(g->ctl), "%s", ctl);
     return g;
-}
-
-/* Reads what is there (waiting up to ms for more); false at end of file. */
-static bool guest_pump(struct guest *g, int ms)
-{
-    struct pollfd p = { g->out_fd, POLLIN, 0 };
-    if (poll(&p, 1, ms) <= 0)
-        return true;
-    for (;;) {
-        if (g->len >= OUT_MAX)
-            return true;
-        ssize_t n = read(g->out_fd, g->out + g->len, OUT_MAX - g->len);
-        if (n > 0) {
-            g->len += (size_t)n;
-            g->out[g->len] = 0;
-            continue;
-        }
-        return n < 0 && (errno == EAGAIN || errno == EINTR);
-    }
-}
-
-/* Waits for needle after the cursor; moves the cursor past it.  Fails the
- * test (printing the console) when it does not come within budget_s. */
-static const char *guest_expect(struct guest *g, const char *needle, double budget_s)
-{
-    double end = now_s() + budget_s;
-    for (;;) {
-        const char *hit = strstr(g->out + g->cursor, needle);
-        if (hit) {
-            g->cursor = (size_t)(hit - g->out) + strlen(needle);
-            return hit;
-        }
-        bool open = guest_pump(g, 50);
-        if ((!open && !strstr(g->out + g->cursor, needle)) || now_s() > end) {
-            size_t from = g->len > 6000 ? g->len - 6000 : 0;
-            fprintf(stderr, "---- the console's last lines ----\n%s\n----\n", g->out + from);
-            fail_msg("no \"%s\" on the console after %.1f s (%s)", needle, now_s() - g->t0,
-                     open ? "timed out" : "petrel exited");
-        }
-    }
-}
-
-static void guest_type(struct guest *g, const char *text)
-{
-    size_t len = strlen(text);
-    assert_int_equal(write(g->in_fd, text, len), (ssize_t)len);
 }
 
 /* `petrel ctl SOCKET args...`: its exit status; its stdout into out. */
@@ -236,38 +67,6 @@ static int guest_ctl(struct guest *g, const char *args, char *out, size_t size)
         }
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* Waits for petrel to exit; returns its exit status (fails after budget_s). */
-static int guest_wait_exit(struct guest *g, double budget_s)
-{
-    double end = now_s() + budget_s;
-    while (g->status < 0) {
-        guest_pump(g, 50);
-        int st = 0;
-        pid_t r = waitpid(g->pid, &st, WNOHANG);
-        if (r == g->pid)
-            g->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        else if (now_s() > end) {
-            fprintf(stderr, "---- the console's last lines ----\n%s\n----\n", g->out + (g->len > 4000 ? g->len - 4000 : 0));
-            fail_msg("petrel did not exit within %.0f s", budget_s);
-        }
-    }
-    guest_pump(g, 0);
-    return g->status;
-}
-
-static void guest_free(struct guest *g)
-{
-    if (g->status < 0) {
-        kill(g->pid, SIGKILL);
-        waitpid(g->pid, NULL, 0);
-    }
-    close(g->in_fd);
-    close(g->out_fd);
-    unlink(g->ctl);
-    free(g->out);
-    free(g);
 }
 
 /* The shell prompt after /init's banner (busybox sh prints "# " as root). */

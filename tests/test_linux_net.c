@@ -23,7 +23,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <libgen.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
@@ -42,34 +41,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "linux_guest.h"
+
 #define TAP        "pnet0"
 #define HOST_IP    "10.0.2.1"
 #define GUEST_IP   "10.0.2.15"
 #define BUDGET_S   600
-
-static bool find_guest_files(char *kernel, char *initrd, size_t size)
-{
-    const char *k = getenv("PETREL_KERNEL"), *i = getenv("PETREL_INITRD");
-    char dir[1024], file[1024];
-    snprintf(file, sizeof(file), "%s", __FILE__);
-    snprintf(dir, sizeof(dir), "%s", dirname(dirname(file)));
-    if (k && *k) {
-        snprintf(kernel, size, "%s", k);
-    } else {
-        char pattern[1200];
-        glob_t g;
-        snprintf(pattern, sizeof(pattern), "%s/.cache/kernel/root/boot/vmlinuz-*", dir);
-        if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0)
-            return false;
-        snprintf(kernel, size, "%s", g.gl_pathv[0]);
-        globfree(&g);
-    }
-    if (i && *i)
-        snprintf(initrd, size, "%s", i);
-    else
-        snprintf(initrd, size, "%.900s/.cache/initramfs.cpio.gz", dir);
-    return access(kernel, R_OK) == 0 && access(initrd, R_OK) == 0;
-}
 
 static bool if_up(int s, const char *name)
 {
@@ -120,13 +97,6 @@ static const char *make_namespace_and_tap(void)
     assert_true(if_up(s, TAP));
     close(s);
     return NULL;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static bool vm_exited(pid_t vm)

@@ -14,24 +14,7 @@
  * initramfs as for tests/test_linux_boot.c ($PETREL_KERNEL, $PETREL_INITRD,
  * else .cache/).  Skips when any of them is missing and cannot be built.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <cmocka.h>
-
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#include "linux_guest.h"
 
 /* systemd on the interpreter takes about two minutes to reach the prompt in
  * the optimized build, ten times longer when petrel runs under ASan. */
@@ -47,48 +30,6 @@
 #endif
 #define BOOT_BUDGET_S (600.0 * TIME_SCALE)   /* far more than a boot takes: a hang fails */
 #define CMD_BUDGET_S  (60.0 * TIME_SCALE)
-#define OUT_MAX       (4u << 20)
-
-struct guest {
-    pid_t pid;
-    int in_fd, out_fd;
-    char *out;                    /* everything the console printed */
-    size_t len, cursor;           /* cursor: where the next expect() starts looking */
-    double t0;
-};
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static const char *source_dir(void)
-{
-    static char dir[1024];
-    if (!dir[0]) {
-        char file[1024];
-        snprintf(file, sizeof(file), "%s", __FILE__);
-        snprintf(dir, sizeof(dir), "%s", dirname(dirname(file)));
-    }
-    return dir;
-}
-
-/* Runs a shell command; its last output line (static) or NULL on failure. */
-static const char *last_line_of(const char *cmd)
-{
-    static char line[1024];
-    char buf[1024];
-    line[0] = 0;
-    FILE *p = popen(cmd, "r");
-    while (p && fgets(buf, sizeof(buf), p))
-        snprintf(line, sizeof(line), "%s", buf);
-    if (!p || pclose(p) != 0 || !line[0])
-        return NULL;
-    line[strcspn(line, "\n")] = 0;
-    return line;
-}
 
 /* A file from $env, else the last line printed by a build script. */
 static bool find_file(const char *env, const char *script_cmd, char *path, size_t size)
@@ -103,103 +44,24 @@ static bool find_file(const char *env, const char *script_cmd, char *path, size_
     return true;
 }
 
-static bool find_guest_files(char *kernel, char *initrd, char *rootfs, size_t size)
+/* The kernel, the initramfs and the root disk image. */
+static bool find_rootdisk_files(char *kernel, char *initrd, char *rootfs, size_t size)
 {
-    char cmd[4096];
-    const char *d = source_dir();
-    snprintf(cmd, sizeof(cmd), "sh '%s/scripts/fetch-kernel.sh' '%s/.cache/kernel' 2>/dev/null", d, d);
-    if (!find_file("PETREL_KERNEL", cmd, kernel, size))
-        return false;
-    snprintf(cmd, sizeof(cmd), "ls '%s/.cache/initramfs.cpio.gz' 2>/dev/null", d);
-    if (!find_file("PETREL_INITRD", cmd, initrd, size))
+    if (!find_guest_files(kernel, initrd, size))
         return false;
     /* Building the disk takes a minute or two the first time (debootstrap). */
+    char cmd[4096];
+    const char *d = source_dir();
     snprintf(cmd, sizeof(cmd), "sh '%s/scripts/make-rootfs.sh' '%s/.cache/rootfs.ext4' '%s/.cache/rootfs' 2>&1", d, d, d);
     return find_file("PETREL_ROOTFS", cmd, rootfs, size);
 }
 
 static struct guest *guest_start(const char *kernel, const char *initrd, const char *disk)
 {
-    struct guest *g = calloc(1, sizeof(*g));
-    assert_non_null(g);
-    g->out = malloc(OUT_MAX + 1);
-    assert_non_null(g->out);
-    g->out[0] = 0;
-    const char *e = getenv("PETREL_TEST_ENGINE");
     const char *argv[] = { PETREL_BIN, "run", "--kernel", kernel, "--initrd", initrd, "--disk", disk,
-                           "--memory", "512", "--engine", e && *e ? e : "auto", "--console", "stdio",
+                           "--memory", "512", "--engine", guest_engine(), "--console", "stdio",
                            "--append", "console=ttyS0 root=/dev/vda panic=-1 reboot=k", NULL };
-    int in[2], out[2];
-    assert_int_equal(pipe(in), 0);
-    assert_int_equal(pipe(out), 0);
-    g->t0 = now_s();
-    g->pid = fork();
-    assert_true(g->pid >= 0);
-    if (g->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);          /* never outlive a test that was killed */
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        dup2(out[1], 2);
-        close(in[1]);
-        close(out[0]);
-        execv(PETREL_BIN, (char *const *)argv);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    g->in_fd = in[1];
-    g->out_fd = out[0];
-    fcntl(g->out_fd, F_SETFL, O_NONBLOCK);
-    return g;
-}
-
-/* Reads what is there (waiting up to ms for more); false at end of file. */
-static bool guest_pump(struct guest *g, int ms)
-{
-    struct pollfd p = { g->out_fd, POLLIN, 0 };
-    if (poll(&p, 1, ms) <= 0)
-        return true;
-    for (;;) {
-        if (g->len >= OUT_MAX)
-            return true;
-        ssize_t n = read(g->out_fd, g->out + g->len, OUT_MAX - g->len);
-        if (n > 0) {
-            g->len += (size_t)n;
-            g->out[g->len] = 0;
-            continue;
-        }
-        return n < 0 && (errno == EAGAIN || errno == EINTR);
-    }
-}
-
-static void dump_console(const struct guest *g)
-{
-    fprintf(stderr, "---- the console's last lines ----\n%s\n----\n", g->out + (g->len > 8000 ? g->len - 8000 : 0));
-}
-
-/* Waits for needle after the cursor and moves the cursor past it. */
-static const char *guest_expect(struct guest *g, const char *needle, double budget_s)
-{
-    double end = now_s() + budget_s;
-    for (;;) {
-        const char *hit = strstr(g->out + g->cursor, needle);
-        if (hit) {
-            g->cursor = (size_t)(hit - g->out) + strlen(needle);
-            return hit;
-        }
-        bool open = guest_pump(g, 50);
-        if ((!open && !strstr(g->out + g->cursor, needle)) || now_s() > end) {
-            dump_console(g);
-            fail_msg("no \"%s\" on the console after %.1f s (%s)", needle, now_s() - g->t0,
-                     open ? "timed out" : "petrel exited");
-        }
-    }
-}
-
-static void guest_type(struct guest *g, const char *text)
-{
-    size_t len = strlen(text);
-    assert_int_equal(write(g->in_fd, text, len), (ssize_t)len);
+    return guest_spawn(argv);
 }
 
 /* Types cmd, whose output the test finds as "<tag>=VALUE=" (the echo of the
@@ -218,34 +80,6 @@ static const char *guest_ask(struct guest *g, const char *tag, const char *cmd)
     return value;
 }
 
-static void guest_free(struct guest *g, bool reaped)
-{
-    if (!reaped) {
-        kill(g->pid, SIGKILL);
-        waitpid(g->pid, NULL, 0);
-    }
-    close(g->in_fd);
-    close(g->out_fd);
-    free(g->out);
-    free(g);
-}
-
-/* Waits for petrel to exit; its exit status (fails after budget_s). */
-static int guest_wait_exit(struct guest *g, double budget_s)
-{
-    double end = now_s() + budget_s;
-    for (;;) {
-        guest_pump(g, 50);
-        int st = 0;
-        if (waitpid(g->pid, &st, WNOHANG) == g->pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        if (now_s() > end) {
-            dump_console(g);
-            fail_msg("petrel did not exit within %.0f s of poweroff", budget_s);
-        }
-    }
-}
-
 /* The copy of the image: removed after the test, also when it failed. */
 static char image_copy[] = "/tmp/petrel-rootdisk-XXXXXX";
 
@@ -261,7 +95,7 @@ static void test_debian_boots_from_root_disk(void **s)
 {
     (void)s;
     char kernel[1024], initrd[1024], rootfs[1024], cmd[4200];
-    if (!find_guest_files(kernel, initrd, rootfs, sizeof(kernel)))
+    if (!find_rootdisk_files(kernel, initrd, rootfs, sizeof(kernel)))
         skip();
     /* The guest writes to its disk: boot a copy, keep the cached image clean. */
     char *img = image_copy;
@@ -280,7 +114,7 @@ static void test_debian_boots_from_root_disk(void **s)
     if (strcmp(state, "running") != 0) {
         guest_type(g, "systemctl --failed --no-pager\n");
         guest_pump(g, 3000);
-        dump_console(g);
+        guest_dump(g);
         fail_msg("systemd's state is \"%s\", not \"running\"", state);
     }
     double t_running = now_s() - g->t0;
@@ -296,7 +130,7 @@ static void test_debian_boots_from_root_disk(void **s)
     int status = guest_wait_exit(g, CMD_BUDGET_S);
     printf("[  INFO    ] autologin prompt after %.1f s, systemd running after %.1f s, powered off in %.1f s\n",
            t_login, t_running, now_s() - t_off);
-    guest_free(g, true);
+    guest_free(g);
     assert_int_equal(status, 0);
 
     /* The clean shutdown left the file on the disk and the file system clean. */

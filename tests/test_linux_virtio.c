@@ -21,7 +21,6 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <glob.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -33,33 +32,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "linux_guest.h"
+
 #define BUDGET_S 600
 
 static bool intx_only;                 /* --intx: pci=nomsi, INTx expected */
-
-static bool find_guest_files(char *kernel, char *initrd, size_t size)
-{
-    const char *k = getenv("PETREL_KERNEL"), *i = getenv("PETREL_INITRD");
-    char dir[1024], file[1024];
-    snprintf(file, sizeof(file), "%s", __FILE__);
-    snprintf(dir, sizeof(dir), "%s", dirname(dirname(file)));
-    if (k && *k) {
-        snprintf(kernel, size, "%s", k);
-    } else {
-        char pattern[1200];
-        glob_t g;
-        snprintf(pattern, sizeof(pattern), "%s/.cache/kernel/root/boot/vmlinuz-*", dir);
-        if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0)
-            return false;
-        snprintf(kernel, size, "%s", g.gl_pathv[0]);
-        globfree(&g);
-    }
-    if (i && *i)
-        snprintf(initrd, size, "%s", i);
-    else
-        snprintf(initrd, size, "%.900s/.cache/initramfs.cpio.gz", dir);
-    return access(kernel, R_OK) == 0 && access(initrd, R_OK) == 0;
-}
 
 /* The interrupt count of a /proc/interrupts line after "NN:" (all CPU columns). */
 static unsigned long irq_count(const char *line)
