@@ -28,7 +28,8 @@
 %define DEADLINE    RES + 48            ; qword: the armed deadline
 %define STOP        RES + 64            ; set to 1 by the test when it has sampled the ticks
 %define LAPIC       0xFEE00000
-%define ONESHOT_COUNT 3000000           ; 3 ms at the 1 GHz bus clock, divide 1
+%define ONESHOT_COUNT 200000000         ; 200 ms at the 1 GHz bus clock, divide 1: long enough
+                                        ; that a descheduled host thread still reads it running
 %define PERIODIC_COUNT 62500            ; 1 ms with divide 16
 
         bits    64
