@@ -1,6 +1,7 @@
 /*
  * Specialised handlers for the most frequent operand shapes (register
- * operands of 32 and 64 bits, plain loads and stores, JZ/JNZ): the decoder
+ * operands of 32 and 64 bits, plain loads and stores; conditions are in
+ * fastpath_cond.c): the decoder
  * swaps them in once, so the hot path runs without the size and form
  * switches of the general handlers.  Semantics are those of the general
  * handlers (the differential test runs both).
@@ -12,11 +13,24 @@ enum { ADD, OR, ADC, SBB, AND, SUB, XOR, CMP };
 static ALWAYS_INLINE int alu_reg(struct interp_cpu *cpu, unsigned op, unsigned size, unsigned dreg, uint64_t s)
 {
     uint64_t m = size_mask(size), d = cpu->gpr[dreg] & m, r;
+    unsigned cin;
     switch (op) {
     case ADD: r = d + s; lazy_set(cpu, LF_ADD, size, d, s, r); break;
     case OR:  r = d | s; lazy_set(cpu, LF_LOGIC, size, d, s, r); break;
     case AND: r = d & s; lazy_set(cpu, LF_LOGIC, size, d, s, r); break;
     case XOR: r = d ^ s; lazy_set(cpu, LF_LOGIC, size, d, s, r); break;
+    case ADC:
+        cin = flags_cf(cpu);
+        r = d + (s & m) + cin;
+        lazy_set(cpu, LF_ADC, size, d, s, r);
+        cpu->lf.cin = (uint8_t)cin;
+        break;
+    case SBB:
+        cin = flags_cf(cpu);
+        r = d - (s & m) - cin;
+        lazy_set(cpu, LF_SBB, size, d, s, r);
+        cpu->lf.cin = (uint8_t)cin;
+        break;
     default:  r = d - s; lazy_set(cpu, LF_SUB, size, d, s, r); break;
     }
     if (op != CMP)
@@ -36,12 +50,14 @@ static ALWAYS_INLINE int alu_reg(struct interp_cpu *cpu, unsigned op, unsigned s
 
 #define ALU_SIZES(name, op) ALU_FORMS(name, op, 4) ALU_FORMS(name, op, 8)
 ALU_SIZES(add, ADD) ALU_SIZES(or, OR) ALU_SIZES(and, AND) ALU_SIZES(sub, SUB) ALU_SIZES(xor, XOR) ALU_SIZES(cmp, CMP)
+ALU_SIZES(adc, ADC) ALU_SIZES(sbb, SBB)
 
-/* [op][form][size 4/8]; ADC/SBB keep the general handlers. */
+/* [op][form][size 4/8] */
 #define ROW(name) { { name##_rm_r4, name##_rm_r8 }, { name##_r_rm4, name##_r_rm8 }, \
                     { name##_rm_imm4, name##_rm_imm8 }, { name##_a_imm4, name##_a_imm8 } }
 static const insn_fn alu_fast[8][4][2] = {
-    [ADD] = ROW(add), [OR] = ROW(or), [AND] = ROW(and), [SUB] = ROW(sub), [XOR] = ROW(xor), [CMP] = ROW(cmp),
+    [ADD] = ROW(add), [OR] = ROW(or), [ADC] = ROW(adc), [SBB] = ROW(sbb),
+    [AND] = ROW(and), [SUB] = ROW(sub), [XOR] = ROW(xor), [CMP] = ROW(cmp),
 };
 
 static int mov_rr4(struct interp_cpu *cpu, const struct insn *in) { cpu->gpr[in->rm] = (uint32_t)cpu->gpr[in->reg]; return X_NEXT; }
@@ -63,32 +79,6 @@ static int mov_ri8(struct interp_cpu *cpu, const struct insn *in) { cpu->gpr[in-
     static int store##size(struct interp_cpu *cpu, const struct insn *in) \
     { return mem_write(cpu, in->seg, insn_ea(cpu, in), size, cpu->gpr[in->reg]); }
 LOAD_STORE(4) LOAD_STORE(8)
-
-static ALWAYS_INLINE bool zf_now(const struct interp_cpu *cpu)
-{
-    if (cpu->lf.op == LF_NONE)
-        return cpu->st->rflags & RFLAGS_ZF;
-    return (cpu->lf.res & size_mask(cpu->lf.size)) == 0;
-}
-
-/* JZ/JNZ in 64-bit mode (canonical check) and flat 32-bit code (limit check). */
-static ALWAYS_INLINE int jump_rel(struct interp_cpu *cpu, const struct insn *in)
-{
-    uint64_t t = cpu->next_rip + in->imm;
-    if (cpu->long64) {
-        if (unlikely((uint64_t)((int64_t)(t << 16) >> 16) != t))
-            return raise_gp(cpu, 0);
-    } else {
-        t &= in->osz == 2 ? 0xffff : 0xffffffff;
-        if (unlikely(t > cpu->st->seg[SEG_CS].limit))
-            return raise_gp(cpu, 0);
-    }
-    cpu->next_rip = t;
-    return X_NEXT;
-}
-
-static int jz(struct interp_cpu *cpu, const struct insn *in) { return zf_now(cpu) ? jump_rel(cpu, in) : X_NEXT; }
-static int jnz(struct interp_cpu *cpu, const struct insn *in) { return zf_now(cpu) ? X_NEXT : jump_rel(cpu, in); }
 
 static ALWAYS_INLINE int incdec_reg(struct interp_cpu *cpu, unsigned reg, unsigned size, bool dec)
 {
@@ -129,6 +119,74 @@ static int shl8(struct interp_cpu *cpu, const struct insn *in) { return shift_re
 static int shr8(struct interp_cpu *cpu, const struct insn *in) { return shift_reg(cpu, in, 8, LF_SHR); }
 static int sar8(struct interp_cpu *cpu, const struct insn *in) { return shift_reg(cpu, in, 8, LF_SAR); }
 
+/* IMUL Gv,Ev and Gv,Ev,imm with register operands; flags lazily (LF_MUL). */
+static ALWAYS_INLINE int imul_reg(struct interp_cpu *cpu, unsigned dreg, unsigned size, uint64_t a, uint64_t b)
+{
+    uint64_t lo;
+    bool ovf;
+    if (size == 8) {
+        int64_t p;
+        ovf = __builtin_mul_overflow((int64_t)a, (int64_t)b, &p);
+        lo = (uint64_t)p;
+    } else {
+        int64_t p = (int64_t)(int32_t)a * (int32_t)b;
+        ovf = p != (int32_t)p;
+        lo = (uint32_t)p;
+    }
+    cpu->gpr[dreg] = lo;
+    lazy_set(cpu, LF_MUL, size, 0, 0, lo);
+    cpu->lf.cin = ovf;
+    return X_NEXT;
+}
+
+static int imul_rr4(struct interp_cpu *cpu, const struct insn *in) { return imul_reg(cpu, in->reg, 4, cpu->gpr[in->reg], cpu->gpr[in->rm]); }
+static int imul_rr8(struct interp_cpu *cpu, const struct insn *in) { return imul_reg(cpu, in->reg, 8, cpu->gpr[in->reg], cpu->gpr[in->rm]); }
+static int imul_rri4(struct interp_cpu *cpu, const struct insn *in) { return imul_reg(cpu, in->reg, 4, cpu->gpr[in->rm], in->imm); }
+static int imul_rri8(struct interp_cpu *cpu, const struct insn *in) { return imul_reg(cpu, in->reg, 8, cpu->gpr[in->rm], in->imm); }
+
+/* MOVZX/MOVSX from a low byte or word register (0F B6 B7 BE BF), MOVSXD
+ * (63) and LEA into a 32- or 64-bit register. */
+static ALWAYS_INLINE void put_wide(struct interp_cpu *cpu, const struct insn *in, uint64_t v)
+{
+    cpu->gpr[in->reg] = in->osz == 8 ? v : (uint32_t)v;
+}
+
+static int movzx_r8(struct interp_cpu *cpu, const struct insn *in) { put_wide(cpu, in, (uint8_t)cpu->gpr[in->rm8]); return X_NEXT; }
+static int movzx_r16(struct interp_cpu *cpu, const struct insn *in) { put_wide(cpu, in, (uint16_t)cpu->gpr[in->rm]); return X_NEXT; }
+static int movsx_r8(struct interp_cpu *cpu, const struct insn *in) { put_wide(cpu, in, (uint64_t)(int64_t)(int8_t)cpu->gpr[in->rm8]); return X_NEXT; }
+static int movsx_r16(struct interp_cpu *cpu, const struct insn *in) { put_wide(cpu, in, (uint64_t)(int64_t)(int16_t)cpu->gpr[in->rm]); return X_NEXT; }
+static int movsxd_rr(struct interp_cpu *cpu, const struct insn *in) { cpu->gpr[in->reg] = (uint64_t)(int64_t)(int32_t)cpu->gpr[in->rm]; return X_NEXT; }
+static int lea_wide(struct interp_cpu *cpu, const struct insn *in) { put_wide(cpu, in, insn_ea(cpu, in)); return X_NEXT; }
+
+static bool specialize_widen(struct insn *in)
+{
+    if (in->fn == op_movx && in->mod3) {
+        static const insn_fn movx[4] = { movzx_r8, movzx_r16, movsx_r8, movsx_r16 };
+        bool byte = !(in->opc & 1);
+        if (byte && in->rm8 >= 16)                /* AH..BH keep the general handler */
+            return false;
+        in->fn = movx[((in->opc >> 2) & 2) | !byte];
+        return true;
+    }
+    if (in->fn == op_movsxd && in->mod3 && in->osz == 8) {
+        in->fn = movsxd_rr;
+        return true;
+    }
+    if (in->fn == op_lea) {
+        in->fn = lea_wide;
+        return true;
+    }
+    if (in->fn == op_imul_r_rm && in->mod3) {
+        in->fn = in->osz == 8 ? imul_rr8 : imul_rr4;
+        return true;
+    }
+    if (in->fn == op_imul_r_rm_imm && in->mod3) {
+        in->fn = in->osz == 8 ? imul_rri8 : imul_rri4;
+        return true;
+    }
+    return false;
+}
+
 static unsigned alu_form(insn_fn fn)
 {
     if (fn == op_alu_rm_r) return 0;
@@ -142,11 +200,9 @@ void insn_specialize(struct insn *in)
 {
     bool wide = in->osz == 4 || in->osz == 8;
     unsigned si = in->osz == 8;
-    if (in->fn == op_jcc && (in->opc & 0xe) == 4) {
-        in->fn = (in->opc & 1) ? jnz : jz;
+    if (insn_specialize_cond(in))
         return;
-    }
-    if (!wide)
+    if (!wide || specialize_widen(in))
         return;
     if (in->fn == op_grp2 && in->mod3 && (in->opc == 0xc1 || in->opc == 0xd1) && in->ext >= 4) {
         static const insn_fn shifts[2][4] = { { shl4, shr4, shl4, sar4 }, { shl8, shr8, shl8, sar8 } };

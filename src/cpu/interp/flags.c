@@ -22,6 +22,7 @@ bool flags_cf_slow(const struct interp_cpu *cpu)
     case LF_SHL:   return lf->src <= lf->size * UINT64_C(8) ? (d >> (lf->size * UINT64_C(8) - lf->src)) & 1 : 0;
     case LF_SHR:   return (d >> (lf->src - 1)) & 1;
     case LF_SAR:   return ((uint64_t)sign_extend(d, lf->size) >> (lf->src - 1 > 63 ? 63 : lf->src - 1)) & 1;
+    case LF_MUL:   return lf->cin;
     default:       return cpu->st->rflags & RFLAGS_CF;
     }
 }
@@ -43,6 +44,8 @@ static bool flags_of(const struct interp_cpu *cpu)
         return ((lf->res & sb) != 0) != flags_cf(cpu);
     case LF_SHR:
         return (lf->dst & sb) != 0;
+    case LF_MUL:
+        return lf->cin;
     default:
         return cpu->st->rflags & RFLAGS_OF;
     }

@@ -71,7 +71,8 @@ int decode_insn(enum code_mode mode, const uint8_t *bytes, unsigned avail, struc
 /* ---- lazy flags ---- */
 
 enum lazy_op { LF_NONE = 0, LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_LOGIC, LF_INC, LF_DEC,
-               LF_SHL, LF_SHR, LF_SAR };   /* shifts: src = count (1..63), dst = operand */
+               LF_SHL, LF_SHR, LF_SAR,     /* shifts: src = count (1..63), dst = operand */
+               LF_MUL };                   /* IMUL/MUL: cin = CF = OF (overflow), res = low half */
 
 struct lazy_flags {
     uint64_t res, dst, src;
@@ -106,7 +107,7 @@ enum access_kind { ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2, ACC_RMW = 3 };
 
 /* ---- decoded block cache ---- */
 
-#define BLOCK_MAX_INSNS 16
+#define BLOCK_MAX_INSNS 32
 #ifndef BLOCK_ARENA_SIZE
 #define BLOCK_ARENA_SIZE (2u << 20)  /* bytes of decoded blocks per vCPU (flushed when full) */
 #endif
@@ -683,6 +684,7 @@ extern const uint8_t group_memonly[];  /* per group: ModRM.reg values that need 
 
 /* Swaps in a specialised handler for common operand shapes (fastpath.c). */
 void insn_specialize(struct insn *in);
+bool insn_specialize_cond(struct insn *in);     /* fastpath_cond.c */
 
 /* Handler used for every undefined or unimplemented encoding. */
 int op_ud(struct interp_cpu *cpu, const struct insn *in);

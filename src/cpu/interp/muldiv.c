@@ -9,17 +9,12 @@
 typedef unsigned __int128 u128;
 typedef __int128 s128;
 
+/* CF = OF = overflow; SF/ZF/PF of the low half and AF = 0 come from the
+ * lazy state (LF_MUL). */
 static void mul_flags(struct interp_cpu *cpu, unsigned size, uint64_t lo, bool overflow)
 {
-    uint64_t f = parity_flag(lo);
-    uint64_t m = size_mask(size);
-    if ((lo & m) == 0)
-        f |= RFLAGS_ZF;
-    if (lo & sign_bit(size))
-        f |= RFLAGS_SF;
-    if (overflow)
-        f |= RFLAGS_CF | RFLAGS_OF;
-    flags_set_arith(cpu, FLAGS_ARITH, f);
+    lazy_set(cpu, LF_MUL, size, 0, 0, lo);
+    cpu->lf.cin = overflow;
 }
 
 /* Writes a double-width result to AX, DX:AX, EDX:EAX or RDX:RAX. */
