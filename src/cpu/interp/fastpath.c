@@ -52,6 +52,32 @@ static ALWAYS_INLINE int alu_reg(struct interp_cpu *cpu, unsigned op, unsigned s
 ALU_SIZES(add, ADD) ALU_SIZES(or, OR) ALU_SIZES(and, AND) ALU_SIZES(sub, SUB) ALU_SIZES(xor, XOR) ALU_SIZES(cmp, CMP)
 ALU_SIZES(adc, ADC) ALU_SIZES(sbb, SBB)
 
+/* ALU Gv,[mem] (02-3B with a memory r/m): the load, then the register form. */
+#define ALU_LOAD(name, op, size) \
+    static int name##_r_m##size(struct interp_cpu *cpu, const struct insn *in) \
+    { \
+        uint64_t v; \
+        int r = mem_read(cpu, in->seg, insn_ea(cpu, in), size, &v); \
+        return likely(!r) ? alu_reg(cpu, op, size, in->reg, v) : r; \
+    }
+#define ALU_LOADS(name, op) ALU_LOAD(name, op, 4) ALU_LOAD(name, op, 8)
+ALU_LOADS(add, ADD) ALU_LOADS(or, OR) ALU_LOADS(adc, ADC) ALU_LOADS(sbb, SBB)
+ALU_LOADS(and, AND) ALU_LOADS(sub, SUB) ALU_LOADS(xor, XOR) ALU_LOADS(cmp, CMP)
+static const insn_fn alu_load_fast[8][2] = {
+    { add_r_m4, add_r_m8 }, { or_r_m4, or_r_m8 }, { adc_r_m4, adc_r_m8 }, { sbb_r_m4, sbb_r_m8 },
+    { and_r_m4, and_r_m8 }, { sub_r_m4, sub_r_m8 }, { xor_r_m4, xor_r_m8 }, { cmp_r_m4, cmp_r_m8 },
+};
+
+/* TEST r/m,r and r/m,imm with a register r/m (85, F7 /0). */
+static int test_rr4(struct interp_cpu *cpu, const struct insn *in)
+{ uint64_t r = (uint32_t)(cpu->gpr[in->rm] & cpu->gpr[in->reg]); lazy_set(cpu, LF_LOGIC, 4, r, r, r); return X_NEXT; }
+static int test_rr8(struct interp_cpu *cpu, const struct insn *in)
+{ uint64_t r = cpu->gpr[in->rm] & cpu->gpr[in->reg]; lazy_set(cpu, LF_LOGIC, 8, r, r, r); return X_NEXT; }
+static int test_ri4(struct interp_cpu *cpu, const struct insn *in)
+{ uint64_t r = (uint32_t)(cpu->gpr[in->rm] & in->imm); lazy_set(cpu, LF_LOGIC, 4, r, r, r); return X_NEXT; }
+static int test_ri8(struct interp_cpu *cpu, const struct insn *in)
+{ uint64_t r = cpu->gpr[in->rm] & in->imm; lazy_set(cpu, LF_LOGIC, 8, r, r, r); return X_NEXT; }
+
 /* [op][form][size 4/8] */
 #define ROW(name) { { name##_rm_r4, name##_rm_r8 }, { name##_r_rm4, name##_r_rm8 }, \
                     { name##_rm_imm4, name##_rm_imm8 }, { name##_a_imm4, name##_a_imm8 } }
@@ -95,10 +121,12 @@ static int dec4(struct interp_cpu *cpu, const struct insn *in) { return incdec_r
 static int inc8(struct interp_cpu *cpu, const struct insn *in) { return incdec_reg(cpu, in->rm, 8, false); }
 static int dec8(struct interp_cpu *cpu, const struct insn *in) { return incdec_reg(cpu, in->rm, 8, true); }
 
-/* SHL/SHR/SAR r32/r64 by an immediate or 1 (C1, D1): flags lazily, as in shift.c. */
+/* SHL/SHR/SAR r32/r64 by an immediate, 1 or CL (C1, D1, D3): flags lazily, as
+ * in shift.c; a count of 0 changes no flag but still zero-extends. */
 static ALWAYS_INLINE int shift_reg(struct interp_cpu *cpu, const struct insn *in, unsigned size, unsigned kind)
 {
-    unsigned c = (in->opc == 0xd1 ? 1u : (unsigned)in->imm) & (size == 8 ? 63u : 31u);
+    unsigned c = (in->opc == 0xd1 ? 1u : in->opc == 0xd3 ? (unsigned)cpu->gpr[GPR_RCX] : (unsigned)in->imm)
+                 & (size == 8 ? 63u : 31u);
     uint64_t m = size_mask(size), d = cpu->gpr[in->rm] & m, r;
     if (kind == LF_SHL)
         r = (d << c) & m;
@@ -158,14 +186,42 @@ static int movsx_r16(struct interp_cpu *cpu, const struct insn *in) { put_wide(c
 static int movsxd_rr(struct interp_cpu *cpu, const struct insn *in) { cpu->gpr[in->reg] = (uint64_t)(int64_t)(int32_t)cpu->gpr[in->rm]; return X_NEXT; }
 static int lea_wide(struct interp_cpu *cpu, const struct insn *in) { put_wide(cpu, in, insn_ea(cpu, in)); return X_NEXT; }
 
+/* MOVZX/MOVSX from memory (0F B6 B7 BE BF). */
+#define MOVX_LOAD(name, ssize, conv) \
+    static int name(struct interp_cpu *cpu, const struct insn *in) \
+    { \
+        uint64_t v; \
+        int r = mem_read(cpu, in->seg, insn_ea(cpu, in), ssize, &v); \
+        if (likely(!r)) \
+            put_wide(cpu, in, conv); \
+        return r; \
+    }
+MOVX_LOAD(movzx_m8, 1, v) MOVX_LOAD(movzx_m16, 2, v)
+MOVX_LOAD(movsx_m8, 1, (uint64_t)(int64_t)(int8_t)v) MOVX_LOAD(movsx_m16, 2, (uint64_t)(int64_t)(int16_t)v)
+
+static bool specialize_movx(struct insn *in)
+{
+    static const insn_fn movx_reg[4] = { movzx_r8, movzx_r16, movsx_r8, movsx_r16 };
+    static const insn_fn movx_mem[4] = { movzx_m8, movzx_m16, movsx_m8, movsx_m16 };
+    bool byte = !(in->opc & 1);
+    unsigned k = ((in->opc >> 2) & 2) | !byte;
+    if (!in->mod3)
+        in->fn = movx_mem[k];
+    else if (!byte || in->rm8 < 16)               /* AH..BH keep the general handler */
+        in->fn = movx_reg[k];
+    return true;
+}
+
 static bool specialize_widen(struct insn *in)
 {
-    if (in->fn == op_movx && in->mod3) {
-        static const insn_fn movx[4] = { movzx_r8, movzx_r16, movsx_r8, movsx_r16 };
-        bool byte = !(in->opc & 1);
-        if (byte && in->rm8 >= 16)                /* AH..BH keep the general handler */
-            return false;
-        in->fn = movx[((in->opc >> 2) & 2) | !byte];
+    if (in->fn == op_movx)
+        return specialize_movx(in);
+    if (in->fn == op_test_rm_r && in->mod3) {
+        in->fn = in->osz == 8 ? test_rr8 : test_rr4;
+        return true;
+    }
+    if (in->fn == op_test_rm_imm && in->mod3) {
+        in->fn = in->osz == 8 ? test_ri8 : test_ri4;
         return true;
     }
     if (in->fn == op_movsxd && in->mod3 && in->osz == 8) {
@@ -204,7 +260,7 @@ void insn_specialize(struct insn *in)
         return;
     if (!wide || specialize_widen(in))
         return;
-    if (in->fn == op_grp2 && in->mod3 && (in->opc == 0xc1 || in->opc == 0xd1) && in->ext >= 4) {
+    if (in->fn == op_grp2 && in->mod3 && (in->opc == 0xc1 || in->opc == 0xd1 || in->opc == 0xd3) && in->ext >= 4) {
         static const insn_fn shifts[2][4] = { { shl4, shr4, shl4, sar4 }, { shl8, shr8, shl8, sar8 } };
         in->fn = shifts[si][in->ext - 4];
         return;
@@ -214,6 +270,8 @@ void insn_specialize(struct insn *in)
         unsigned op = form == 2 ? in->ext : (in->opc >> 3) & 7;
         if (alu_fast[op][form][si])
             in->fn = alu_fast[op][form][si];
+    } else if (form == 1) {
+        in->fn = alu_load_fast[(in->opc >> 3) & 7][si];
     } else if (in->fn == op_mov_rm_r) {
         in->fn = in->mod3 ? (si ? mov_rr8 : mov_rr4) : (si ? store8 : store4);
     } else if (in->fn == op_mov_r_rm) {
