@@ -280,6 +280,20 @@ static void test_lock_xadd_two_cpus(void **state)
     read_console(&t);
 }
 
+/* smc_cross_linked.bin: vCPU 0 patches the code from a block it reaches
+ * through a link made while the page was still data. */
+static void test_cross_modifying_code_linked(void **state)
+{
+    (void)state;
+    struct apic_vm t;
+    vm_start(&t, "smc_cross_linked.bin", 2, true);
+    assert_true(wait_off(&t, 60000));
+    assert_int_equal(guest_exit_code(&t), 1);
+    assert_true(*guest_u32(&t, 0x9000) >= 2);
+    vm_finish(&t);
+    read_console(&t);
+}
+
 /* smc_cross.bin: vCPU 0 rewrites code vCPU 1 runs; vCPU 1 runs the new code. */
 static void test_cross_modifying_code(void **state)
 {
@@ -339,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_ipis),
         cmocka_unit_test(test_lock_xadd_two_cpus),
         cmocka_unit_test(test_cross_modifying_code),
+        cmocka_unit_test(test_cross_modifying_code_linked),
         cmocka_unit_test(test_saved_state_keeps_apic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -229,11 +229,22 @@ static void jcache_put(struct interp_cpu *cpu, struct block **jc, struct block *
     *jc = b;
 }
 
+/* Another vCPU made pages code: drop every fast write.  A page this vCPU
+ * could write fast may have been written after the other vCPU read its
+ * bytes, so each such page that is now code counts as written (the other
+ * vCPU decodes it again); otherwise that store would never reach it. */
 void code_marks_resync(struct interp_cpu *cpu)
 {
     cpu->mark_seq_seen = __atomic_load_n(&cpu->track->mark_seq, __ATOMIC_SEQ_CST);
-    for (unsigned i = 0; i < TLB_SIZE; i++)
-        cpu->tlb[i].tag_write = TLB_INVALID;
+    for (unsigned i = 0; i < TLB_SIZE; i++) {
+        struct tlb_entry *e = &cpu->tlb[i];
+        if (e->tag_write == TLB_INVALID)
+            continue;
+        uint32_t page = page_of(cpu, e->phys);
+        if (page != PAGE_NONE && code_mark_get(cpu, page))
+            code_page_written(cpu, page);
+        e->tag_write = TLB_INVALID;
+    }
 }
 
 /* The cached block for (phys, mode) that is still valid, unlinking stale

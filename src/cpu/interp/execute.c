@@ -63,6 +63,8 @@ static ALWAYS_INLINE struct block *next_block(struct interp_cpu *cpu, struct blo
     uint64_t lin = (cpu->seg[SEG_CS].base + cpu->st->rip) & cpu->lin_mask;
     struct block *b;
     struct block *caller = NULL;                  /* a RET: its caller's fall-through link */
+    if (unlikely(__atomic_load_n(&cpu->track->mark_seq, __ATOMIC_RELAXED) != cpu->mark_seq_seen))
+        code_marks_resync(cpu);                   /* pages became code: fast writes go (before write_seq) */
     uint32_t writes = __atomic_load_n(&cpu->track->write_seq, __ATOMIC_ACQUIRE);
     if (unlikely(writes != cpu->write_seq_seen)) {  /* code changed (maybe by another vCPU) */
         cpu->write_seq_seen = writes;
