@@ -256,7 +256,7 @@ void insn_specialize(struct insn *in)
 {
     bool wide = in->osz == 4 || in->osz == 8;
     unsigned si = in->osz == 8;
-    if (insn_specialize_cond(in))
+    if (insn_specialize_cond(in) || insn_specialize_stack(in))
         return;
     if (!wide || specialize_widen(in))
         return;

@@ -685,6 +685,7 @@ extern const uint8_t group_memonly[];  /* per group: ModRM.reg values that need 
 /* Swaps in a specialised handler for common operand shapes (fastpath.c). */
 void insn_specialize(struct insn *in);
 bool insn_specialize_cond(struct insn *in);     /* fastpath_cond.c */
+bool insn_specialize_stack(struct insn *in);    /* fastpath_stack.c */
 
 /* Handler used for every undefined or unimplemented encoding. */
 int op_ud(struct interp_cpu *cpu, const struct insn *in);
