@@ -196,6 +196,7 @@ struct interp_cpu {
 
     uint8_t  *arena;          /* BLOCK_ARENA_SIZE bytes of blocks, filled in order */
     size_t    arena_used;
+    size_t    arena_touched;  /* bytes from the start whose pages may be resident */
     uint64_t  arena_flushes;  /* times the arena was emptied (block pointers died) */
     struct block *htab[BLOCK_HASH_SIZE];  /* (phys, mode) -> chain of blocks */
     struct block *jcache[JCACHE_SIZE];   /* linear RIP -> block, flushed with the TLB */
