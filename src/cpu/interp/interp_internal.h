@@ -628,6 +628,7 @@ void code_page_written(struct interp_cpu *cpu, uint64_t ram_page);
 struct code_track {
     uint8_t  *mark;
     uint32_t *gen;
+    uint64_t  pages;          /* entries of mark and gen */
     uint32_t  refs;           /* interp_cpus using it (atomic) */
     uint32_t  mark_seq;       /* bumped when a page becomes code (atomic) */
     uint32_t  write_seq;      /* bumped by every write to code (atomic) */
