@@ -10,6 +10,8 @@
 
 #include <vmm/err.h>
 
+#define RAM_GUARD ((size_t)GUEST_PAGE_SIZE)   /* inaccessible bytes on each side of RAM */
+
 /* Fresh zeroed anonymous memory at the same address (MAP_FIXED replaces
  * what was there in one step; KVM follows through its MMU notifiers). */
 static int ram_map_anonymous(struct guest_ram *ram)
@@ -40,15 +42,15 @@ int guest_ram_init(struct guest_ram *ram, uint64_t size, uint64_t hole_size)
      * overrun faults, and the kernel never merges a neighbouring mapping
      * (a malloc arena, say) into the RAM's, so /proc/PID/smaps shows the
      * RAM as a mapping of its own (what the memory benchmark measures). */
-    uint8_t *base = mmap(NULL, size + 2 * GUEST_PAGE_SIZE, PROT_NONE,
+    uint8_t *base = mmap(NULL, size + 2 * RAM_GUARD, PROT_NONE,
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (base == MAP_FAILED) {
         memset(ram, 0, sizeof(*ram));
         return VERR_NO_MEMORY;
     }
-    ram->host = base + GUEST_PAGE_SIZE;
+    ram->host = base + RAM_GUARD;
     if (RT_FAILURE(ram_map_anonymous(ram))) {
-        munmap(base, size + 2 * GUEST_PAGE_SIZE);
+        munmap(base, size + 2 * RAM_GUARD);
         memset(ram, 0, sizeof(*ram));
         return VERR_NO_MEMORY;
     }
@@ -58,7 +60,7 @@ int guest_ram_init(struct guest_ram *ram, uint64_t size, uint64_t hole_size)
 void guest_ram_term(struct guest_ram *ram)
 {
     if (ram->host)
-        munmap(ram->host - GUEST_PAGE_SIZE, ram->size + 2 * GUEST_PAGE_SIZE);   /* with the guards */
+        munmap(ram->host - RAM_GUARD, ram->size + 2 * RAM_GUARD);   /* with the guards */
     memset(ram, 0, sizeof(*ram));
 }
 
