@@ -252,6 +252,40 @@ static void test_help_and_version(void **s)
     assert_int_equal(r.status, 2);
 }
 
+static double realtime_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The VM log tells when the first vCPU entered guest code (the start-up
+ * benchmark's end point): once, between the spawn and the exit. */
+static void test_first_guest_entry_logged(void **s)
+{
+    (void)s;
+    char log_path[] = "/tmp/petrel-cli-log-XXXXXX";
+    int fd = mkstemp(log_path);
+    assert_true(fd >= 0);
+    setenv("PETREL_LOG", log_path, 1);
+    double before = realtime_now();
+    struct run_result r = run_petrel((const char *[]){ "run", "--image", GUEST("exit_at_once.bin"), NULL });
+    double after = realtime_now();
+    unsetenv("PETREL_LOG");
+    assert_int_equal(r.status, 97);                     /* its exit code (0x30 << 1 | 1) */
+    char log[8192];
+    read_all(fd, log, sizeof(log));
+    close(fd);
+    unlink(log_path);
+    const char *key = "enters guest code first at ";
+    const char *line = strstr(log, key);
+    assert_non_null(line);
+    assert_null(strstr(line + 1, key));                 /* only the first entry */
+    double t = strtod(line + strlen(key), NULL);
+    assert_true(t >= before && t <= after);
+    assert_non_null(strstr(line, "engine interp") ? line : strstr(line, "engine kvm"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_linux_bad_input),
         cmocka_unit_test(test_console_escapes_on_tty),
         cmocka_unit_test(test_help_and_version),
+        cmocka_unit_test(test_first_guest_entry_logged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

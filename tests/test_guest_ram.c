@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -109,6 +112,50 @@ static void test_bad_parameters(void **state)
     guest_ram_term(&ram);
 }
 
+/* The protections of the host page at addr per /proc/self/maps ("rw-p"...),
+ * or "" when unmapped. */
+static void host_prot(const void *addr, char prot[5])
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    assert_non_null(f);
+    char line[512];
+    prot[0] = 0;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi;
+        char p[5];
+        if (sscanf(line, "%lx-%lx %4s", &lo, &hi, p) == 3 && (uintptr_t)addr >= lo && (uintptr_t)addr < hi)
+            memcpy(prot, p, 5);
+    }
+    fclose(f);
+}
+
+/* RAM sits between two inaccessible guard pages, and a remap (clear after
+ * a file mapping) keeps them. */
+static void test_guard_pages(void **state)
+{
+    (void)state;
+    struct guest_ram ram;
+    char prot[5];
+    assert_int_equal(guest_ram_init(&ram, 1u << 20, 0), VINF_SUCCESS);
+    host_prot(ram.host, prot);
+    assert_string_equal(prot, "rw-p");
+    host_prot(ram.host + ram.size - 1, prot);
+    assert_string_equal(prot, "rw-p");
+    host_prot(ram.host - 1, prot);
+    assert_string_equal(prot, "---p");
+    host_prot(ram.host + ram.size, prot);
+    assert_string_equal(prot, "---p");
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    assert_int_equal(ftruncate(fileno(f), 1 << 20), 0);
+    assert_int_equal(guest_ram_map_file(&ram, fileno(f), 0), VINF_SUCCESS);
+    guest_ram_clear(&ram);
+    host_prot(ram.host + ram.size, prot);
+    assert_string_equal(prot, "---p");
+    fclose(f);
+    guest_ram_term(&ram);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -118,6 +165,7 @@ int main(void)
         cmocka_unit_test(test_no_hole_is_contiguous),
         cmocka_unit_test(test_read_write_clear),
         cmocka_unit_test(test_bad_parameters),
+        cmocka_unit_test(test_guard_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -87,6 +87,22 @@ static bool em_guest_requests(PVM vm)
     return false;
 }
 
+/*
+ * Start-up latency: the wall-clock time (CLOCK_REALTIME, comparable with a
+ * timestamp the parent took before spawning us) at which the first vCPU
+ * enters guest code, in the VM log (PETREL_LOG).  Taken before the log
+ * line is written, so the logging does not count.
+ */
+static void em_note_first_entry(PVM vm, PVMCPU vcpu)
+{
+    if (atomic_load_explicit(&vm->guest_entered, memory_order_relaxed) || atomic_exchange(&vm->guest_entered, true))
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    vm_log(vm->pUVM, "vCPU %u enters guest code first at %lld.%09ld (CLOCK_REALTIME, engine %s)", vcpu->idCpu,
+           (long long)ts.tv_sec, ts.tv_nsec, vm->engine->name);
+}
+
 void em_execute(PVM vm, PVMCPU vcpu)
 {
     for (;;) {
@@ -103,6 +119,7 @@ void em_execute(PVM vm, PVMCPU vcpu)
             atomic_store(&vcpu->pUVCpu->in_guest, false);
             return;
         }
+        em_note_first_entry(vm, vcpu);
         int rc = vm->engine->run(vcpu);
         atomic_store(&vcpu->pUVCpu->in_guest, false);
 

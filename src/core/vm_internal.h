@@ -162,6 +162,7 @@ struct VM {
 
     atomic_bool     has_guest_exit_code;     /* the guest wrote the debug-exit port */
     atomic_uint     guest_exit_code;
+    atomic_bool     guest_entered;           /* a vCPU entered guest code (start-up trace) */
 
     struct vm_rendezvous rendezvous;
     pthread_t       cap_thread;              /* pokes capped vCPUs out of guest code */

@@ -225,6 +225,7 @@ static void io_iteration(struct console_backend *be)
 static void *io_thread(void *arg)
 {
     struct console_backend *be = arg;
+    pthread_setname_np(pthread_self(), "ConsoleIO");   /* a prctl; by its creator, a write to /proc */
     while (!atomic_load(&be->stop))
         io_iteration(be);
     return NULL;
@@ -239,7 +240,6 @@ static int start_thread(struct console_backend *be)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err)
         return VERR_NO_MEMORY;
-    pthread_setname_np(be->thread, "ConsoleIO");
     be->thread_started = true;
     return VINF_SUCCESS;
 }

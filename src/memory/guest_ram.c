@@ -10,6 +10,20 @@
 
 #include <vmm/err.h>
 
+#define RAM_GUARD ((size_t)GUEST_PAGE_SIZE)   /* inaccessible bytes on each side of RAM */
+
+/* Fresh zeroed anonymous memory at the same address (MAP_FIXED replaces
+ * what was there in one step; KVM follows through its MMU notifiers). */
+static int ram_map_anonymous(struct guest_ram *ram)
+{
+    void *p = mmap(ram->host, ram->size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    if (p == MAP_FAILED)
+        return VERR_NO_MEMORY;
+    ram->file_backed = false;
+    return VINF_SUCCESS;
+}
+
 int guest_ram_init(struct guest_ram *ram, uint64_t size, uint64_t hole_size)
 {
     memset(ram, 0, sizeof(*ram));
@@ -24,34 +38,30 @@ int guest_ram_init(struct guest_ram *ram, uint64_t size, uint64_t hole_size)
     ram->size      = size;
     if (size == 0)
         return VINF_SUCCESS;
-    /* NORESERVE: guests rarely touch all their RAM; pages are committed lazily. */
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) {
+    /* A reservation with an inaccessible guard page on each side: an
+     * overrun faults, and the kernel never merges a neighbouring mapping
+     * (a malloc arena, say) into the RAM's, so /proc/PID/smaps shows the
+     * RAM as a mapping of its own (what the memory benchmark measures). */
+    uint8_t *base = mmap(NULL, size + 2 * RAM_GUARD, PROT_NONE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) {
         memset(ram, 0, sizeof(*ram));
         return VERR_NO_MEMORY;
     }
-    ram->host = p;
+    ram->host = base + RAM_GUARD;
+    if (RT_FAILURE(ram_map_anonymous(ram))) {
+        munmap(base, size + 2 * RAM_GUARD);
+        memset(ram, 0, sizeof(*ram));
+        return VERR_NO_MEMORY;
+    }
     return VINF_SUCCESS;
 }
 
 void guest_ram_term(struct guest_ram *ram)
 {
     if (ram->host)
-        munmap(ram->host, ram->size);
+        munmap(ram->host - RAM_GUARD, ram->size + 2 * RAM_GUARD);   /* with the guards */
     memset(ram, 0, sizeof(*ram));
-}
-
-/* Fresh zeroed anonymous memory at the same address (MAP_FIXED replaces
- * what was there in one step; KVM follows through its MMU notifiers). */
-static int ram_map_anonymous(struct guest_ram *ram)
-{
-    void *p = mmap(ram->host, ram->size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-    if (p == MAP_FAILED)
-        return VERR_NO_MEMORY;
-    ram->file_backed = false;
-    return VINF_SUCCESS;
 }
 
 void guest_ram_clear(struct guest_ram *ram)

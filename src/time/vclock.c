@@ -126,6 +126,9 @@ static void *timer_thread(void *arg)
 {
     struct vclock *c = arg;
     tls_timer_clock = c;
+    /* Named by itself (a prctl), not by its creator (a write to /proc on the
+     * creating EMT's way to the first guest instruction). */
+    pthread_setname_np(pthread_self(), "Timer");
     pthread_mutex_lock(&c->lock);
     while (!c->stop) {
         struct vtimer *t = c->head;
@@ -152,8 +155,6 @@ static int start_thread(struct vclock *c)
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int err = pthread_create(&c->thread, NULL, timer_thread, c);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (!err)
-        pthread_setname_np(c->thread, "Timer");
     return err;
 }
 

@@ -25,6 +25,8 @@
  * emptying the arena).  Everything here is
  * per vCPU and touched only by the thread running it: no locks.
  */
+#include <sys/mman.h>
+
 #include "interp_internal.h"
 
 int op_too_long(struct interp_cpu *cpu, const struct insn *in);
@@ -274,10 +276,24 @@ static struct block *decode_into_arena(struct interp_cpu *cpu, uint64_t phys)
     if (decode_block(cpu, b, phys))
         return NULL;                              /* nothing committed */
     cpu->arena_used += BLOCK_BYTES(b->n);
+    if (cpu->arena_used > cpu->arena_touched)
+        cpu->arena_touched = cpu->arena_used;
     struct block **head = &cpu->htab[block_hash(phys, cpu->mode)];
     b->next = *head;
     *head = b;
     return b;
+}
+
+/* Emptying a full arena keeps its pages resident (refilling them costs no
+ * page faults while the guest is busy): an idle vCPU gives back those above
+ * the blocks in use, or all of them after dropping every block. */
+void interp_release_idle_memory(struct interp_cpu *cpu, bool drop_code)
+{
+    if (drop_code && cpu->arena_used > 0)
+        arena_flush(cpu);
+    size_t keep = (cpu->arena_used + 4095) & ~(size_t)4095;
+    if (cpu->arena_touched > keep && madvise(cpu->arena + keep, cpu->arena_touched - keep, MADV_DONTNEED) == 0)
+        cpu->arena_touched = keep;
 }
 
 struct block *block_fetch(struct interp_cpu *cpu)

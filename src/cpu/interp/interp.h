@@ -94,6 +94,13 @@ void interp_tlb_flush(struct interp_cpu *cpu);
  * wrote the image, or before a KVM fallback (KVM's writes are invisible). */
 void interp_flush_code(struct interp_cpu *cpu);
 
+/* For an idle vCPU: gives the host back the decoded-block pages not in use
+ * (dead blocks from before the arena was last emptied), with drop_code all
+ * of them after forgetting every block (its idle loop is decoded again, in
+ * few pages).  Touching them again costs page faults: not while busy.  The
+ * vCPU's thread, outside interp_execute. */
+void interp_release_idle_memory(struct interp_cpu *cpu, bool drop_code);
+
 /* Moves the guest's TSC by delta ticks (negative after a pause: the guest
  * does not see the time the VM spent suspended).  The vCPU's thread, or
  * any thread while it is not executing. */

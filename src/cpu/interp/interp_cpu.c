@@ -8,18 +8,34 @@
 
 #include "interp_internal.h"
 
+/* Zeroed memory straight from the kernel: its pages are faulted in only
+ * as they are used (the block hash, the jump cache and the per-page code
+ * arrays are touched sparsely), where calloc may clear it all at once; a
+ * page fault is the largest cost of creating a vCPU. */
+static void *zeroed_pages(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void free_pages(void *p, size_t size)
+{
+    if (p)
+        munmap(p, size);
+}
+
 static void track_release(struct code_track *t)
 {
     if (!t || __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
-    free(t->mark);
-    free(t->gen);
+    free_pages(t->mark, t->pages);
+    free_pages(t->gen, t->pages * sizeof(uint32_t));
     free(t);
 }
 
 struct interp_cpu *interp_cpu_create(struct cpu_state *st, struct guest_ram *ram, const struct interp_io *io)
 {
-    struct interp_cpu *cpu = calloc(1, sizeof(*cpu));
+    struct interp_cpu *cpu = zeroed_pages(sizeof(*cpu));
     if (!cpu)
         return NULL;
     cpu->st = st;
@@ -31,8 +47,9 @@ struct interp_cpu *interp_cpu_create(struct cpu_state *st, struct guest_ram *ram
     cpu->track = calloc(1, sizeof(*cpu->track));
     if (cpu->track) {
         cpu->track->refs = 1;
-        cpu->track->mark = cpu->code_mark = calloc(cpu->ram_pages + 1, 1);
-        cpu->track->gen = cpu->code_gen = calloc(cpu->ram_pages + 1, sizeof(uint32_t));
+        cpu->track->pages = cpu->ram_pages + 1;
+        cpu->track->mark = cpu->code_mark = zeroed_pages(cpu->track->pages);
+        cpu->track->gen = cpu->code_gen = zeroed_pages(cpu->track->pages * sizeof(uint32_t));
     }
     /* Pages of the arena are only touched (and resident) as blocks fill it. */
     void *arena = mmap(NULL, BLOCK_ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -56,7 +73,7 @@ void interp_cpu_destroy(struct interp_cpu *cpu)
     if (cpu->arena)
         munmap(cpu->arena, BLOCK_ARENA_SIZE);
     free(cpu->scratch);
-    free(cpu);
+    free_pages(cpu, sizeof(*cpu));
 }
 
 int interp_cpu_share_code(struct interp_cpu *cpu, struct interp_cpu *with)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <x86intrin.h>
 
 #include <vmm/err.h>
@@ -27,6 +28,12 @@
 /* Instructions per interp_execute() call between force-flag checks
  * (well under a millisecond at interpreter speed). */
 #define RUN_CHUNK 65536u
+/* A halt at least this long counts as idle: the vCPU gives back decoded-
+ * block memory it does not use, and at most every IDLE_DROP_NS drops all its
+ * decoded code (an idle Linux re-decodes ~0.5 MiB per wake-up, ~4 ms with
+ * the page faults, so not at every one). */
+#define IDLE_RELEASE_NS UINT64_C(50000000)
+#define IDLE_DROP_NS    UINT64_C(10000000000)
 
 struct interp_vm {
     PVM vm;
@@ -42,6 +49,8 @@ struct interp_vcpu {
     struct interp_cpu *cpu;
     struct apic_vcpu apic;
     atomic_bool poke_pending;
+    uint64_t halted_ns;               /* CLOCK_MONOTONIC when the guest last halted */
+    uint64_t idle_drop_ns;            /* ... when an idle vCPU last dropped its decoded code */
 };
 
 static struct interp_vcpu *ivcpu_of(PVMCPU vcpu)
@@ -193,13 +202,28 @@ static int interp_guru(PVMCPU vcpu, struct interp_vcpu *iv, int rc)
     return rc;
 }
 
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static int interp_run(PVMCPU vcpu)
 {
     struct interp_vcpu *iv = ivcpu_of(vcpu);
     if (!iv)
         return VINF_EM_HALT;
-    if (iv->st.run_state == CPU_HALTED)
+    if (iv->st.run_state == CPU_HALTED) {
         iv->st.run_state = CPU_RUNNABLE;   /* the core decided the vCPU resumes after HLT */
+        uint64_t now = monotonic_ns();
+        if (now - iv->halted_ns >= IDLE_RELEASE_NS) {
+            bool drop = !iv->idle_drop_ns || now - iv->idle_drop_ns >= IDLE_DROP_NS;
+            interp_release_idle_memory(iv->cpu, drop);
+            if (drop)
+                iv->idle_drop_ns = now;
+        }
+    }
     bool window = false;
     for (;;) {
         if (!apic_vcpu_service(&iv->apic))
@@ -209,6 +233,8 @@ static int interp_run(PVMCPU vcpu)
         window = apic_vcpu_after_chunk(&iv->apic);
         if (RT_FAILURE(rc))
             return interp_guru(vcpu, iv, rc);
+        if (rc == VINF_EM_HALT)
+            iv->halted_ns = monotonic_ns();
         if (rc != VINF_SUCCESS)
             return rc;
         if (atomic_exchange(&iv->poke_pending, false) || force_flags_pending(vcpu))

@@ -197,6 +197,7 @@ struct interp_cpu {
 
     uint8_t  *arena;          /* BLOCK_ARENA_SIZE bytes of blocks, filled in order */
     size_t    arena_used;
+    size_t    arena_touched;  /* bytes from the start whose pages may be resident */
     uint64_t  arena_flushes;  /* times the arena was emptied (block pointers died) */
     struct block *htab[BLOCK_HASH_SIZE];  /* (phys, mode) -> chain of blocks */
     struct block *jcache[JCACHE_SIZE];   /* linear RIP -> block, flushed with the TLB */
@@ -628,6 +629,7 @@ void code_page_written(struct interp_cpu *cpu, uint64_t ram_page);
 struct code_track {
     uint8_t  *mark;
     uint32_t *gen;
+    uint64_t  pages;          /* entries of mark and gen */
     uint32_t  refs;           /* interp_cpus using it (atomic) */
     uint32_t  mark_seq;       /* bumped when a page becomes code (atomic) */
     uint32_t  write_seq;      /* bumped by every write to code (atomic) */
