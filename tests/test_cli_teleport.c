@@ -155,9 +155,7 @@ static void assert_ticks_continue(unsigned min)
     assert_non_null(all);
     strcpy(all, a);
     strcat(all, b);
-    char *last_nl = strrchr(all, '\n');
-    if (last_nl)
-        last_nl[1] = '\0';
+    drop_partial_line(all);
     assert_ticks(all, min);
     free(all);
     free(a);
@@ -435,6 +433,8 @@ static int teardown(void **state)
 {
     (void)state;
     stop_source();
+    if (sh("kill $(cat %s/dst.pid) 2> /dev/null", dir) == 0)   /* a target a failed test left behind */
+        wait_rc("dst.rc");
     sh("rm -rf %s", dir);
     return 0;
 }
