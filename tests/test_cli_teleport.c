@@ -26,6 +26,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -96,8 +98,9 @@ static char src_ns[64] = "", dst_ns[64] = "", dst_ip[32] = "127.0.0.1";
 static void start_source(void)
 {
     sh("rm -f %s/src.out %s/src.rc", dir, dir);
-    assert_int_equal(sh("(%s" RUN " --memory 4 --control %s/sock > %s/src.out 2> %s/src.err; echo $? > %s/src.rc) &",
-                        src_ns, PETREL_BIN, PETREL_GUEST_DIR, dir, dir, dir, dir), 0);
+    assert_int_equal(sh("(%s" RUN " --memory 4 --control %s/sock > %s/src.out 2> %s/src.err & echo $! > %s/src.pid; "
+                        "wait $!; echo $? > %s/src.rc) &", src_ns, PETREL_BIN, PETREL_GUEST_DIR, dir, dir, dir, dir, dir),
+                     0);
     wait_file_lines("src.out", 2);
 }
 
@@ -211,11 +214,34 @@ static void test_fingerprint_mismatch_keeps_source(void **state)
 }
 
 /* A fake target: authenticates with the right password, reads `keep`
- * bytes of the state, then drops the connection (a target that dies). */
+ * bytes of the state, then drops the connection (a target that dies); or,
+ * with `hold`, reads the whole state and never gives its verdict. */
 struct fake_target {
     int lfd;
     size_t keep;
+    bool hold;
+    atomic_bool have_all;              /* hold: the state's end marker arrived */
 };
+
+/* Reads until EOF, flagging the end marker ("PSSMEND!" + 24 bytes). */
+static void fake_target_hold(struct fake_target *f, int fd)
+{
+    size_t size = 1 << 20, got = 0;
+    char *all = malloc(size);
+    assert_non_null(all);
+    for (;;) {
+        if (got == size)
+            got = 0;                   /* bigger than any state here; keeps reading */
+        ssize_t n = recv(fd, all + got, size - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        char *end = memmem(all, got, "PSSMEND!", 8);
+        if (end && all + got - end >= 32)
+            atomic_store(&f->have_all, true);
+    }
+    free(all);
+}
 
 static void *fake_target_main(void *arg)
 {
@@ -225,7 +251,7 @@ static void *fake_target_main(void *arg)
         return NULL;
     unsigned char t[32], s[32], m[32], buf[4096];
     randombytes_buf(t, sizeof(t));
-    if (write(fd, "PETREL-TELEPORT 1\n", 18) == 18 && write(fd, t, 32) == 32 && f->keep) {
+    if (write(fd, "PETREL-TELEPORT 1\n", 18) == 18 && write(fd, t, 32) == 32 && (f->keep || f->hold)) {
         recv(fd, s, 32, MSG_WAITALL);
         recv(fd, m, 32, MSG_WAITALL);
         crypto_auth_hmacsha256_state st;
@@ -234,7 +260,9 @@ static void *fake_target_main(void *arg)
         crypto_auth_hmacsha256_update(&st, s, 32);
         crypto_auth_hmacsha256_update(&st, t, 32);
         crypto_auth_hmacsha256_final(&st, m);
-        if (write(fd, "OK", 2) == 2 && write(fd, m, 32) == 32)
+        if (write(fd, "OK", 2) == 2 && write(fd, m, 32) == 32 && f->hold)
+            fake_target_hold(f, fd);
+        else
             for (size_t got = 0; got < f->keep;) {
                 ssize_t n = recv(fd, buf, sizeof(buf), 0);
                 if (n <= 0)
@@ -246,17 +274,24 @@ static void *fake_target_main(void *arg)
     return NULL;
 }
 
-static void fake_target_case(size_t keep, const char *expect)
+/* Starts f's thread on a free loopback port; returns the port. */
+static int fake_target_start(struct fake_target *f, pthread_t *th)
 {
-    struct fake_target f = { socket(AF_INET, SOCK_STREAM, 0), keep };
+    f->lfd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t len = sizeof(sa);
-    assert_int_equal(bind(f.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);   /* any free port */
-    assert_int_equal(getsockname(f.lfd, (struct sockaddr *)&sa, &len), 0);
-    int port = ntohs(sa.sin_port);
-    assert_int_equal(listen(f.lfd, 1), 0);
+    assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);   /* any free port */
+    assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&sa, &len), 0);
+    assert_int_equal(listen(f->lfd, 1), 0);
+    assert_int_equal(pthread_create(th, NULL, fake_target_main, f), 0);
+    return ntohs(sa.sin_port);
+}
+
+static void fake_target_case(size_t keep, const char *expect)
+{
+    struct fake_target f = { .keep = keep };
     pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, fake_target_main, &f), 0);
+    int port = fake_target_start(&f, &th);
     assert_int_equal(teleport(port, "pw"), 1);
     pthread_join(th, NULL);
     close(f.lfd);
@@ -279,6 +314,45 @@ static void test_broken_targets_keep_source(void **state)
                         dir, dir, dir), 1);                            /* nobody listens */
     assert_source_runs();
     stop_source();
+}
+
+/*
+ * SIGTERM to a source whose target has the whole state but never gives its
+ * verdict: the source gives the teleport up at once and exits 143 (it used
+ * to wait two minutes for the verdict, then could neither power off nor
+ * destroy its VM: "VMR3PowerOff failed ... SAVING").
+ */
+static void test_source_stops_while_target_stalls(void **state)
+{
+    (void)state;
+    assert_true(sodium_init() >= 0);
+    start_source();
+    struct fake_target f = { .hold = true };
+    pthread_t th;
+    int port = fake_target_start(&f, &th);
+    sh("rm -f %s/ctl.rc", dir);
+    assert_int_equal(sh("(%s ctl %s/sock teleport 127.0.0.1:%d --password-file %s/pw > %s/ctl.out 2>&1; "
+                        "echo $? > %s/ctl.rc) &", PETREL_BIN, dir, port, dir, dir, dir), 0);
+    for (int i = 0; i < WAIT_S * 100 && !atomic_load(&f.have_all); i++)
+        usleep(10000);
+    assert_true(atomic_load(&f.have_all));   /* the source now waits for the verdict, its guest stopped */
+    sh("kill -TERM $(cat %s/src.pid)", dir);
+    wait_rc("src.rc");
+    char *rc = slurp_file("src.rc");
+    assert_string_equal(rc, "143\n");
+    free(rc);
+    wait_rc("ctl.rc");
+    char *out = slurp_file("ctl.out");
+    if (!strstr(out, "stopped before the target confirmed the hand-over"))
+        fprintf(stderr, "ctl said: %s\n", out);
+    assert_non_null(strstr(out, "stopped before the target confirmed the hand-over"));
+    free(out);
+    char *err = slurp_file("src.err");
+    assert_null(strstr(err, "VMR3PowerOff failed"));
+    assert_null(strstr(err, "VMR3Destroy failed"));
+    free(err);
+    pthread_join(th, NULL);            /* the fake saw the source hang up */
+    close(f.lfd);
 }
 
 /* The target's exit status once it stopped, and that it freed its port. */
@@ -446,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_fingerprint_mismatch_keeps_source),
         cmocka_unit_test(test_broken_targets_keep_source),
         cmocka_unit_test(test_waiting_target_stops_on_sigterm),
+        cmocka_unit_test(test_source_stops_while_target_stalls),
         cmocka_unit_test(test_broken_sources),
         cmocka_unit_test(test_teleport_between_namespaces),
     };

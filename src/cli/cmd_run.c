@@ -301,10 +301,12 @@ static int run_vm(PUVM uvm, const struct run_options *o, struct run_wait *w, con
     int status = RT_FAILURE(rc) && sig ? 128 + sig       /* stopped while waiting for a teleport */
                : st == VMSTATE_LOAD_FAILURE || (o->teleport_listen && st == VMSTATE_CREATED) ? CLI_EXIT_USAGE
                : run_status(uvm, rc, sig);
-    if (VMR3GetStateU(uvm) != VMSTATE_OFF)
-        VMR3PowerOff(uvm);
+    /* The control socket first: a teleport waiting on its target gives up
+     * (the VM resumes), so that the power-off below finds a stable state. */
     if (srv)
         control_server_stop(srv);
+    if (VMR3GetStateU(uvm) != VMSTATE_OFF)
+        VMR3PowerOff(uvm);
     return status;
 }
 

@@ -59,7 +59,7 @@ static int fail(struct teleport_conn *c, int rc, const char *fmt, const char *de
 }
 
 /* True once cancel_fd (-1: none) is readable: the caller asked us to stop. */
-static bool cancelled(int cancel_fd)
+static bool cancel_requested(int cancel_fd)
 {
     struct pollfd p = { .fd = cancel_fd, .events = POLLIN };
     return cancel_fd >= 0 && poll(&p, 1, 0) > 0;
@@ -154,11 +154,11 @@ static int resolve(struct teleport_conn *c, const char *host_port, bool passive,
     return VINF_SUCCESS;
 }
 
-int teleport_connect(struct teleport_conn *c, const char *host_port, const char *password)
+int teleport_connect(struct teleport_conn *c, const char *host_port, const char *password, int cancel_fd)
 {
     memset(c, 0, sizeof(*c));
     c->fd = -1;
-    c->cancel_fd = -1;
+    c->cancel_fd = cancel_fd;
     if (sodium_init() < 0)
         return fail(c, VERR_INTERNAL_ERROR, "%s", "libsodium cannot initialise");
     struct addrinfo *ai = NULL;
@@ -182,17 +182,17 @@ int teleport_source_handshake(struct teleport_conn *c, const char *host_port, co
 {
     char banner[BANNER_LEN];
     unsigned char t[NONCE_LEN], s[NONCE_LEN], m[crypto_auth_hmacsha256_BYTES], reply[2 + crypto_auth_hmacsha256_BYTES];
-    if (!recv_all(c->fd, banner, BANNER_LEN, IO_TIMEOUT_MS, -1) || memcmp(banner, BANNER, BANNER_LEN) != 0 ||
-        !recv_all(c->fd, t, NONCE_LEN, IO_TIMEOUT_MS, -1))
+    if (!recv_all(c->fd, banner, BANNER_LEN, IO_TIMEOUT_MS, c->cancel_fd) || memcmp(banner, BANNER, BANNER_LEN) != 0 ||
+        !recv_all(c->fd, t, NONCE_LEN, IO_TIMEOUT_MS, c->cancel_fd))
         return fail(c, VERR_NET_PROTOCOL_ERROR, "%s is not a Petrel teleport target", host_port);
     randombytes_buf(s, sizeof(s));
     mac(m, password, "source", t, s);
-    if (!send_all(c->fd, s, sizeof(s), -1) || !send_all(c->fd, m, sizeof(m), -1))
+    if (!send_all(c->fd, s, sizeof(s), c->cancel_fd) || !send_all(c->fd, m, sizeof(m), c->cancel_fd))
         return fail(c, VERR_NET_CONNECTION_RESET_BY_PEER, "%s closed the connection", host_port);
-    if (!recv_all(c->fd, reply, 2, IO_TIMEOUT_MS, -1) || memcmp(reply, "OK", 2) != 0)
+    if (!recv_all(c->fd, reply, 2, IO_TIMEOUT_MS, c->cancel_fd) || memcmp(reply, "OK", 2) != 0)
         return fail(c, VERR_ACCESS_DENIED, "%s refused the password", host_port);
     mac(m, password, "target", s, t);
-    if (!recv_all(c->fd, reply + 2, crypto_auth_hmacsha256_BYTES, IO_TIMEOUT_MS, -1) ||
+    if (!recv_all(c->fd, reply + 2, crypto_auth_hmacsha256_BYTES, IO_TIMEOUT_MS, c->cancel_fd) ||
         crypto_verify_32(reply + 2, m) != 0)
         return fail(c, VERR_ACCESS_DENIED, "%s does not know the password (not the expected target)",
                     host_port);
@@ -303,13 +303,13 @@ int teleport_accept(struct teleport_conn *c, const char *addr_port, const char *
     if (lfd < 0)
         return lfd;
     say_listening(lfd, addr_port);
-    for (unsigned i = 0; i < attempts && c->fd < 0 && !cancelled(cancel_fd); i++) {
+    for (unsigned i = 0; i < attempts && c->fd < 0 && !cancel_requested(cancel_fd); i++) {
         int fd = accept_one(lfd, cancel_fd);
         if (fd < 0)
             break;
         if (target_handshake(fd, password, cancel_fd)) {
             c->fd = fd;
-        } else if (!cancelled(cancel_fd)) {
+        } else if (!cancel_requested(cancel_fd)) {
             fprintf(stderr, "petrel: teleport: a source on %s did not know the password; waiting for another\n",
                     addr_port);
             close(fd);
@@ -318,7 +318,7 @@ int teleport_accept(struct teleport_conn *c, const char *addr_port, const char *
         }
     }
     close(lfd);                        /* the port is free again, whatever happened */
-    if (c->fd < 0 && cancelled(cancel_fd))
+    if (c->fd < 0 && cancel_requested(cancel_fd))
         return fail(c, VERR_CANCELLED, "stopped while waiting for a source on %s", addr_port);
     return c->fd >= 0 ? VINF_SUCCESS : fail(c, VERR_ACCESS_DENIED, "no source on %s knew the password",
                                             addr_port);
@@ -354,7 +354,7 @@ static int t_read(void *user, uint64_t off, void *buf, size_t len, size_t *got)
     struct teleport_conn *c = user;
     *got = 0;
     if (!io_wait(c->fd, POLLIN, IO_TIMEOUT_MS, c->cancel_fd))
-        return cancelled(c->cancel_fd) ? fail(c, VERR_CANCELLED, "%s", "stopped while receiving the VM")
+        return cancel_requested(c->cancel_fd) ? fail(c, VERR_CANCELLED, "%s", "stopped while receiving the VM")
                                        : fail(c, VERR_TIMEOUT, "%s", "the source stopped sending");
     ssize_t n;
     do
@@ -399,9 +399,12 @@ static int t_source_close(void *user, bool cancelled)
     c->acked = false;
     if (cancelled)
         return VINF_SUCCESS;
-    if (!recv_all(c->fd, &ack, 1, ACK_TIMEOUT_MS, -1) || ack != 'A')
+    if (!recv_all(c->fd, &ack, 1, ACK_TIMEOUT_MS, c->cancel_fd) || ack != 'A') {
+        if (!ack && cancel_requested(c->cancel_fd))
+            return fail(c, VERR_CANCELLED, "%s", "stopped before the target confirmed the hand-over");
         return fail(c, VERR_NET_CONNECTION_RESET_BY_PEER, "%s",
                     ack == 'F' ? "the target could not load the state" : "the target did not confirm the hand-over");
+    }
     c->acked = true;
     return VINF_SUCCESS;
 }

@@ -16,7 +16,7 @@
 
 struct teleport_conn {
     int  fd;
-    int  cancel_fd;                    /* target: readable = stop waiting (-1: none) */
+    int  cancel_fd;                    /* readable = stop waiting (-1: none) */
     bool acked;                        /* source: the target confirmed the load */
     char error[256];                   /* why it failed, for the user */
 };
@@ -29,8 +29,11 @@ extern const SSMSTRMOPS teleport_target_ops;
 /* Reads a password file (first line, at most TELEPORT_PASSWORD_MAX bytes). */
 int teleport_read_password(const char *path, char *pw, size_t size, char *err, size_t err_size);
 
-/* Source: connects to host:port and authenticates; VBox status. */
-int teleport_connect(struct teleport_conn *c, const char *host_port, const char *password);
+/* Source: connects to host:port and authenticates; VBox status.  When
+ * cancel_fd (-1: none) becomes readable, the handshake, the stream's writes
+ * and the wait for the target's verdict give up at once (the teleport
+ * fails, the VM keeps running).  (connect() itself is not cancelled.) */
+int teleport_connect(struct teleport_conn *c, const char *host_port, const char *password, int cancel_fd);
 /* Target: listens on addr:port (port 0: any free one), says on stderr
  * where it listens, accepts one source and authenticates it (a wrong
  * password is refused after a random delay and the next connection
