@@ -355,6 +355,49 @@ static void test_source_stops_while_target_stalls(void **state)
     close(f.lfd);
 }
 
+/*
+ * A target whose accept queue is full drops the source's SYNs: the
+ * connection never completes.  SIGTERM to the source stops the attempt at
+ * once (it used to sit in connect() through the kernel's two minutes of SYN
+ * retries, the control socket and the exit waiting behind it).
+ */
+static void test_source_stops_while_connecting(void **state)
+{
+    (void)state;
+    start_source();
+    int lfd = socket(AF_INET, SOCK_STREAM, 0), filler = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(sa);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+    assert_int_equal(listen(lfd, 0), 0);
+    assert_int_equal(connect(filler, (struct sockaddr *)&sa, sizeof(sa)), 0);   /* fills the queue; never accepted */
+    int port = ntohs(sa.sin_port);
+    sh("rm -f %s/ctl.rc", dir);
+    assert_int_equal(sh("(%s ctl %s/sock teleport 127.0.0.1:%d --password-file %s/pw > %s/ctl.out 2>&1; "
+                        "echo $? > %s/ctl.rc) &", PETREL_BIN, dir, port, dir, dir, dir), 0);
+    int connecting = 1;
+    for (int i = 0; i < WAIT_S * 10 && connecting; i++) {     /* until its SYN is out */
+        connecting = sh("ss -Htn state syn-sent '( dport = :%d )' | grep -q .", port);
+        if (connecting)
+            usleep(100000);
+    }
+    assert_int_equal(connecting, 0);
+    sh("kill -TERM $(cat %s/src.pid)", dir);
+    wait_rc("src.rc");
+    char *rc = slurp_file("src.rc");
+    assert_string_equal(rc, "143\n");
+    free(rc);
+    wait_rc("ctl.rc");
+    char *out = slurp_file("ctl.out");
+    if (!strstr(out, "stopped while connecting"))
+        fprintf(stderr, "ctl said: %s\n", out);
+    assert_non_null(strstr(out, "stopped while connecting"));
+    free(out);
+    close(filler);
+    close(lfd);
+}
+
 /* The target's exit status once it stopped, and that it freed its port. */
 static void assert_target_stopped(int port, const char *status, const char *message)
 {
@@ -521,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_broken_targets_keep_source),
         cmocka_unit_test(test_waiting_target_stops_on_sigterm),
         cmocka_unit_test(test_source_stops_while_target_stalls),
+        cmocka_unit_test(test_source_stops_while_connecting),
         cmocka_unit_test(test_broken_sources),
         cmocka_unit_test(test_teleport_between_namespaces),
     };

@@ -16,6 +16,7 @@
 #include "teleport_net.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -154,6 +155,25 @@ static int resolve(struct teleport_conn *c, const char *host_port, bool passive,
     return VINF_SUCCESS;
 }
 
+/* connect() that gives up after IO_TIMEOUT_MS or when cancel_fd becomes
+ * readable (a target that never answers must not hold the source for the
+ * kernel's two-minute SYN retries); the socket stays blocking. */
+static bool connect_within(int fd, const struct sockaddr *sa, socklen_t len, int cancel_fd, bool *timed_out)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+        return false;
+    bool ok = connect(fd, sa, len) == 0;
+    if (!ok && errno == EINPROGRESS) {
+        int err = 0;
+        socklen_t err_len = sizeof(err);
+        bool ready = io_wait(fd, POLLOUT, IO_TIMEOUT_MS, cancel_fd);
+        *timed_out = !ready && !cancel_requested(cancel_fd);
+        ok = ready && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &err_len) == 0 && err == 0;
+    }
+    return fcntl(fd, F_SETFL, flags) == 0 && ok;
+}
+
 int teleport_connect(struct teleport_conn *c, const char *host_port, const char *password, int cancel_fd)
 {
     memset(c, 0, sizeof(*c));
@@ -165,16 +185,20 @@ int teleport_connect(struct teleport_conn *c, const char *host_port, const char 
     int rc = resolve(c, host_port, false, &ai);
     if (RT_FAILURE(rc))
         return rc;
-    for (struct addrinfo *a = ai; a && c->fd < 0; a = a->ai_next) {
+    bool timed_out = false;
+    for (struct addrinfo *a = ai; a && c->fd < 0 && !cancel_requested(cancel_fd); a = a->ai_next) {
         c->fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-        if (c->fd >= 0 && connect(c->fd, a->ai_addr, a->ai_addrlen) != 0) {
+        if (c->fd >= 0 && !connect_within(c->fd, a->ai_addr, a->ai_addrlen, cancel_fd, &timed_out)) {
             close(c->fd);
             c->fd = -1;
         }
     }
     freeaddrinfo(ai);
+    if (c->fd < 0 && cancel_requested(cancel_fd))
+        return fail(c, VERR_CANCELLED, "stopped while connecting to %s", host_port);
     if (c->fd < 0)
-        return fail(c, VERR_NET_CONNECTION_REFUSED, "cannot connect to %s", host_port);
+        return fail(c, timed_out ? VERR_TIMEOUT : VERR_NET_CONNECTION_REFUSED,
+                    timed_out ? "cannot connect to %s (no answer within 30 s)" : "cannot connect to %s", host_port);
     return teleport_source_handshake(c, host_port, password);
 }
 
