@@ -95,9 +95,12 @@ static char *wait_for_text(const char *name, const char *what)
 /* Network namespaces of the two "hosts" ("" = this one), and the target's address. */
 static char src_ns[64] = "", dst_ns[64] = "", dst_ip[32] = "127.0.0.1";
 
+static void end_source(void);
+
 static void start_source(void)
 {
-    sh("rm -f %s/src.out %s/src.rc", dir, dir);
+    end_source();                      /* one a failed test left behind would hold the socket */
+    sh("rm -f %s/src.out %s/src.rc %s/src.pid", dir, dir, dir);
     assert_int_equal(sh("(%s" RUN " --memory 4 --control %s/sock > %s/src.out 2> %s/src.err & echo $! > %s/src.pid; "
                         "wait $!; echo $? > %s/src.rc) &", src_ns, PETREL_BIN, PETREL_GUEST_DIR, dir, dir, dir, dir, dir),
                      0);
@@ -147,6 +150,18 @@ static void stop_source(void)
 {
     sh("%s ctl %s/sock poweroff > /dev/null 2>&1", PETREL_BIN, dir);
     wait_rc("src.rc");
+}
+
+/* Whatever source is still running goes: powered off, or killed if it does not answer. */
+static void end_source(void)
+{
+    if (file_lines("src.pid") < 1 || file_lines("src.rc") >= 1)
+        return;
+    sh("timeout 30 %s ctl %s/sock poweroff > /dev/null 2>&1", PETREL_BIN, dir);
+    for (int i = 0; i < 500 && file_lines("src.rc") < 1; i++)
+        usleep(10000);
+    if (file_lines("src.rc") < 1 && sh("kill $(cat %s/src.pid) 2> /dev/null", dir) == 0)
+        wait_rc("src.rc");
 }
 
 /* The source's ticks followed by the target's: one unbroken count.  The
@@ -553,7 +568,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    stop_source();
+    end_source();
     if (sh("kill $(cat %s/dst.pid) 2> /dev/null", dir) == 0)   /* a target a failed test left behind */
         wait_rc("dst.rc");
     sh("rm -rf %s", dir);
