@@ -8,7 +8,7 @@ JOBS       ?= $(shell nproc)
 DEBIAN_PACKAGES = build-essential cmake nasm pkg-config libcmocka-dev \
                   zlib1g-dev liblzma-dev libzstd-dev liblz4-dev acpica-tools libjansson-dev \
                   busybox-static cpio clang libclang-rt-14-dev libsodium-dev \
-                  debootstrap e2fsprogs
+                  debootstrap e2fsprogs iproute2
 # Only for `make bench-compare` (the emulators the interpreter is measured against).
 BENCH_PACKAGES = bochs bochsbios vgabios qemu-system-x86
 

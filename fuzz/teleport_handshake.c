@@ -26,6 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             struct teleport_conn c;
             memset(&c, 0, sizeof(c));
             c.fd = sv[0];
+            c.cancel_fd = -1;
             (void)teleport_source_handshake(&c, "fuzz", "s3cret");
         } else {
             (void)teleport_target_handshake(sv[0], "s3cret");

@@ -3,7 +3,9 @@
  * [--continue] [--raw]` on a running `petrel run --control PATH`, then
  * `petrel run --restore FILE` (a --raw file is mapped copy-on-write): the
  * counter guest's ticks go on from where they were;
- * a state for a different machine is refused with exit status 2.
+ * a state for a different machine is refused with exit status 2.  Console
+ * input that is already waiting when a restored VM starts reaches the guest
+ * whole (the first byte used to be lost: the not-yet-loaded UART took it).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -52,24 +54,52 @@ static void test_ctl_save_and_restore(void **state)
     assert_int_equal(sh("grep -q ramimage %s/last.sav", dir), 0);
     char a_rc[128];
     snprintf(a_rc, sizeof(a_rc), "%s/a.rc", dir);
-    for (int i = 0; i < 3000 && lines(a_rc) < 1; i++)
+    for (int i = 0; i < 12000 && lines(a_rc) < 1; i++)
         usleep(10000);
     char *rc = slurp(a_rc);
     assert_string_equal(rc, "0\n");   /* petrel run ended: the VM was powered off after the save */
     free(rc);
     char *before = slurp(a_out);
-    assert_int_equal(sh("timeout 60 sh -c '" RUN " --restore %s/last.sav > %s/b.out 2>&1 & pid=$!; "
+    /* b.out exists before the loop reads it (the background job may not have opened it yet). */
+    assert_int_equal(sh("timeout 300 sh -c ': > %s/b.out; " RUN " --restore %s/last.sav > %s/b.out 2>&1 & pid=$!; "
                         "while [ $(wc -l < %s/b.out) -lt 3 ]; do sleep 0.05; done; kill $pid; wait $pid'",
-                        PETREL_BIN, PETREL_GUEST_DIR, dir, dir, dir), 143);
+                        dir, PETREL_BIN, PETREL_GUEST_DIR, dir, dir, dir), 143);
     char *after = slurp(b_out);
     char *all = malloc(strlen(before) + strlen(after) + 1);
     assert_non_null(all);
     strcpy(all, before);
     strcat(all, after);
+    drop_partial_line(all);            /* the restored VM was killed, maybe in the middle of a line */
     assert_ticks(all, 5);
     free(all);
     free(before);
     free(after);
+}
+
+#define ECHO "%s run --engine interp --memory 4 --image %s/uart_echo.bin --console stdio"
+
+/* uart_echo copies COM1 input to the debug console and exits 0x55 (status 171) at '\n'. */
+static void test_restore_keeps_first_console_byte(void **state)
+{
+    (void)state;
+    char out[128];
+    snprintf(out, sizeof(out), "%s/echo.out", dir);
+    assert_int_equal(sh("(" ECHO " --control %s/echo.sock < /dev/null > %s 2> /dev/null; echo $? > %s/echo.rc) &",
+                        PETREL_BIN, PETREL_GUEST_DIR, dir, out, dir), 0);
+    wait_lines(out, 1);                /* "R": the UART is set up, the guest waits for input */
+    assert_int_equal(sh("%s ctl %s/echo.sock save %s/echo.sav > /dev/null", PETREL_BIN, dir, dir), 0);
+    char rc_path[128];
+    snprintf(rc_path, sizeof(rc_path), "%s/echo.rc", dir);
+    for (int i = 0; i < 12000 && lines(rc_path) < 1; i++)
+        usleep(10000);
+    /* The input is in the pipe before the restored VM exists; several runs, as it was a race. */
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(sh("printf 'hello petrel\n' | timeout 120 " ECHO " --restore %s/echo.sav > %s 2> /dev/null",
+                            PETREL_BIN, PETREL_GUEST_DIR, dir, out), 171);
+        char *got = slurp(out);
+        assert_string_equal(got, "hello petrel\n");
+        free(got);
+    }
 }
 
 static void test_restore_refuses_other_machine(void **state)
@@ -108,6 +138,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ctl_save_and_restore),
         cmocka_unit_test(test_restore_refuses_other_machine),
+        cmocka_unit_test(test_restore_keeps_first_console_byte),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -33,6 +33,7 @@ struct ctl_fixture {
     struct control_server *server;
     char                  path[64];
     bool                  with_acpi;
+    const char           *engine;       /* NULL: auto */
 };
 
 /* --- a VM running hlt_forever, with or without the ACPI PM device --- */
@@ -48,7 +49,8 @@ static int ctor_with_acpi(PUVM uvm, PVM vm, PCVMMR3VTABLE vmm, void *user)
 
 static int start_vm(struct ctl_fixture *f)
 {
-    f->cfg = (struct fixture_config){ .cpus = 2, .ram_mib = 16, .image = "hlt_forever.bin", .mode = "real" };
+    f->cfg = (struct fixture_config){ .cpus = 2, .ram_mib = 16, .image = "hlt_forever.bin", .mode = "real",
+                                      .engine = f->engine };
     fixture_log_init(&f->log);
     int rc = VMR3Create(2, NULL, fixture_on_error, &f->log, f->with_acpi ? ctor_with_acpi : fixture_ctor,
                         &f->cfg, NULL, &f->uvm);
@@ -76,6 +78,15 @@ static int setup(void **state)
 static int setup_no_acpi(void **state)
 {
     struct ctl_fixture *f = calloc(1, sizeof(*f));
+    *state = f;
+    return start_vm(f);
+}
+
+/* The interpreter can save any VM (KVM's in-kernel irqchip cannot be saved yet). */
+static int setup_interp(void **state)
+{
+    struct ctl_fixture *f = calloc(1, sizeof(*f));
+    f->engine = "interp";
     *state = f;
     return start_vm(f);
 }
@@ -444,6 +455,32 @@ static void test_disconnect_mid_request(void **state)
     conn_close(c);
 }
 
+/* A client that asks for a save and vanishes at once: the save still
+ * completes (the file appears, whole: it is renamed into place), the VM
+ * runs on (--continue), and the server answers the next client. */
+static void test_disconnect_during_save(void **state)
+{
+    struct ctl_fixture *f = *state;
+    char file[64], req[192];
+    snprintf(file, sizeof(file), "/tmp/petrel-ctl-%d.sav", (int)getpid());
+    unlink(file);
+    snprintf(req, sizeof(req), "{\"command\": \"save\", \"file\": \"%s\", \"continue\": true}\n", file);
+    struct conn *c = conn_open(f->path);
+    conn_send(c, req, strlen(req));
+    conn_close(c);
+    struct stat st;
+    for (int i = 0; i < 12000 && stat(file, &st) != 0; i++)     /* up to 120 s on a loaded machine */
+        usleep(10000);
+    assert_int_equal(stat(file, &st), 0);
+    assert_true(st.st_size > 0);
+    for (int i = 0; i < 12000 && VMR3GetStateU(f->uvm) != VMSTATE_RUNNING; i++)
+        usleep(10000);                 /* the save's own resume, after the rename */
+    c = conn_open(f->path);
+    assert_vm_unaffected(f, c);
+    conn_close(c);
+    unlink(file);
+}
+
 static void test_long_lines(void **state)
 {
     struct ctl_fixture *f = *state;
@@ -765,6 +802,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_acpi_missing, setup_no_acpi, teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disconnect_mid_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disconnect_during_save, setup_interp, teardown),
         cmocka_unit_test_setup_teardown(test_long_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_reader, setup, teardown),

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,9 +82,10 @@ void cmd_run_help(void)
           "  --restore FILE      resume the saved state FILE (`petrel ctl PATH save FILE`)\n"
           "                      instead of booting; give the same machine options\n"
           "  --teleport-listen ADDR:PORT  --teleport-password-file FILE\n"
-          "                      wait on ADDR:PORT (that address only) for a VM that\n"
-          "                      `petrel ctl PATH teleport` sends, then run it; the\n"
-          "                      source must know the password in FILE (first line)\n"
+          "                      wait on ADDR:PORT (that address only; port 0: any free\n"
+          "                      one, printed) for a VM that `petrel ctl PATH teleport`\n"
+          "                      sends, then run it; the source must know the password\n"
+          "                      in FILE (first line); SIGTERM/SIGINT stop the wait\n"
           "\n"
           "Exit status: 0 when the guest powers off (or Ctrl-A x), the guest's code for\n"
           "the debug-exit port (0xF4), 1 when the VM fails, 2 for bad arguments or input.\n",
@@ -199,8 +201,47 @@ static int on_progress(PUVM uvm, unsigned pct, void *user)
     return VINF_SUCCESS;
 }
 
-/* --teleport-listen: one authenticated source's stream, loaded as a teleport. */
-static int receive_teleport(PUVM uvm, const struct run_options *o)
+/*
+ * The signal that stopped a wait on sig_fd (a signalfd of cmd_run's set),
+ * 0 if none: WAKE_SIGNAL counts only with Ctrl-A x (it is the only thing
+ * that sends it before the VM runs), which gives SIGINT's meaning.
+ */
+static int stop_signal(int sig_fd, struct run_wait *w)
+{
+    struct signalfd_siginfo si;
+    while (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo != WAKE_SIGNAL)
+            return (int)si.ssi_signo;
+        pthread_mutex_lock(&w->lock);
+        bool quit = w->quit;
+        pthread_mutex_unlock(&w->lock);
+        if (quit)
+            return SIGINT;
+    }
+    return 0;
+}
+
+/* Accepts and loads a teleported VM; stops early when sig_fd becomes readable. */
+static int accept_and_load(PUVM uvm, const struct run_options *o, const char *password, int sig_fd)
+{
+    struct teleport_conn conn;
+    int rc = teleport_accept(&conn, o->teleport_listen, password, TELEPORT_ATTEMPTS, sig_fd);
+    if (RT_SUCCESS(rc))
+        rc = VMR3LoadFromStream(uvm, &teleport_target_ops, &conn, NULL, NULL, true);
+    if (RT_FAILURE(rc) && conn.error[0])
+        fprintf(stderr, "petrel: teleport: %s\n", conn.error);
+    teleport_close(&conn);
+    return rc;
+}
+
+/*
+ * --teleport-listen: one authenticated source's stream, loaded as a
+ * teleport.  SIGINT/SIGTERM/SIGHUP/SIGQUIT (blocked in every thread, seen
+ * here through a signalfd) and Ctrl-A x stop the wait and the transfer:
+ * *sig tells which.
+ */
+static int receive_teleport(PUVM uvm, const struct run_options *o, struct run_wait *w, const sigset_t *sigs,
+                            int *sig)
 {
     char password[TELEPORT_PASSWORD_MAX + 2], err[256];
     int rc = teleport_read_password(o->teleport_password_file, password, sizeof(password), err, sizeof(err));
@@ -208,15 +249,19 @@ static int receive_teleport(PUVM uvm, const struct run_options *o)
         fprintf(stderr, "petrel: %s\n", err);
         return rc;
     }
-    struct teleport_conn conn;
-    fprintf(stderr, "petrel: waiting for a teleport on %s\n", o->teleport_listen);
-    rc = teleport_accept(&conn, o->teleport_listen, password, TELEPORT_ATTEMPTS);
+    int sig_fd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sig_fd < 0) {
+        sodium_memzero(password, sizeof(password));
+        fprintf(stderr, "petrel: teleport: cannot watch for signals (signalfd)\n");
+        return VERR_NO_MEMORY;
+    }
+    rc = accept_and_load(uvm, o, password, sig_fd);
     sodium_memzero(password, sizeof(password));
-    if (RT_SUCCESS(rc))
-        rc = VMR3LoadFromStream(uvm, &teleport_target_ops, &conn, NULL, NULL, true);
-    else
-        fprintf(stderr, "petrel: teleport: %s\n", conn.error);
-    teleport_close(&conn);
+    *sig = RT_FAILURE(rc) ? stop_signal(sig_fd, w) : 0;
+    close(sig_fd);
+    if (*sig)
+        fprintf(stderr, "petrel: teleport: stopped by signal %d (%s) before a VM was received; exiting\n", *sig,
+                strsignal(*sig));
     if (RT_SUCCESS(rc)) {
         fprintf(stderr, "petrel: teleported VM received\n");
         rc = VMR3Resume(uvm, VMRESUMEREASON_TELEPORTED);
@@ -225,10 +270,10 @@ static int receive_teleport(PUVM uvm, const struct run_options *o)
 }
 
 /* Loads --restore FILE or a teleported VM and resumes, or powers on. */
-static int start_vm(PUVM uvm, const struct run_options *o)
+static int start_vm(PUVM uvm, const struct run_options *o, struct run_wait *w, const sigset_t *sigs, int *sig)
 {
     if (o->teleport_listen)
-        return receive_teleport(uvm, o);
+        return receive_teleport(uvm, o, w, sigs, sig);
     if (!o->restore)
         return VMR3PowerOn(uvm);
     struct stat st;
@@ -247,16 +292,21 @@ static int run_vm(PUVM uvm, const struct run_options *o, struct run_wait *w, con
     if (o->control && !(srv = start_control(uvm, o->control)))
         return CLI_EXIT_USAGE;
     struct tty_console *tc = o->cli_reads_stdin ? tty_console_start(uvm, on_console_quit, w) : NULL;
-    int rc = start_vm(uvm, o);
-    int sig = RT_SUCCESS(rc) ? wait_for_stop(w, sigs) : 0;
+    int sig = 0;
+    int rc = start_vm(uvm, o, w, sigs, &sig);
+    if (RT_SUCCESS(rc))
+        sig = wait_for_stop(w, sigs);
     tty_console_stop(tc);              /* the terminal is sane again before any message */
     VMSTATE st = VMR3GetStateU(uvm);
-    int status = st == VMSTATE_LOAD_FAILURE || (o->teleport_listen && st == VMSTATE_CREATED) ? CLI_EXIT_USAGE
+    int status = RT_FAILURE(rc) && sig ? 128 + sig       /* stopped while waiting for a teleport */
+               : st == VMSTATE_LOAD_FAILURE || (o->teleport_listen && st == VMSTATE_CREATED) ? CLI_EXIT_USAGE
                : run_status(uvm, rc, sig);
-    if (VMR3GetStateU(uvm) != VMSTATE_OFF)
-        VMR3PowerOff(uvm);
+    /* The control socket first: a teleport waiting on its target gives up
+     * (the VM resumes), so that the power-off below finds a stable state. */
     if (srv)
         control_server_stop(srv);
+    if (VMR3GetStateU(uvm) != VMSTATE_OFF)
+        VMR3PowerOff(uvm);
     return status;
 }
 

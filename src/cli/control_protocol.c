@@ -6,13 +6,18 @@
  * the right type and range) before the VM is touched, so a bad request has
  * no effect on the VM.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE                    /* pipe2 */
+#endif
 #include "control_protocol.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -28,6 +33,7 @@ struct control_vm {
     bool            have_error;
     int             error_rc;
     char            error_msg[1024];
+    int             abort_pipe[2];  /* control_vm_abort writes; teleports watch [0] */
 };
 
 /* The one optional or required argument a command takes, and an optional
@@ -117,8 +123,13 @@ struct control_vm *control_vm_open(PUVM uvm)
     }
     cv->uvm = uvm;
     pthread_mutex_init(&cv->lock, NULL);
-    if (RT_FAILURE(VMR3AtErrorRegister(uvm, on_vm_error, cv))) {
+    bool piped = pipe2(cv->abort_pipe, O_CLOEXEC | O_NONBLOCK) == 0;
+    if (!piped || RT_FAILURE(VMR3AtErrorRegister(uvm, on_vm_error, cv))) {
         pthread_mutex_destroy(&cv->lock);
+        if (piped) {
+            close(cv->abort_pipe[0]);
+            close(cv->abort_pipe[1]);
+        }
         VMR3ReleaseUVM(uvm);
         free(cv);
         return NULL;
@@ -134,7 +145,16 @@ void control_vm_close(struct control_vm *cv)
     VMR3AtErrorDeregister(cv->uvm, on_vm_error, cv);
     VMR3ReleaseUVM(cv->uvm);
     pthread_mutex_destroy(&cv->lock);
+    close(cv->abort_pipe[0]);
+    close(cv->abort_pipe[1]);
     free(cv);
+}
+
+void control_vm_abort(struct control_vm *cv)
+{
+    if (cv && write(cv->abort_pipe[1], "x", 1) < 0) {
+        /* EAGAIN: already aborted (the pipe is readable) */
+    }
 }
 
 /* A JSON string of s; bytes that are not valid UTF-8 (a truncated message,
@@ -281,7 +301,7 @@ static int run_teleport(struct control_vm *cv, const struct request *req, json_t
     if (RT_FAILURE(rc))
         return control_vm_fail(cv, rc, err);
     struct teleport_conn conn;
-    rc = teleport_connect(&conn, req->text, password);
+    rc = teleport_connect(&conn, req->text, password, cv->abort_pipe[0]);
     sodium_memzero(password, sizeof(password));
     if (RT_FAILURE(rc)) {
         teleport_close(&conn);

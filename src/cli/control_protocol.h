@@ -20,6 +20,11 @@ struct control_vm;
 struct control_vm *control_vm_open(PUVM uvm);
 void control_vm_close(struct control_vm *cv);
 
+/* Makes a request in progress that waits on the network (a teleport: its
+ * handshake, stream and hand-over) give up at once, and every later one;
+ * any thread.  For shutting down while a teleport waits on its target. */
+void control_vm_abort(struct control_vm *cv);
+
 /* Carries out one request (line without its '\n', any bytes) and returns
  * the reply, one JSON object ending in '\n', to be freed by the caller;
  * NULL only when out of memory.  Call from one thread at a time. */

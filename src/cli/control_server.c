@@ -363,6 +363,7 @@ void control_server_stop(struct control_server *server)
 {
     if (!server)
         return;
+    control_vm_abort(server->vm);      /* a teleport waiting on its target gives up */
     ssize_t n;
     do
         n = write(server->wake[1], "x", 1);

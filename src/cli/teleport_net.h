@@ -16,6 +16,7 @@
 
 struct teleport_conn {
     int  fd;
+    int  cancel_fd;                    /* readable = stop waiting (-1: none) */
     bool acked;                        /* source: the target confirmed the load */
     char error[256];                   /* why it failed, for the user */
 };
@@ -28,12 +29,20 @@ extern const SSMSTRMOPS teleport_target_ops;
 /* Reads a password file (first line, at most TELEPORT_PASSWORD_MAX bytes). */
 int teleport_read_password(const char *path, char *pw, size_t size, char *err, size_t err_size);
 
-/* Source: connects to host:port and authenticates; VBox status. */
-int teleport_connect(struct teleport_conn *c, const char *host_port, const char *password);
-/* Target: listens on addr:port, accepts one source and authenticates it
- * (a wrong password is refused after a random delay and the next
- * connection awaited, up to `attempts` in all). */
-int teleport_accept(struct teleport_conn *c, const char *addr_port, const char *password, unsigned attempts);
+/* Source: connects to host:port and authenticates; VBox status.  When
+ * cancel_fd (-1: none) becomes readable, the handshake, the stream's writes
+ * and the wait for the target's verdict give up at once (the teleport
+ * fails, the VM keeps running).  (connect() itself is not cancelled.) */
+int teleport_connect(struct teleport_conn *c, const char *host_port, const char *password, int cancel_fd);
+/* Target: listens on addr:port (port 0: any free one), says on stderr
+ * where it listens, accepts one source and authenticates it (a wrong
+ * password is refused after a random delay and the next connection
+ * awaited, up to `attempts` in all).  When cancel_fd (-1: none; e.g. a
+ * signalfd) becomes readable, it stops waiting with VERR_CANCELLED, and so
+ * does the stream's read later on.  The listening socket is closed on
+ * every way out. */
+int teleport_accept(struct teleport_conn *c, const char *addr_port, const char *password, unsigned attempts,
+                    int cancel_fd);
 void teleport_close(struct teleport_conn *c);
 
 /* The two halves of the handshake on a connected socket (also driven

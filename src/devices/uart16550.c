@@ -87,6 +87,7 @@ struct uart16550 {
     uint8_t rx[FIFO_SIZE];           /* ring buffer */
     unsigned rx_head, rx_count;
     bool rx_blocked;                 /* a receive was cut short: call room_fn */
+    bool input_held;                 /* see uart16550_hold_input */
     uint8_t rbr_last;                /* what an empty RBR reads as */
 
     uint8_t ier, lcr, mcr, lsr, msr, scr, dll, dlm;
@@ -169,7 +170,7 @@ static void rx_clear(struct uart16550 *u)
 /* True when the feeder should be told there is room again.  Locked. */
 static bool rx_take_room_event(struct uart16550 *u)
 {
-    if (!u->rx_blocked || (u->mcr & MCR_LOOP) || u->rx_count >= rx_capacity(u))
+    if (!u->rx_blocked || u->input_held || (u->mcr & MCR_LOOP) || u->rx_count >= rx_capacity(u))
         return false;
     u->rx_blocked = false;
     return true;
@@ -364,7 +365,7 @@ size_t uart16550_receive(struct uart16550 *u, const uint8_t *buf, size_t len)
 {
     size_t n = 0;
     pthread_mutex_lock(&u->lock);
-    if (!(u->mcr & MCR_LOOP))
+    if (!(u->mcr & MCR_LOOP) && !u->input_held)
         while (n < len && u->rx_count < rx_capacity(u))
             rx_push(u, buf[n++]);
     if (n < len)
@@ -377,7 +378,7 @@ size_t uart16550_receive(struct uart16550 *u, const uint8_t *buf, size_t len)
 size_t uart16550_rx_room(struct uart16550 *u)
 {
     pthread_mutex_lock(&u->lock);
-    size_t room = (u->mcr & MCR_LOOP) ? 0 : rx_capacity(u) - u->rx_count;
+    size_t room = (u->mcr & MCR_LOOP) || u->input_held ? 0 : rx_capacity(u) - u->rx_count;
     pthread_mutex_unlock(&u->lock);
     return room;
 }
@@ -388,6 +389,15 @@ void uart16550_set_room_callback(struct uart16550 *u, void (*fn)(void *), void *
     u->room_fn = fn;
     u->room_opaque = opaque;
     pthread_mutex_unlock(&u->lock);
+}
+
+void uart16550_hold_input(struct uart16550 *u, bool held)
+{
+    pthread_mutex_lock(&u->lock);
+    u->input_held = held;
+    struct room_call c = room_call_locked(u, rx_take_room_event(u));
+    pthread_mutex_unlock(&u->lock);
+    room_call_run(c);
 }
 
 static size_t uart_backend_input(void *opaque, const uint8_t *buf, size_t len)
@@ -422,9 +432,9 @@ void uart16550_reset(struct uart16550 *u)
     room_call_run(c);
 }
 
-struct uart16550 *uart16550_create(struct io_bus *bus, uint16_t base,
-                                   uart16550_irq_fn *irq, void *irq_opaque,
-                                   struct console_backend *backend)
+/* held: input is held from the start, before the back end can deliver any. */
+static struct uart16550 *uart_create(struct io_bus *bus, uint16_t base, uart16550_irq_fn *irq, void *irq_opaque,
+                                     struct console_backend *backend, bool held)
 {
     if (!bus || base > 0xfff8)
         return NULL;
@@ -437,6 +447,7 @@ struct uart16550 *uart16550_create(struct io_bus *bus, uint16_t base,
     u->irq_opaque = irq_opaque;
     uart_reset_locked(u);
     u->rx_blocked = false;
+    u->input_held = held;
     if (RT_FAILURE(io_bus_register_ports(bus, base, 8, &uart_port_ops, u, "uart16550"))) {
         pthread_mutex_destroy(&u->lock);
         free(u);
@@ -449,6 +460,13 @@ struct uart16550 *uart16550_create(struct io_bus *bus, uint16_t base,
         console_backend_attach(backend, uart_backend_input, u);
     }
     return u;
+}
+
+struct uart16550 *uart16550_create(struct io_bus *bus, uint16_t base,
+                                   uart16550_irq_fn *irq, void *irq_opaque,
+                                   struct console_backend *backend)
+{
+    return uart_create(bus, base, irq, irq_opaque, backend, false);
 }
 
 /*
@@ -495,6 +513,11 @@ static void serial_reset(void *state)
     uart16550_reset(((struct serial_device *)state)->uart);
 }
 
+static void serial_power_on(void *state)
+{
+    uart16550_hold_input(((struct serial_device *)state)->uart, false);
+}
+
 static int serial_read_config(struct VM *vm, PCFGMNODE cfg, uint16_t *port, uint32_t *gsi, char *console, size_t len)
 {
     int rc = CFGMR3QueryU16Def(cfg, "Port", port, UART16550_DEFAULT_PORT);
@@ -529,7 +552,9 @@ static int serial_create(struct VM *vm, PCFGMNODE cfg, void **state)
         free(s);
         return VMSetError(vm, rc, RT_SRC_POS, "serial: %s", err);
     }
-    s->uart = uart16550_create(vm->io, port, serial_irq, s, s->backend);
+    /* Input waits until power-on or a state load: a byte taken into the
+     * not-yet-loaded FIFO would be overwritten by the load. */
+    s->uart = uart_create(vm->io, port, serial_irq, s, s->backend, true);
     if (!s->uart) {
         serial_destroy(s);
         return VMSetError(vm, VERR_ALREADY_EXISTS, RT_SRC_POS,
@@ -584,9 +609,14 @@ static void serial_save(void *state, void *saved)
     uart16550_save(((struct serial_device *)state)->uart, saved);
 }
 
+/* Input typed while the VM was loading waits in the back end until now. */
 static int serial_load(void *state, const void *saved)
 {
-    return uart16550_load(((struct serial_device *)state)->uart, saved);
+    struct uart16550 *u = ((struct serial_device *)state)->uart;
+    int rc = uart16550_load(u, saved);
+    if (RT_SUCCESS(rc))
+        uart16550_hold_input(u, false);
+    return rc;
 }
 
 const struct device_ops uart16550_device_ops = {
@@ -594,6 +624,7 @@ const struct device_ops uart16550_device_ops = {
     .create = serial_create,
     .destroy = serial_destroy,
     .reset = serial_reset,
+    .power_on = serial_power_on,
     .saved_version = UART16550_SAVED_VERSION,
     .saved_size = sizeof(struct uart16550_saved),
     .save = serial_save,

@@ -11,6 +11,7 @@
 #ifndef PETREL_UART16550_H
 #define PETREL_UART16550_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,14 @@ size_t uart16550_rx_room(struct uart16550 *uart);
  * automatically; this is for other feeders.
  */
 void uart16550_set_room_callback(struct uart16550 *uart, void (*fn)(void *), void *opaque);
+/*
+ * While held, uart16550_receive() accepts nothing (the feeder keeps its
+ * bytes); releasing calls the room callback so that they come at once.  The
+ * serial device (uart16550_device_ops) holds input from creation until
+ * power-on or a state load: a byte taken into the not-yet-loaded FIFO would
+ * be overwritten by the load (the first byte typed after a restore was lost).
+ */
+void uart16550_hold_input(struct uart16550 *uart, bool held);
 
 /* /Devices/serial/N/Config: Port (0x3f8), IRQ (4), Console ("stdio"). */
 extern const struct device_ops uart16550_device_ops;
