@@ -28,6 +28,14 @@ static ALWAYS_INLINE uint8_t *xmm(struct interp_cpu *cpu, unsigned i)
     return cpu->st->xsave + XMM_OFF + (size_t)16 * (i & 15u);
 }
 
+/* XINUSE[1]: written only when it changes (it is nearly always set). */
+static ALWAYS_INLINE void note_in_use(struct interp_cpu *cpu)
+{
+    uint8_t *bv = &cpu->st->xsave[512];
+    if (unlikely(!(*bv & XINUSE_SSE)))
+        *bv |= XINUSE_SSE;
+}
+
 /* Host address of the 16 bytes at the memory operand when they lie in one
  * page the TLB holds for this access (for a write: RAM without decoded
  * code) and, if required, are aligned; NULL otherwise. */
@@ -53,18 +61,27 @@ static ALWAYS_INLINE int arith(struct interp_cpu *cpu, const struct insn *in, un
     if (unlikely(!sse_ready(cpu)) || (fp && unlikely(!cpu->mxcsr_live) && !sse_mxcsr_enter(cpu)))
         return op_sse(cpu, in);
     v16qu a, b;
-    if (mem) {
-        const uint8_t *h = m128_host(cpu, in, false, true);
-        if (unlikely(!h))
-            return op_sse(cpu, in);
-        memcpy(&b, h, 16);
-    } else {
-        memcpy(&b, xmm(cpu, in->rm), 16);
+    const uint8_t *src = mem ? m128_host(cpu, in, false, true) : xmm(cpu, in->rm);
+    if (unlikely(!src))
+        return op_sse(cpu, in);
+    if (!fp && op == 0x70) {                       /* PSHUFD: dword loads straight from the source */
+        unsigned imm = (unsigned)in->imm;
+        const uint8_t *p = src;
+        uint32_t d0, d1, d2, d3;
+        memcpy(&d0, p + 4 * (imm & 3u), 4);
+        memcpy(&d1, p + 4 * ((imm >> 2) & 3u), 4);
+        memcpy(&d2, p + 4 * ((imm >> 4) & 3u), 4);
+        memcpy(&d3, p + 4 * ((imm >> 6) & 3u), 4);
+        v4su r = { d0, d1, d2, d3 };
+        memcpy(xmm(cpu, in->reg), &r, 16);
+        note_in_use(cpu);
+        return X_NEXT;
     }
+    memcpy(&b, src, 16);
     memcpy(&a, xmm(cpu, in->reg), 16);
     v16qu res = fp ? compute_fp(op, pd, a, b) : compute(op, a, b, (unsigned)in->imm & 0xffu);
     memcpy(xmm(cpu, in->reg), &res, 16);
-    cpu->st->xsave[512] |= XINUSE_SSE;
+    note_in_use(cpu);
     return X_NEXT;
 }
 
@@ -102,7 +119,7 @@ static ALWAYS_INLINE int move(struct interp_cpu *cpu, const struct insn *in, boo
         memcpy(v, h, 16);
         memcpy(xmm(cpu, in->reg), v, 16);
     }
-    cpu->st->xsave[512] |= XINUSE_SSE;
+    note_in_use(cpu);
     return X_NEXT;
 }
 
