@@ -195,7 +195,7 @@ static void draw_x87(struct trial *t)
     memcpy(fx + 2, &fsw, 2);
     fx[4] = (uint8_t)rnd();
     for (unsigned i = 0; i < 8; i++)
-        x87_value(fx + 32 + 16 * i);
+        x87_value(fx + 32 + (size_t)16 * i);
 }
 
 static void draw_sse(struct trial *t)
@@ -207,7 +207,7 @@ static void draw_sse(struct trial *t)
     uint32_t mask = 0xffff;
     memcpy(t->xsave + 28, &mask, 4);
     for (unsigned i = 0; i < 16; i++)
-        lanes(t->xsave + 160 + 16 * i);
+        lanes(t->xsave + 160 + (size_t)16 * i);
 }
 
 /* Memory: the two data pages full of values; RBX at the operand. */
@@ -262,7 +262,7 @@ static void apply(struct rig *r, const struct trial *t, const struct insn *in)
     if (t->warm && !in->mod3) {                               /* read and write entries for both pages */
         uint64_t ea = insn_ea(cpu, in), v;
         for (unsigned k = 0; k < 2; k++) {
-            uint64_t a = (ea & ~UINT64_C(0xfff)) + 0x1000u * k;
+            uint64_t a = (ea & ~UINT64_C(0xfff)) + UINT64_C(0x1000) * k;
             if (!mem_read(cpu, SEG_DS, a, 1, &v))
                 (void)mem_write(cpu, SEG_DS, a, 1, v);
         }
@@ -304,7 +304,7 @@ static void compare(const char *what, const uint8_t *bytes, unsigned n, struct r
         return;
     char enc[64] = "";
     for (unsigned i = 0; i < n && i < 15; i++)
-        snprintf(enc + 3 * i, sizeof(enc) - 3 * i, "%02x ", bytes[i]);
+        snprintf(enc + (size_t)3 * i, sizeof(enc) - (size_t)3 * i, "%02x ", bytes[i]);
     print_error("%s %s(rng state %#llx): special r=%d vec=%u fl=%#llx, general r=%d vec=%u fl=%#llx\n", what, enc,
                 (unsigned long long)rng_state, oa.r, oa.vector, (unsigned long long)oa.rflags, ob.r, ob.vector,
                 (unsigned long long)ob.rflags);

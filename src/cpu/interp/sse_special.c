@@ -65,13 +65,12 @@ static ALWAYS_INLINE int arith(struct interp_cpu *cpu, const struct insn *in, un
     if (unlikely(!src))
         return op_sse(cpu, in);
     if (!fp && op == 0x70) {                       /* PSHUFD: dword loads straight from the source */
-        unsigned imm = (unsigned)in->imm;
-        const uint8_t *p = src;
+        size_t imm = (size_t)in->imm;
         uint32_t d0, d1, d2, d3;
-        memcpy(&d0, p + 4 * (imm & 3u), 4);
-        memcpy(&d1, p + 4 * ((imm >> 2) & 3u), 4);
-        memcpy(&d2, p + 4 * ((imm >> 4) & 3u), 4);
-        memcpy(&d3, p + 4 * ((imm >> 6) & 3u), 4);
+        memcpy(&d0, src + 4 * (imm & 3u), 4);
+        memcpy(&d1, src + 4 * ((imm >> 2) & 3u), 4);
+        memcpy(&d2, src + 4 * ((imm >> 4) & 3u), 4);
+        memcpy(&d3, src + 4 * ((imm >> 6) & 3u), 4);
         v4su r = { d0, d1, d2, d3 };
         memcpy(xmm(cpu, in->reg), &r, 16);
         note_in_use(cpu);
