@@ -8,7 +8,7 @@
  * 8 of 10 are SSE).  Prints million
  * instructions per second (best of 5 runs) per loop.
  *
- *   interp_mips [iterations]      default 5,000,000 (50 M instructions)
+ *   interp_mips [iterations [int|x87|sse]]   default 5,000,000 (50 M instructions), all loops
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -130,11 +130,19 @@ int main(int argc, char **argv)
 {
     uint32_t iterations = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 0) : 5000000u;
     static const char *const names[] = { "real mode", "32-bit protected mode", "64-bit long mode" };
+    const char *only = argc > 2 ? argv[2] : "";    /* one loop alone, e.g. under a profiler */
+    uint32_t x87_iterations = iterations / 10 ? iterations / 10 : 1;
+    if (!strcmp(only, "x87") || !strcmp(only, "sse")) {
+        enum bench_mode m = only[0] == 'x' ? BENCH_X87 : BENCH_SSE;
+        printf("%s loop: %8.1f MIPS\n", only, run_mode(m, x87_iterations));
+        return 0;
+    }
     printf("interpreter integer loop, %u iterations (%llu instructions), best of %d:\n", iterations,
            10ull * iterations + 1, RUNS);
     for (int m = BENCH_REAL; m <= BENCH_LONG; m++)
         printf("  %-22s %8.1f MIPS\n", names[m], run_mode((enum bench_mode)m, iterations));
-    uint32_t x87_iterations = iterations / 10 ? iterations / 10 : 1;
+    if (!strcmp(only, "int"))
+        return 0;
     printf("interpreter x87 loop (64-bit long mode), %u iterations:\n  %-22s %8.1f MIPS\n", x87_iterations,
            "x87 loop", run_mode(BENCH_X87, x87_iterations));
     printf("interpreter SSE loop (64-bit long mode), %u iterations:\n  %-22s %8.1f MIPS\n", x87_iterations,

@@ -7,6 +7,8 @@
  * handlers (the differential test runs both).
  */
 #include "handlers.h"
+#include "sse.h"
+#include "x87.h"
 
 enum { ADD, OR, ADC, SBB, AND, SUB, XOR, CMP };
 
@@ -254,6 +256,14 @@ static unsigned alu_form(insn_fn fn)
 
 void insn_specialize(struct insn *in)
 {
+    if (in->fn == op_x87) {
+        x87_specialize(in);
+        return;
+    }
+    if (in->fn == op_sse) {
+        sse_specialize(in);
+        return;
+    }
     bool wide = in->osz == 4 || in->osz == 8;
     unsigned si = in->osz == 8;
     if (insn_specialize_cond(in) || insn_specialize_stack(in))

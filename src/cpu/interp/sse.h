@@ -92,6 +92,11 @@ void sse_mxcsr_flush(struct interp_cpu *cpu);
 #define SSE_SLOW (-1)
 int sse_fast(struct interp_cpu *cpu, const struct insn *in);
 
+/* Decode time: a handler of its own for the moves and what sse_fast
+ * computes, per opcode and operand form (sse_special.c); in->fn (op_sse)
+ * is left alone for the rest. */
+void sse_specialize(struct insn *in);
+
 /* Host CPU support of the guest-visible feature bits (CPUID 1 ECX/EDX). */
 void sse_host_features(uint32_t *ecx, uint32_t *edx);
 

@@ -109,4 +109,15 @@ int x87_exec(struct interp_cpu *cpu, const struct insn *in);
  * x87_live_exec declines), which then takes the general way. */
 int x87_exec_live(struct interp_cpu *cpu, const struct insn *in);
 
+/* Whether x87_exec_live runs the instruction (not a control instruction,
+ * FNOP or undefined), with its stub's escape (0-7) and ModRM byte (aliases
+ * mapped), the memory operand size (0 for register forms) and whether it
+ * is a store. */
+bool x87_live_form(const struct insn *in, unsigned *esc, unsigned *modrm, unsigned *size, bool *store);
+
+/* Decode time: a handler specialised to the instruction's form
+ * (x87_special.c) for what x87_exec_live runs; in->fn is left alone
+ * otherwise. */
+void x87_specialize(struct insn *in);
+
 #endif /* PETREL_CPU_INTERP_X87_H */

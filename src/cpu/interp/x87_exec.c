@@ -147,24 +147,34 @@ static void commit(struct interp_cpu *cpu, const uint8_t *fx, uint16_t fsw, uint
     x87_put(cpu, X87_FSW, x87_fix_es((uint16_t)((hsw & (FSW_CC | FSW_TOP)) | ((fsw | raised) & 0x7fu)), fcw));
 }
 
+bool x87_live_form(const struct insn *in, unsigned *esc, unsigned *modrm, unsigned *size, bool *store)
+{
+    *esc = in->opc & 7u;
+    *size = 0;
+    *store = false;
+    if (in->mod3) {
+        *modrm = 0xc0u | (in->ext << 3) | (in->rm & 7u);
+        return !((*esc == 3 && *modrm >= 0xe0 && *modrm <= 0xe4) || (*esc == 7 && *modrm == 0xe0) ||
+                 (*esc == 1 && *modrm == 0xd0)) && reg_form(esc, modrm);  /* not control, FNOP, undefined */
+    }
+    *size = mem_size[*esc][in->ext & 7];
+    if (!*size || (*esc == 1 && in->ext != 0 && in->ext != 2 && in->ext != 3) ||
+        ((in->ext & 7) == 1 && (*esc & 1) && !host_sse3()))
+        return false;
+    *store = (mem_store[*esc] >> (in->ext & 7)) & 1;
+    *modrm = (in->ext & 7u) << 3 | (in->rm & 7u);
+    return true;
+}
+
 int x87_exec_live(struct interp_cpu *cpu, const struct insn *in)
 {
-    unsigned esc = in->opc & 7u, modrm, size = 0;
-    bool store = false;
+    unsigned esc, modrm, size;
+    bool store;
     uint64_t ea = 0;
     uint8_t buf[16];
-    if (in->mod3) {
-        modrm = 0xc0u | (in->ext << 3) | (in->rm & 7u);
-        if ((esc == 3 && modrm >= 0xe0 && modrm <= 0xe4) || (esc == 7 && modrm == 0xe0) ||
-            (esc == 1 && modrm == 0xd0) || !reg_form(&esc, &modrm))
-            return X87_SLOW;                      /* control, FNOP or undefined */
-    } else {
-        size = mem_size[esc][in->ext & 7];
-        if (!size || (esc == 1 && in->ext != 0 && in->ext != 2 && in->ext != 3) ||
-            ((in->ext & 7) == 1 && (esc & 1) && !host_sse3()))
-            return X87_SLOW;
-        store = (mem_store[esc] >> (in->ext & 7)) & 1;
-        modrm = (in->ext & 7u) << 3 | (in->rm & 7u);
+    if (!x87_live_form(in, &esc, &modrm, &size, &store))
+        return X87_SLOW;
+    if (!in->mod3) {
         ea = insn_ea(cpu, in);
         if (!store) {
             int r = read_buf(cpu, in, ea, buf, size);
