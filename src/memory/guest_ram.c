@@ -11,6 +11,7 @@
 #include <vmm/err.h>
 
 #define RAM_GUARD ((size_t)GUEST_PAGE_SIZE)   /* inaccessible bytes on each side of RAM */
+#define RAM_ALIGN ((uintptr_t)2 << 20)        /* RAM starts on a 2 MiB boundary (huge pages) */
 
 /* Fresh zeroed anonymous memory at the same address (MAP_FIXED replaces
  * what was there in one step; KVM follows through its MMU notifiers). */
@@ -20,6 +21,11 @@ static int ram_map_anonymous(struct guest_ram *ram)
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
     if (p == MAP_FAILED)
         return VERR_NO_MEMORY;
+    /* Transparent huge pages where the host allows them: a boot faults in
+     * 2 MiB at a time instead of 4 KiB (a fault costs tens of microseconds
+     * under a software hypervisor), and KVM can map guest 2 MiB pages with
+     * host ones (RAM is 2 MiB aligned for that).  Only a hint: no error. */
+    (void)madvise(ram->host, ram->size, MADV_HUGEPAGE);
     ram->file_backed = false;
     return VINF_SUCCESS;
 }
@@ -42,13 +48,20 @@ int guest_ram_init(struct guest_ram *ram, uint64_t size, uint64_t hole_size)
      * overrun faults, and the kernel never merges a neighbouring mapping
      * (a malloc arena, say) into the RAM's, so /proc/PID/smaps shows the
      * RAM as a mapping of its own (what the memory benchmark measures). */
-    uint8_t *base = mmap(NULL, size + 2 * RAM_GUARD, PROT_NONE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    size_t span = size + 2 * RAM_GUARD + RAM_ALIGN;
+    uint8_t *base = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (base == MAP_FAILED) {
         memset(ram, 0, sizeof(*ram));
         return VERR_NO_MEMORY;
     }
-    ram->host = base + RAM_GUARD;
+    /* Keep [guard, RAM aligned to 2 MiB, guard] and give the slack back. */
+    uint8_t *host = (uint8_t *)(((uintptr_t)base + RAM_GUARD + RAM_ALIGN - 1) & ~(RAM_ALIGN - 1));
+    size_t head = (size_t)(host - RAM_GUARD - base), tail = span - head - (size + 2 * RAM_GUARD);
+    if (head)
+        munmap(base, head);
+    if (tail)
+        munmap(host + size + RAM_GUARD, tail);
+    ram->host = host;
     if (RT_FAILURE(ram_map_anonymous(ram))) {
         munmap(base, size + 2 * RAM_GUARD);
         memset(ram, 0, sizeof(*ram));
