@@ -139,11 +139,13 @@ int op_rdtsc(struct interp_cpu *cpu, const struct insn *in)
  * so it is not affected by the transient-execution attacks the kernel would
  * otherwise mitigate at a cost (page-table isolation, buffer clearing):
  * RDCL_NO, SSB_NO, MDS_NO, PSCHANGE_MC_NO, TAA_NO, SBDR_SSDP_NO, FBSDP_NO,
- * PSDP_NO, BHI_NO, GDS_NO, RFDS_NO. */
+ * PSDP_NO, BHI_NO, PBRSB_NO, GDS_NO, RFDS_NO, ITS_NO.  (Without ITS_NO a
+ * kernel sends every RET through a return thunk: a second block per return
+ * for the interpreter.) */
 #define MSR_ARCH_CAPABILITIES 0x10au
 #define ARCH_CAPABILITIES_NOT_AFFECTED                                                              \
     ((1u << 0) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 13) | (1u << 14) | (1u << 15) | \
-     (1u << 20) | (1u << 26) | (1u << 27))
+     (1u << 20) | (1u << 24) | (1u << 26) | (1u << 27) | (UINT64_C(1) << 62))
 
 /* IA32_BIOS_SIGN_ID: Linux reads an Intel CPU's microcode revision there. */
 #define MSR_BIOS_SIGN_ID 0x8bu
