@@ -280,7 +280,10 @@ static void test_bad_input(void **s)
         expect_create_error(&(struct linux_vm){ .kernel = kernel, .ram_mib = 16 }, VERR_OUT_OF_RANGE, "RAM");
 }
 
-/* VMR3ConsoleInput types into COM1's receive FIFO (what `petrel run` does on a TTY). */
+/* VMR3ConsoleInput types into COM1's receive FIFO (what `petrel run` does on
+ * a TTY); before power-on the serial port holds input back (nothing typed
+ * can be lost to a state load), so the VM is powered on (no boot image: its
+ * vCPU waits for a SIPI) and suspended first. */
 static void test_console_input(void **s)
 {
     (void)s;
@@ -288,8 +291,12 @@ static void test_console_input(void **s)
     PUVM uvm = NULL;
     struct linux_vm c = { .console = "stdout" };   /* output only: input comes from the API */
     assert_int_equal(VMR3Create(1, NULL, NULL, NULL, linux_ctor, &c, &vm, &uvm), VINF_SUCCESS);
+    size_t taken = 1;
+    assert_int_equal(VMR3ConsoleInput(uvm, "h", 1, &taken), VINF_SUCCESS);
+    assert_int_equal(taken, 0);                                   /* held until power-on */
+    assert_true(RT_SUCCESS(VMR3PowerOn(uvm)));
+    assert_true(RT_SUCCESS(VMR3Suspend(uvm, VMSUSPENDREASON_USER)));
     io_bus_port_write(vm->io, 0x3fa, 1, 0x07);     /* FCR: FIFOs on (16 bytes), cleared */
-    size_t taken = 0;
     assert_int_equal(VMR3ConsoleInput(uvm, "hi", 2, &taken), VINF_SUCCESS);
     assert_int_equal(taken, 2);
     assert_true(io_bus_port_read(vm->io, 0x3fd, 1) & 0x01);      /* LSR: data ready */
@@ -300,6 +307,7 @@ static void test_console_input(void **s)
     assert_int_equal(VMR3ConsoleInput(uvm, many, sizeof(many), &taken), VINF_SUCCESS);
     assert_int_equal(taken, 16);                                  /* the FIFO is full: the caller retries */
     assert_int_equal(VMR3ConsoleInput(NULL, "a", 1, &taken), VERR_INVALID_VM_HANDLE);
+    assert_true(RT_SUCCESS(VMR3PowerOff(uvm)));
     VMR3Destroy(uvm);
     VMR3ReleaseUVM(uvm);
 }
