@@ -305,6 +305,64 @@ static void test_cpuid_vendor_and_ucode_msr(void **state)
     sys_free(g);
 }
 
+/* RDMSR with ECX = msr into *v; the vector it raised (NO_EXC if none). */
+static uint64_t rdmsr_of(struct sys_guest *g, uint32_t msr, uint64_t *v)
+{
+    g->st.gpr[GPR_RCX] = msr;
+    uint64_t exc = RUN(g, 0x0f, 0x32, 0xf4);
+    *v = (g->st.gpr[GPR_RAX] & 0xffffffff) | (g->st.gpr[GPR_RDX] << 32);
+    return exc;
+}
+
+static uint64_t wrmsr_of(struct sys_guest *g, uint32_t msr, uint64_t v)
+{
+    g->st.gpr[GPR_RCX] = msr;
+    g->st.gpr[GPR_RAX] = v & 0xffffffff;
+    g->st.gpr[GPR_RDX] = v >> 32;
+    uint64_t exc = RUN(g, 0x0f, 0x30, 0xf4);
+    if (exc != NO_EXC)
+        long_state(g, 0);
+    return exc;
+}
+
+/* Speculation control as on a CPU with enhanced IBRS (so that Linux makes
+ * indirect calls plain, not retpolines): CPUID.7 says IBRS/IBPB, STIBP,
+ * ARCH_CAPABILITIES and (sub-leaf 2) BHI_CTRL; ARCH_CAPABILITIES has
+ * IBRS_ALL and the not-affected bits; IA32_SPEC_CTRL keeps IBRS, STIBP and
+ * BHI_DIS_S and refuses reserved bits; IA32_PRED_CMD takes IBPB only and
+ * cannot be read. */
+static void test_speculation_control_msrs(void **state)
+{
+    (void)state;
+    struct sys_guest *g = sys_new();
+    uint64_t v = 0;
+    g->st.gpr[GPR_RAX] = 7;
+    g->st.gpr[GPR_RCX] = 0;
+    assert_int_equal(RUN(g, 0x0f, 0xa2, 0xf4), NO_EXC);
+    assert_true((g->st.gpr[GPR_RAX] & 0xffffffff) >= 2);
+    assert_int_equal(g->st.gpr[GPR_RDX] & 0x2c000000u, 0x2c000000u);
+    g->st.gpr[GPR_RAX] = 7;
+    g->st.gpr[GPR_RCX] = 2;
+    assert_int_equal(RUN(g, 0x0f, 0xa2, 0xf4), NO_EXC);
+    assert_int_equal(g->st.gpr[GPR_RDX] & 0x10u, 0x10u);
+    assert_int_equal(rdmsr_of(g, 0x10a, &v), NO_EXC);
+    assert_int_equal(v & 0x3u, 0x3u);                        /* RDCL_NO IBRS_ALL */
+    assert_true(v & (1u << 20));                             /* BHI_NO */
+    assert_int_equal(wrmsr_of(g, 0x48, 0x4), 13);            /* SSBD: not advertised */
+    assert_int_equal(wrmsr_of(g, 0x48, UINT64_C(1) << 32), 13);
+    assert_int_equal(wrmsr_of(g, 0x49, 2), 13);
+    assert_int_equal(rdmsr_of(g, 0x49, &v), 13);             /* PRED_CMD is write-only */
+    long_state(g, 0);
+    assert_int_equal(wrmsr_of(g, 0x49, 1), NO_EXC);          /* IBPB */
+    assert_int_equal(rdmsr_of(g, 0x48, &v), NO_EXC);
+    assert_int_equal(v, 0);
+    assert_int_equal(wrmsr_of(g, 0x48, 0x401), NO_EXC);      /* IBRS | BHI_DIS_S */
+    assert_int_equal(rdmsr_of(g, 0x48, &v), NO_EXC);
+    assert_int_equal(v, 0x401);
+    assert_int_equal(g->st.msr.spec_ctrl, 0x401);            /* part of the saved vCPU state */
+    sys_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_lar_lsl),
         cmocka_unit_test(test_cpuid_features),
         cmocka_unit_test(test_cpuid_vendor_and_ucode_msr),
+        cmocka_unit_test(test_speculation_control_msrs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

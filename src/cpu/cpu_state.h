@@ -109,6 +109,7 @@ struct cpu_msrs {
     uint64_t apic_base;
     uint64_t pat;
     uint64_t misc_enable;
+    uint64_t spec_ctrl;      /* IA32_SPEC_CTRL: IBRS, STIBP, SSBD as the guest set them */
 };
 
 /* x87/SSE/AVX state in the standard XSAVE layout (legacy area first), so

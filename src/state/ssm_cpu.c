@@ -22,7 +22,7 @@
     U64(st->msr.star); U64(st->msr.lstar); U64(st->msr.cstar); U64(st->msr.sfmask);          \
     U64(st->msr.kernel_gs_base); U64(st->msr.sysenter_cs); U64(st->msr.sysenter_esp);        \
     U64(st->msr.sysenter_eip); U64(st->msr.tsc); U64(st->msr.tsc_aux); U64(st->msr.apic_base); \
-    U64(st->msr.pat); U64(st->msr.misc_enable);                                              \
+    U64(st->msr.pat); U64(st->msr.misc_enable); U64(st->msr.spec_ctrl);                                            \
     BOOL(st->events.exception_pending); U8(st->events.exception_vector);                     \
     BOOL(st->events.exception_has_error_code); U32(st->events.exception_error_code);         \
     BOOL(st->events.interrupt_pending); U8(st->events.interrupt_vector);                     \

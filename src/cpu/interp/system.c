@@ -84,10 +84,14 @@ int op_cpuid(struct interp_cpu *cpu, const struct insn *in)
             d |= sd;
         }
         break;
-    case 7:                                                /* sub-leaf 0 only */
+    case 7:
         if ((uint32_t)cpu->gpr[GPR_RCX] == 0) {
+            a = 2;                                         /* sub-leaves 0-2 */
             b = (1u << 7) | (1u << 20);                    /* SMEP SMAP (mmu.c) */
-            d = 1u << 29;                                  /* IA32_ARCH_CAPABILITIES */
+            d = (1u << 29) |                               /* IA32_ARCH_CAPABILITIES */
+                (1u << 26) | (1u << 27);                   /* IBRS+IBPB, STIBP: IA32_SPEC_CTRL/PRED_CMD */
+        } else if ((uint32_t)cpu->gpr[GPR_RCX] == 2) {
+            d = 1u << 4;                                   /* BHI_CTRL: IA32_SPEC_CTRL.BHI_DIS_S */
         }
         break;
     case 0x80000000:
@@ -141,14 +145,25 @@ int op_rdtsc(struct interp_cpu *cpu, const struct insn *in)
  * RDCL_NO, SSB_NO, MDS_NO, PSCHANGE_MC_NO, TAA_NO, SBDR_SSDP_NO, FBSDP_NO,
  * PSDP_NO, BHI_NO, PBRSB_NO, GDS_NO, RFDS_NO, ITS_NO.  (Without ITS_NO a
  * kernel sends every RET through a return thunk: a second block per return
- * for the interpreter.) */
+ * for the interpreter.)  IBRS_ALL (enhanced IBRS) for the same reason: with
+ * it Linux makes indirect calls plain `call *reg` instead of retpolines,
+ * each of which costs the interpreter three blocks. */
 #define MSR_ARCH_CAPABILITIES 0x10au
 #define ARCH_CAPABILITIES_NOT_AFFECTED                                                              \
-    ((1u << 0) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 13) | (1u << 14) | (1u << 15) | \
+    ((1u << 0) | (1u << 1) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 13) | (1u << 14) | (1u << 15) | \
      (1u << 20) | (1u << 24) | (1u << 26) | (1u << 27) | (UINT64_C(1) << 62))
 
 /* IA32_BIOS_SIGN_ID: Linux reads an Intel CPU's microcode revision there. */
 #define MSR_BIOS_SIGN_ID 0x8bu
+
+/* IA32_SPEC_CTRL keeps IBRS, STIBP and BHI_DIS_S (no effect here, but a
+ * guest reads back what it wrote; with BHI_DIS_S Linux clears no branch
+ * history in software on every system call); IA32_PRED_CMD's IBPB is
+ * write-only and has nothing to flush.  Other bits are reserved: #GP. */
+#define MSR_SPEC_CTRL      0x48u
+#define SPEC_CTRL_VALID    0x403u
+#define MSR_PRED_CMD       0x49u
+#define PRED_CMD_IBPB      0x1u
 
 /* The MSRs we keep, by number; NULL if unknown. */
 static uint64_t *msr_slot(struct interp_cpu *cpu, uint32_t msr)
@@ -160,6 +175,7 @@ static uint64_t *msr_slot(struct interp_cpu *cpu, uint32_t msr)
     case 0x175: return &st->msr.sysenter_esp;
     case 0x176: return &st->msr.sysenter_eip;
     case 0x1a0: return &st->msr.misc_enable;
+    case MSR_SPEC_CTRL: return &st->msr.spec_ctrl;
     case 0x277: return &st->msr.pat;
     case 0xc0000081: return &st->msr.star;
     case 0xc0000082: return &st->msr.lstar;
@@ -238,6 +254,10 @@ int op_wrmsr(struct interp_cpu *cpu, const struct insn *in)
         return write_efer(cpu, v);
     if (msr == MSR_BIOS_SIGN_ID)                           /* Intel's "read the revision" protocol */
         return X_NEXT;
+    if (msr == MSR_PRED_CMD)
+        return v & ~(uint64_t)PRED_CMD_IBPB ? raise_gp(cpu, 0) : X_NEXT;
+    if (msr == MSR_SPEC_CTRL && (v & ~(uint64_t)SPEC_CTRL_VALID))
+        return raise_gp(cpu, 0);
     if (!slot)
         return raise_gp(cpu, 0);
     *slot = v;

@@ -25,6 +25,7 @@ static const struct { uint32_t index; size_t offset; } msr_map[] = {
     { 0x0000001b, offsetof(struct cpu_msrs, apic_base) },
     { 0x00000277, offsetof(struct cpu_msrs, pat) },
     { 0x000001a0, offsetof(struct cpu_msrs, misc_enable) },
+    { 0x00000048, offsetof(struct cpu_msrs, spec_ctrl) },
 };
 #define MSR_COUNT (sizeof(msr_map) / sizeof(msr_map[0]))
 
