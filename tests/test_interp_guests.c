@@ -177,6 +177,14 @@ static void test_real_mode_guest(void **state)
     run_file_guest("interp_real.bin", "R DE 1234 I21 8 Hello EQ 55aa POP 8 ABCD\n");
 }
 
+/* 32-bit address shapes with their own handlers: wrap-around, #GP past DS's
+ * limit (load and straddling store), #SS through EBP. */
+static void test_addressing_guest(void **state)
+{
+    (void)state;
+    run_file_guest("interp_addressing.bin", "A 5678 1234 9abc f00d GP GP SS \n");
+}
+
 /* Real mode with an empty IVT limit: the #UD cannot be delivered -> triple fault. */
 static void test_triple_fault(void **state)
 {
@@ -482,6 +490,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hlt_and_budget),
+        cmocka_unit_test(test_addressing_guest),
         cmocka_unit_test(test_triple_fault),
         cmocka_unit_test(test_smc_loop),
         cmocka_unit_test(test_rep_movs_restart),

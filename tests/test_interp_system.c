@@ -363,6 +363,65 @@ static void test_speculation_control_msrs(void **state)
     sys_free(g);
 }
 
+/* 64-bit MOV loads and stores by address shape (each has its own handler):
+ * [base+disp], [base+index*8+disp], [rip+disp], a 32-bit address (67h)
+ * that wraps, an FS override adding FS.base, a store across a page
+ * boundary, and #GP(0) for a non-canonical address. */
+static void test_address_shapes_64(void **state)
+{
+    (void)state;
+    enum { DATA = 0x20000 };
+    struct sys_guest *g = sys_new();
+    put64(g, DATA + 0x20, UINT64_C(0x1122334455667788));
+    put64(g, DATA + 0x08, UINT64_C(0x0102030405060708));
+    g->st.gpr[GPR_RBX] = DATA;
+    g->st.gpr[GPR_RSI] = 2;
+    assert_int_equal(RUN(g, 0x48, 0x8b, 0x44, 0xf3, 0x10, 0xf4), NO_EXC);   /* mov rax, [rbx+rsi*8+16] */
+    assert_int_equal(g->st.gpr[GPR_RAX], UINT64_C(0x1122334455667788));
+    g->st.gpr[GPR_RCX] = UINT64_C(0xffffffffaabbccdd);
+    assert_int_equal(RUN(g, 0x89, 0x4c, 0xf3, 0x10, 0xf4), NO_EXC);         /* mov [rbx+rsi*8+16], ecx */
+    assert_int_equal(get64(g, DATA + 0x20), UINT64_C(0x11223344aabbccdd));
+    g->st.gpr[GPR_RAX] = ~UINT64_C(0);
+    assert_int_equal(RUN(g, 0x8b, 0x43, 0x08, 0xf4), NO_EXC);               /* mov eax, [rbx+8]: zero-extends */
+    assert_int_equal(g->st.gpr[GPR_RAX], 0x05060708);
+    g->st.gpr[GPR_RDX] = UINT64_C(0x8877665544332211);
+    assert_int_equal(RUN(g, 0x48, 0x89, 0x53, 0x08, 0xf4), NO_EXC);         /* mov [rbx+8], rdx */
+    assert_int_equal(get64(g, DATA + 0x08), UINT64_C(0x8877665544332211));
+
+    assert_int_equal(RUN(g, 0x48, 0x8b, 0x05, 0x01, 0, 0, 0, 0xf4,          /* mov rax, [rip+1]; hlt */
+                         0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01), NO_EXC);
+    assert_int_equal(g->st.gpr[GPR_RAX], UINT64_C(0x0123456789abcdef));
+    g->st.gpr[GPR_RCX] = 0x5a5a5a5a;                                        /* mov [rip+DATA-(CODE+6)], ecx */
+    uint32_t rel = DATA + 0x40 - (CODE + 6);
+    assert_int_equal(RUN(g, 0x89, 0x0d, (uint8_t)rel, (uint8_t)(rel >> 8), (uint8_t)(rel >> 16),
+                         (uint8_t)(rel >> 24), 0xf4), NO_EXC);
+    assert_int_equal(get64(g, DATA + 0x40) & 0xffffffff, 0x5a5a5a5a);
+
+    g->st.gpr[GPR_RBX] = UINT64_C(0x77777777fffffff0);                      /* addr32: high half ignored */
+    g->st.gpr[GPR_RSI] = (DATA + 0x20 + 0x10) / 8;                          /* 0xfffffff0 + 0x10 wraps to 0 */
+    assert_int_equal(RUN(g, 0x67, 0x48, 0x8b, 0x04, 0xf3, 0xf4), NO_EXC);   /* mov rax, [ebx+esi*8] */
+    assert_int_equal(g->st.gpr[GPR_RAX], UINT64_C(0x11223344aabbccdd));
+
+    g->st.seg[SEG_FS].base = 0x1000;
+    g->st.gpr[GPR_RBX] = DATA - 0x1000;
+    assert_int_equal(RUN(g, 0x64, 0x48, 0x8b, 0x43, 0x08, 0xf4), NO_EXC);   /* mov rax, fs:[rbx+8] */
+    assert_int_equal(g->st.gpr[GPR_RAX], UINT64_C(0x8877665544332211));
+    g->st.seg[SEG_FS].base = 0;
+
+    g->st.gpr[GPR_RBX] = DATA + 0xffc;                                      /* across a page boundary */
+    g->st.gpr[GPR_RDX] = UINT64_C(0xa1a2a3a4b1b2b3b4);
+    assert_int_equal(RUN(g, 0x48, 0x89, 0x53, 0x00, 0xf4), NO_EXC);         /* mov [rbx+0], rdx */
+    assert_int_equal(get64(g, DATA + 0xffc), UINT64_C(0xa1a2a3a4b1b2b3b4));
+
+    g->st.gpr[GPR_RBX] = UINT64_C(0x8000000000000000);
+    EXC(g, 13, true, 0, 0, 0x48, 0x8b, 0x43, 0x08, 0xf4);                   /* non-canonical: #GP(0) */
+    long_state(g, 0);
+    g->st.gpr[GPR_RBX] = UINT64_C(0x8000000000000000);
+    g->st.gpr[GPR_RSI] = 0;
+    EXC(g, 13, true, 0, 0, 0x48, 0x89, 0x54, 0xf3, 0x08, 0xf4);             /* mov [rbx+rsi*8+8], rdx */
+    sys_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -376,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_cpuid_features),
         cmocka_unit_test(test_cpuid_vendor_and_ucode_msr),
         cmocka_unit_test(test_speculation_control_msrs),
+        cmocka_unit_test(test_address_shapes_64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

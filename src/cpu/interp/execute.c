@@ -20,7 +20,7 @@ uint64_t guest_tsc(const struct interp_cpu *cpu);
  * block's start and the instruction's end offset (only a block's last
  * instruction may jump), so no RIP dependency runs from one instruction to
  * the next through memory. */
-static int run_block(struct interp_cpu *cpu, const struct block *b, unsigned max, unsigned *retired)
+static ALWAYS_INLINE int run_block(struct interp_cpu *cpu, const struct block *b, unsigned max, unsigned *retired)
 {
     struct cpu_state *st = cpu->st;
     const struct insn *in = b->insn, *end = b->insn + max;
@@ -100,6 +100,24 @@ static void finish(struct interp_cpu *cpu)
     st->events.interrupt_shadow = cpu->sti_shadow;
 }
 
+/* Nothing but the next block to run: no poke, no interrupt window, no
+ * single-step or breakpoints, no STI/MOV SS shadow, no RF to clear.  The
+ * loop then skips the per-instruction bookkeeping those need. */
+static ALWAYS_INLINE bool plain_run(const struct interp_cpu *cpu, const struct cpu_state *st)
+{
+    uint64_t f = st->rflags;
+    bool irq = cpu->irq_window & !!(f & RFLAGS_IF);   /* with IF clear the window stays shut */
+    return !((f & (RFLAGS_TF | RFLAGS_RF)) | (st->dr7 & 0xff) | cpu->sti_shadow | irq |
+             atomic_load_explicit(&cpu->poked, memory_order_relaxed));
+}
+
+/* Block b ran to its end: it is the next one's predecessor. */
+static ALWAYS_INLINE void block_done(struct interp_cpu *cpu, struct block *b)
+{
+    if (b->exit == EXIT_CALL)
+        cpu->ret_stack[cpu->ret_top++ & (RET_STACK - 1)] = b;
+}
+
 int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
 {
     struct cpu_state *st = cpu->st;
@@ -111,44 +129,61 @@ int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
     if (st->run_state == CPU_HALTED)
         return VINF_EM_HALT;
     while (budget) {
-        if (atomic_load_explicit(&cpu->poked, memory_order_relaxed)) {
-            atomic_store(&cpu->poked, false);
-            break;
-        }
-        if (unlikely(cpu->irq_window) && (st->rflags & RFLAGS_IF) && !cpu->sti_shadow && cpu->retired != start)
-            break;                                /* an interrupt waits and can be taken now */
-        bool dbg = debug_active(cpu), tf = st->rflags & RFLAGS_TF;
         int r = X_NEXT;
         unsigned done = 0;
-        bool shadow = cpu->sti_shadow;
-        bool rf = st->rflags & RFLAGS_RF;
-        if (unlikely(dbg)) {                      /* one instruction per step */
-            debug_step_begin(cpu);
-            r = debug_insn_breakpoint(cpu);
-        }
-        if (r == X_NEXT) {
-            struct block *b = dbg ? block_fetch(cpu) : next_block(cpu, prev);
+        if (likely(prev && budget >= BLOCK_MAX_INSNS && plain_run(cpu, st))) {
+            struct block *b = next_block(cpu, prev);
             prev = NULL;
-            if (!b) {
+            if (unlikely(!b)) {
                 r = X_FAULT;
             } else {
-                unsigned max = dbg ? 1 : b->n < budget ? b->n : (unsigned)budget;
-                r = run_block(cpu, b, max, &done);
-                if ((r == X_NEXT || r == X_END) && done == b->n && !dbg) {
+                r = run_block(cpu, b, b->n, &done);
+                budget -= done;
+                cpu->retired += done;
+                if (likely((r == X_NEXT || r == X_END) && done == b->n)) {
                     prev = b;
-                    if (b->exit == EXIT_CALL)
-                        cpu->ret_stack[cpu->ret_top++ & (RET_STACK - 1)] = b;
+                    block_done(cpu, b);
+                    continue;
+                }
+                done = 0;                         /* accounted for */
+            }
+        } else {
+            if (atomic_load_explicit(&cpu->poked, memory_order_relaxed)) {
+                atomic_store(&cpu->poked, false);
+                break;
+            }
+            if (unlikely(cpu->irq_window) && (st->rflags & RFLAGS_IF) && !cpu->sti_shadow && cpu->retired != start)
+                break;                            /* an interrupt waits and can be taken now */
+            bool dbg = debug_active(cpu), tf = st->rflags & RFLAGS_TF;
+            bool shadow = cpu->sti_shadow;
+            bool rf = st->rflags & RFLAGS_RF;
+            if (unlikely(dbg)) {                  /* one instruction per step */
+                debug_step_begin(cpu);
+                r = debug_insn_breakpoint(cpu);
+            }
+            if (r == X_NEXT) {
+                struct block *b = dbg ? block_fetch(cpu) : next_block(cpu, prev);
+                prev = NULL;
+                if (!b) {
+                    r = X_FAULT;
+                } else {
+                    unsigned max = dbg ? 1 : b->n < budget ? b->n : (unsigned)budget;
+                    r = run_block(cpu, b, max, &done);
+                    if ((r == X_NEXT || r == X_END) && done == b->n && !dbg) {
+                        prev = b;
+                        block_done(cpu, b);
+                    }
                 }
             }
+            budget -= done;
+            cpu->retired += done;
+            if (shadow && done)
+                cpu->sti_shadow = false;
+            if (rf && done && r != X_END)        /* RF clears once an instruction completes */
+                st->rflags &= ~(uint64_t)RFLAGS_RF;
+            if (unlikely(dbg))
+                r = debug_step_end(cpu, r, tf, done);
         }
-        budget -= done;
-        cpu->retired += done;
-        if (shadow && done)
-            cpu->sti_shadow = false;
-        if (rf && done && r != X_END)            /* RF clears once an instruction completes */
-            st->rflags &= ~(uint64_t)RFLAGS_RF;
-        if (unlikely(dbg))
-            r = debug_step_end(cpu, r, tf, done);
         if (r == X_FAULT) {
             r = deliver_pending_exception(cpu);
             if (budget)

@@ -108,14 +108,38 @@ static int mov_ri8(struct interp_cpu *cpu, const struct insn *in) { cpu->gpr[in-
     { return mem_write(cpu, in->seg, insn_ea(cpu, in), size, cpu->gpr[in->reg]); }
 LOAD_STORE(4) LOAD_STORE(8)
 
-static ALWAYS_INLINE int incdec_reg(struct interp_cpu *cpu, unsigned reg, unsigned size, bool dec)
+/* INC/DEC keep CF: the lazy states whose CF is cheap are read inline, the
+ * others through a call kept out of the fast path (no stack frame there). */
+static ALWAYS_INLINE int incdec_with_cf(struct interp_cpu *cpu, unsigned reg, unsigned size, bool dec, uint8_t cf)
 {
     uint64_t m = size_mask(size), d = cpu->gpr[reg] & m, r = dec ? d - 1 : d + 1;
-    uint8_t cf = flags_cf(cpu);
     cpu->gpr[reg] = r & m;
     lazy_set(cpu, dec ? LF_DEC : LF_INC, size, d, 1, r);
     cpu->lf.cin = cf;
     return X_NEXT;
+}
+
+static __attribute__((noinline)) int incdec_slow_cf(struct interp_cpu *cpu, unsigned reg, unsigned size, bool dec)
+{
+    return incdec_with_cf(cpu, reg, size, dec, flags_cf(cpu));
+}
+
+static ALWAYS_INLINE int incdec_reg(struct interp_cpu *cpu, unsigned reg, unsigned size, bool dec)
+{
+    const struct lazy_flags *lf = &cpu->lf;
+    uint64_t m = size_mask(lf->size);
+    uint8_t cf;
+    if (lf->op == LF_SUB)
+        cf = (lf->dst & m) < (lf->src & m);
+    else if (lf->op == LF_ADD)
+        cf = (lf->res & m) < (lf->dst & m);
+    else if (lf->op == LF_INC || lf->op == LF_DEC)
+        cf = lf->cin;
+    else if (lf->op == LF_LOGIC)
+        cf = 0;
+    else
+        return incdec_slow_cf(cpu, reg, size, dec);
+    return incdec_with_cf(cpu, reg, size, dec, cf);
 }
 
 static int inc4(struct interp_cpu *cpu, const struct insn *in) { return incdec_reg(cpu, in->rm, 4, false); }
@@ -282,10 +306,15 @@ void insn_specialize(struct insn *in)
             in->fn = alu_fast[op][form][si];
     } else if (form == 1) {
         in->fn = alu_load_fast[(in->opc >> 3) & 7][si];
-    } else if (in->fn == op_mov_rm_r) {
-        in->fn = in->mod3 ? (si ? mov_rr8 : mov_rr4) : (si ? store8 : store4);
-    } else if (in->fn == op_mov_r_rm) {
-        in->fn = in->mod3 ? (si ? mov_rr8_rev : mov_rr4_rev) : (si ? load8 : load4);
+    } else if (in->fn == op_mov_rm_r || in->fn == op_mov_r_rm) {
+        bool store = in->fn == op_mov_rm_r;
+        insn_fn shaped = in->mod3 ? NULL : mem_move_handler(in, store);
+        if (shaped)
+            in->fn = shaped;
+        else if (store)
+            in->fn = in->mod3 ? (si ? mov_rr8 : mov_rr4) : (si ? store8 : store4);
+        else
+            in->fn = in->mod3 ? (si ? mov_rr8_rev : mov_rr4_rev) : (si ? load8 : load4);
     } else if (in->fn == op_mov_r_imm) {
         in->fn = si ? mov_ri8 : mov_ri4;
     } else if (in->fn == op_incdec_rm && in->mod3) {

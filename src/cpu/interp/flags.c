@@ -6,6 +6,11 @@
  */
 #include "interp_internal.h"
 
+const uint64_t size_masks[16] = {
+    0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xffffffffffull, 0xffffffffffffull, 0xffffffffffffffull,
+    ~UINT64_C(0), ~UINT64_C(0), ~UINT64_C(0), ~UINT64_C(0), ~UINT64_C(0), ~UINT64_C(0), ~UINT64_C(0), ~UINT64_C(0),
+};
+
 bool flags_cf_slow(const struct interp_cpu *cpu)
 {
     const struct lazy_flags *lf = &cpu->lf;

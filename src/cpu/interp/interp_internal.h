@@ -226,9 +226,15 @@ struct interp_cpu {
 
 /* ---- registers ---- */
 
-static inline uint64_t size_mask(unsigned size)
+/* Operand sizes 1, 2, 4, 8 -> masks; a lookup when the size is only known
+ * at run time (lazy flags), folded away when it is a constant. */
+extern const uint64_t size_masks[16];
+
+static ALWAYS_INLINE uint64_t size_mask(unsigned size)
 {
-    return size == 8 ? ~UINT64_C(0) : (UINT64_C(1) << (size * 8)) - 1;
+    if (__builtin_constant_p(size))
+        return size == 8 ? ~UINT64_C(0) : (UINT64_C(1) << (size * 8)) - 1;
+    return size_masks[size & 15];
 }
 
 static inline uint64_t sign_bit(unsigned size)
@@ -688,6 +694,7 @@ extern const uint8_t group_memonly[];  /* per group: ModRM.reg values that need 
 void insn_specialize(struct insn *in);
 bool insn_specialize_cond(struct insn *in);     /* fastpath_cond.c */
 bool insn_specialize_stack(struct insn *in);    /* fastpath_stack.c */
+insn_fn mem_move_handler(const struct insn *in, bool store);  /* fastpath_mem.c */
 
 /* Handler used for every undefined or unimplemented encoding. */
 int op_ud(struct interp_cpu *cpu, const struct insn *in);
