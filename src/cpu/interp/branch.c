@@ -26,7 +26,7 @@ static inline int branch_to(struct interp_cpu *cpu, const struct insn *in, uint6
         if (unlikely(target > cpu->st->seg[SEG_CS].limit))
             return raise_gp(cpu, 0);
     }
-    cpu->next_rip = target;
+    set_next_rip(cpu, target);
     return X_NEXT;
 }
 
@@ -35,36 +35,36 @@ int op_jcc(struct interp_cpu *cpu, const struct insn *in)
 {
     if (!cond_eval(cpu, in->opc & 15))
         return X_NEXT;
-    return branch_to(cpu, in, cpu->next_rip + in->imm);
+    return branch_to(cpu, in, insn_next_rip(cpu, in) + in->imm);
 }
 
 /* JMP rel (E9 EB). */
 int op_jmp_rel(struct interp_cpu *cpu, const struct insn *in)
 {
-    return branch_to(cpu, in, cpu->next_rip + in->imm);
+    return branch_to(cpu, in, insn_next_rip(cpu, in) + in->imm);
 }
 
 /* CALL rel (E8). */
 int op_call_rel(struct interp_cpu *cpu, const struct insn *in)
 {
-    uint64_t ret = cpu->next_rip;
+    uint64_t ret = insn_next_rip(cpu, in);
     int r = branch_to(cpu, in, ret + in->imm);
     if (r)
         return r;
     if ((r = stack_push(cpu, in->osz, ret)))
-        cpu->next_rip = ret;
+        set_next_rip(cpu, ret);
     return r;
 }
 
 /* CALL/JMP near indirect (FF /2 /4). */
 int op_calljmp_indirect(struct interp_cpu *cpu, const struct insn *in)
 {
-    uint64_t target, ret = cpu->next_rip;
+    uint64_t target, ret = insn_next_rip(cpu, in);
     int r = op_rm_get(cpu, in, in->osz, &target, false);
     if (r || (r = branch_to(cpu, in, target)))
         return r;
     if (in->ext == 2 && (r = stack_push(cpu, in->osz, ret)))
-        cpu->next_rip = ret;
+        set_next_rip(cpu, ret);
     return r;
 }
 
@@ -95,14 +95,14 @@ int op_loop(struct interp_cpu *cpu, const struct insn *in)
         else if (in->opc == 0xe0)
             take = take && cond_eval(cpu, 5);       /* !ZF */
     }
-    return take ? branch_to(cpu, in, cpu->next_rip + in->imm) : X_NEXT;
+    return take ? branch_to(cpu, in, insn_next_rip(cpu, in) + in->imm) : X_NEXT;
 }
 
 /* Far JMP/CALL to sel:off (EA 9A direct, FF /3 /5 indirect). */
 static int far_transfer(struct interp_cpu *cpu, const struct insn *in, uint16_t sel, uint64_t off, bool call)
 {
     uint16_t old_cs = cpu->st->seg[SEG_CS].selector;
-    uint64_t ret = cpu->next_rip, old_sp = cpu->gpr[GPR_RSP];
+    uint64_t ret = insn_next_rip(cpu, in), old_sp = cpu->gpr[GPR_RSP];
     int r;
     if (cpu->protected_mode && (sel & 0xfffc)) {
         uint64_t d;

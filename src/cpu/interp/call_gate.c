@@ -156,12 +156,12 @@ int far_through_gate(struct interp_cpu *cpu, const struct insn *in, uint16_t sel
     struct gate_target t;
     int r = gate_read(cpu, sel, d, &t);
     if (r == X_DELIVERED)
-        return far_to_task(cpu, sel, d, call, cpu->next_rip);
+        return far_to_task(cpu, sel, d, call, insn_next_rip(cpu, in));
     if (r)
         return r;
     unsigned ctype = (t.cd >> 40) & 15, cdpl = (t.cd >> 45) & 3;
     bool conforming = ctype & 4;
-    uint64_t ret = cpu->next_rip;
+    uint64_t ret = insn_next_rip(cpu, in);
     (void)in;
     if (call && !conforming && cdpl < cpu->cpl) {
         if ((r = call_inner(cpu, &t, ret)))
@@ -178,7 +178,7 @@ int far_through_gate(struct interp_cpu *cpu, const struct insn *in, uint16_t sel
         }
         seg_set(&st->seg[SEG_CS], (uint16_t)((t.sel & 0xfffc) | cpu->cpl), t.cd);
     }
-    cpu->next_rip = t.off;
+    set_next_rip(cpu, t.off);
     mode_refresh(cpu);
     return X_END;
 }

@@ -120,6 +120,6 @@ int debug_step_end(struct interp_cpu *cpu, int r, bool tf, unsigned done)
 /* INT1 / ICEBP (F1): #DB as a trap, without the gate DPL check of INT n. */
 int op_int1(struct interp_cpu *cpu, const struct insn *in)
 {
-    cpu->st->rip = (cpu->next_rip - in->len) & cpu->ip_mask;
-    return deliver_event(cpu, EXC_DB, EV_EXCEPTION, false, 0, cpu->next_rip);
+    cpu->st->rip = (insn_next_rip(cpu, in) - in->len) & cpu->ip_mask;
+    return deliver_event(cpu, EXC_DB, EV_EXCEPTION, false, 0, insn_next_rip(cpu, in));
 }

@@ -15,21 +15,22 @@ uint64_t guest_tsc(const struct interp_cpu *cpu);
 
 /* Runs at most max instructions of block b; returns the exec_result that
  * stopped it (X_NEXT if it ran to its end) and counts retired ones.
- * st->rip is only written when the block stops: handlers that need their
- * own address derive it from next_rip - len.  next_rip comes from the
- * block's start and the instruction's end offset (only a block's last
- * instruction may jump), so no RIP dependency runs from one instruction to
- * the next through memory. */
+ * st->rip is only written when the block stops: instructions find their own
+ * address from the block's start and their end offset (insn_next_rip), and
+ * a control transfer, which only a block's last instruction makes, leaves
+ * its target with set_next_rip.  So no RIP dependency runs from one
+ * instruction to the next through memory. */
 static ALWAYS_INLINE int run_block(struct interp_cpu *cpu, const struct block *b, unsigned max, unsigned *retired)
 {
     struct cpu_state *st = cpu->st;
-    const struct insn *in = b->insn, *end = b->insn + max;
-    uint64_t rip0 = st->rip, mask = cpu->ip_mask;
+    const struct insn *in = b->insn;
+    uint64_t rip0 = st->rip, mask = cpu->ip_mask;   /* RIP wraps as the block's code size says */
     int r = X_NEXT;
     cpu->smc = false;
-    cpu->run_end = end;                           /* a write to code clears it: stop after this one */
+    cpu->block_rip = rip0;
+    cpu->rip_set = false;
+    cpu->run_end = in + max;                      /* a write to code clears it: stop after this one */
     while (in < cpu->run_end) {
-        cpu->next_rip = (rip0 + in->end) & mask;
         r = in->fn(cpu, in);
         if (unlikely(r != X_NEXT))
             break;
@@ -39,10 +40,10 @@ static ALWAYS_INLINE int run_block(struct interp_cpu *cpu, const struct block *b
     switch (r) {
     case X_NEXT:
         if (n)
-            st->rip = cpu->next_rip;
+            st->rip = cpu->rip_set ? cpu->next_rip : (rip0 + in[-1].end) & mask;
         break;
     case X_END: case X_HALT:
-        st->rip = cpu->next_rip;
+        st->rip = cpu->rip_set ? cpu->next_rip : (rip0 + in->end) & mask;
         n++;
         break;
     case X_DELIVERED:                             /* INT n retired; RIP is the handler's */

@@ -51,7 +51,7 @@ static ALWAYS_INLINE bool zf_now(const struct interp_cpu *cpu)
 /* A taken Jcc in 64-bit mode (canonical check) or flat 32-bit code (limit check). */
 static ALWAYS_INLINE int jump_rel(struct interp_cpu *cpu, const struct insn *in)
 {
-    uint64_t t = cpu->next_rip + in->imm;
+    uint64_t t = insn_next_rip(cpu, in) + in->imm;
     if (cpu->long64) {
         if (unlikely((uint64_t)((int64_t)(t << 16) >> 16) != t))
             return raise_gp(cpu, 0);
@@ -60,7 +60,7 @@ static ALWAYS_INLINE int jump_rel(struct interp_cpu *cpu, const struct insn *in)
         if (unlikely(t > cpu->st->seg[SEG_CS].limit))
             return raise_gp(cpu, 0);
     }
-    cpu->next_rip = t;
+    set_next_rip(cpu, t);
     return X_NEXT;
 }
 

@@ -17,7 +17,7 @@ static ALWAYS_INLINE uint64_t ea_of(const struct interp_cpu *cpu, const struct i
     switch (form) {
     case EA_BD:   return cpu->gpr[in->base] + d;
     case EA_BISD: return cpu->gpr[in->base] + (cpu->gpr[in->index] << in->scale) + d;
-    default:      return cpu->next_rip + d;
+    default:      return insn_next_rip(cpu, in) + d;
     }
 }
 

@@ -37,12 +37,12 @@ static ALWAYS_INLINE bool canonical(uint64_t a)
 
 static int call_rel8(struct interp_cpu *cpu, const struct insn *in)
 {
-    uint64_t ret = cpu->next_rip, target = ret + in->imm;
+    uint64_t ret = insn_next_rip(cpu, in), target = ret + in->imm;
     if (unlikely(!canonical(target)))
         return raise_gp(cpu, 0);
     int r = push8(cpu, ret);
     if (likely(!r))
-        cpu->next_rip = target;
+        set_next_rip(cpu, target);
     return r;
 }
 
@@ -56,7 +56,7 @@ static int ret8(struct interp_cpu *cpu, const struct insn *in)
     if (unlikely(!canonical(target)))
         return raise_gp(cpu, 0);
     cpu->gpr[GPR_RSP] += 8;
-    cpu->next_rip = target;
+    set_next_rip(cpu, target);
     return X_NEXT;
 }
 

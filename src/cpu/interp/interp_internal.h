@@ -162,7 +162,9 @@ struct interp_cpu {
     struct interp_io io;
 
     struct lazy_flags lf;
-    uint64_t next_rip;
+    uint64_t next_rip;        /* a control transfer's target (set_next_rip) */
+    uint64_t block_rip;       /* RIP of the running block's first instruction */
+    bool     rip_set;         /* the running block's last instruction set next_rip */
     uint64_t ip_mask;         /* 0xffff / 0xffffffff / ~0 by code size */
     enum code_mode mode;
     enum paging_mode paging;
@@ -292,6 +294,22 @@ static ALWAYS_INLINE void op_reg_set(struct interp_cpu *cpu, const struct insn *
         set_reg(cpu, in->reg, size, v);
 }
 
+/* RIP after instruction `in` of the running block (what RIP-relative
+ * addresses, CALL and INT n see).  Kept off the per-instruction path: the
+ * loop only records where the block started. */
+static ALWAYS_INLINE uint64_t insn_next_rip(const struct interp_cpu *cpu, const struct insn *in)
+{
+    return (cpu->block_rip + in->end) & cpu->ip_mask;
+}
+
+/* A control transfer: execution goes on at rip, not after the instruction.
+ * Only the last instruction of a block (or of a run) may call it. */
+static ALWAYS_INLINE void set_next_rip(struct interp_cpu *cpu, uint64_t rip)
+{
+    cpu->next_rip = rip;
+    cpu->rip_set = true;
+}
+
 /* The effective address (offset in the segment) of the memory operand. */
 static ALWAYS_INLINE uint64_t insn_ea(struct interp_cpu *cpu, const struct insn *in)
 {
@@ -301,7 +319,7 @@ static ALWAYS_INLINE uint64_t insn_ea(struct interp_cpu *cpu, const struct insn 
     if (in->index != REG_NONE)
         ea += cpu->gpr[in->index] << in->scale;
     if (in->rip_rel)
-        ea += cpu->next_rip;
+        ea += insn_next_rip(cpu, in);
     return ea & insn_amask(in);
 }
 

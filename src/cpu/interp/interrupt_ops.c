@@ -16,15 +16,15 @@ int vm86_iret(struct interp_cpu *cpu, const struct insn *in);
 static int soft_int(struct interp_cpu *cpu, const struct insn *in, uint8_t vec, bool iopl_sensitive)
 {
     if (iopl_sensitive && (cpu->st->rflags & RFLAGS_VM) && (cpu->st->cr4 & CR4_VME)) {
-        int r = vme_int(cpu, vec, cpu->next_rip);          /* the redirection bitmap decides */
+        int r = vme_int(cpu, vec, insn_next_rip(cpu, in));          /* the redirection bitmap decides */
         if (r != 1)
             return r ? r : X_END;
     }
     if (iopl_sensitive && (cpu->st->rflags & RFLAGS_VM) && ((cpu->st->rflags >> 12) & 3) != 3)
         return raise_gp(cpu, 0);
     /* A fault while delivering is reported at the INT instruction itself. */
-    cpu->st->rip = (cpu->next_rip - in->len) & cpu->ip_mask;
-    return deliver_event(cpu, vec, EV_SOFT_INT, false, 0, cpu->next_rip);
+    cpu->st->rip = (insn_next_rip(cpu, in) - in->len) & cpu->ip_mask;
+    return deliver_event(cpu, vec, EV_SOFT_INT, false, 0, insn_next_rip(cpu, in));
 }
 
 int op_int(struct interp_cpu *cpu, const struct insn *in) { return soft_int(cpu, in, (uint8_t)in->imm, true); }
@@ -80,7 +80,7 @@ static int iret_protected(struct interp_cpu *cpu, const struct insn *in)
             return raise_gp(cpu, 0);
         if ((r = sys_access(cpu, st->seg[SEG_TR].base, 2, &link, false)) ||
             (r = desc_read(cpu, (uint16_t)link, &d, EXC_TS)) ||
-            (r = task_switch(cpu, (uint16_t)link, d, TASK_IRET, cpu->next_rip, false, 0)))
+            (r = task_switch(cpu, (uint16_t)link, d, TASK_IRET, insn_next_rip(cpu, in), false, 0)))
             return r;
         return X_END;
     }

@@ -119,7 +119,7 @@ int load_cs_far(struct interp_cpu *cpu, uint16_t sel, uint64_t rip)
             return raise_gp(cpu, 0);
         cs->selector = sel;
         cs->base = (uint64_t)sel << 4;
-        cpu->next_rip = rip;
+        set_next_rip(cpu, rip);
         mode_refresh(cpu);
         return X_NEXT;
     }
@@ -147,7 +147,7 @@ int load_cs_far(struct interp_cpu *cpu, uint16_t sel, uint64_t rip)
         return r;
     tmp.attr |= 1;
     *cs = tmp;
-    cpu->next_rip = rip;
+    set_next_rip(cpu, rip);
     mode_refresh(cpu);
     return X_NEXT;
 }

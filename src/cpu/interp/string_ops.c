@@ -194,6 +194,6 @@ int op_string(struct interp_cpu *cpu, const struct insn *in)
     }
     if ((cpu->gpr[GPR_RCX] & c.amask) == 0)
         return X_NEXT;
-    cpu->next_rip = (cpu->next_rip - in->len) & cpu->ip_mask;   /* not done: restart this instruction */
+    set_next_rip(cpu, (insn_next_rip(cpu, in) - in->len) & cpu->ip_mask);   /* not done: restart this instruction */
     return X_END;
 }

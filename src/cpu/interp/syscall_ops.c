@@ -30,16 +30,16 @@ int op_syscall(struct interp_cpu *cpu, const struct insn *in)
     uint64_t fl = flags_get(cpu) & ~(uint64_t)RFLAGS_RF;
     cpu->lf.op = LF_NONE;
     if (st->efer & EFER_LMA) {
-        cpu->gpr[GPR_RCX] = cpu->next_rip;
+        cpu->gpr[GPR_RCX] = insn_next_rip(cpu, in);
         cpu->gpr[GPR_R11] = fl;
         st->rflags = (fl & ~st->msr.sfmask) | RFLAGS_FIXED;
         flat_seg(&st->seg[SEG_CS], sel, CODE64_ATTR, 0);
-        cpu->next_rip = cpu->long64 ? st->msr.lstar : st->msr.cstar;
+        set_next_rip(cpu, cpu->long64 ? st->msr.lstar : st->msr.cstar);
     } else {
-        set_reg(cpu, GPR_RCX, 4, cpu->next_rip);
+        set_reg(cpu, GPR_RCX, 4, insn_next_rip(cpu, in));
         st->rflags = (fl & ~(uint64_t)(RFLAGS_VM | RFLAGS_IF)) | RFLAGS_FIXED;
         flat_seg(&st->seg[SEG_CS], sel, CODE32_ATTR, 0);
-        cpu->next_rip = (uint32_t)st->msr.star;
+        set_next_rip(cpu, (uint32_t)st->msr.star);
     }
     flat_seg(&st->seg[SEG_SS], (uint16_t)(sel + 8), DATA_ATTR, 0);
     mode_refresh(cpu);
@@ -72,7 +72,7 @@ int op_sysret(struct interp_cpu *cpu, const struct insn *in)
         flags_materialize(cpu);
         st->rflags |= RFLAGS_IF;
     }
-    cpu->next_rip = in->osz == 8 ? target : (uint32_t)target;
+    set_next_rip(cpu, in->osz == 8 ? target : (uint32_t)target);
     mode_refresh(cpu);
     return X_END;
 }
@@ -92,7 +92,7 @@ int op_sysenter(struct interp_cpu *cpu, const struct insn *in)
     flat_seg(&st->seg[SEG_CS], sel, lma ? CODE64_ATTR : CODE32_ATTR, 0);
     flat_seg(&st->seg[SEG_SS], (uint16_t)(sel + 8), DATA_ATTR, 0);
     cpu->gpr[GPR_RSP] = lma ? st->msr.sysenter_esp : (uint32_t)st->msr.sysenter_esp;
-    cpu->next_rip = lma ? st->msr.sysenter_eip : (uint32_t)st->msr.sysenter_eip;
+    set_next_rip(cpu, lma ? st->msr.sysenter_eip : (uint32_t)st->msr.sysenter_eip);
     mode_refresh(cpu);
     return X_END;
 }
@@ -112,7 +112,7 @@ int op_sysexit(struct interp_cpu *cpu, const struct insn *in)
     flat_seg(&st->seg[SEG_CS], (uint16_t)((sel + (to64 ? 32 : 16)) | 3), to64 ? CODE64_ATTR : CODE32_ATTR, 3);
     flat_seg(&st->seg[SEG_SS], (uint16_t)((sel + (to64 ? 40 : 24)) | 3), DATA_ATTR, 3);
     cpu->gpr[GPR_RSP] = to64 ? rsp : (uint32_t)rsp;
-    cpu->next_rip = to64 ? rip : (uint32_t)rip;
+    set_next_rip(cpu, to64 ? rip : (uint32_t)rip);
     mode_refresh(cpu);
     return X_END;
 }

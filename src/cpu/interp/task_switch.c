@@ -219,7 +219,7 @@ int task_switch(struct interp_cpu *cpu, uint16_t sel, uint64_t d, enum task_reas
     }
     st->rflags = (nfl & 0x3f7fd5) | RFLAGS_FIXED;
     st->rip = eip;
-    cpu->next_rip = eip;
+    set_next_rip(cpu, eip);
     if ((r = (nfl & RFLAGS_VM) ? load_vm86_segments(cpu, segs, (uint16_t)ldt)
                                : load_segments(cpu, segs, (uint16_t)ldt)))
         return r;

@@ -37,7 +37,7 @@ int vm86_iret_enter(struct interp_cpu *cpu)
     st->rflags = ((uint32_t)v[2] & ~(uint64_t)RFLAGS_RF) | RFLAGS_FIXED;
     cpu->lf.op = LF_NONE;
     st->rip = v[0] & 0xffff;
-    cpu->next_rip = st->rip;
+    set_next_rip(cpu, st->rip);
     mode_refresh(cpu);
     return X_END;
 }

@@ -131,7 +131,7 @@ static void record_pointers(struct interp_cpu *cpu, const struct insn *in, unsig
 {
     uint8_t *xs = cpu->st->xsave;
     store_le(xs + X87_FOP, 2, (((in->opc & 7u) << 8) | modrm) & 0x7ffu);
-    store_le(xs + X87_FIP, 8, (cpu->next_rip - in->len) & cpu->ip_mask);   /* st->rip lags inside a block */
+    store_le(xs + X87_FIP, 8, (insn_next_rip(cpu, in) - in->len) & cpu->ip_mask);   /* st->rip lags inside a block */
     if (!in->mod3)
         store_le(xs + X87_FDP, 8, ea);
 }

@@ -41,7 +41,7 @@ static ALWAYS_INLINE void note_pointers(struct interp_cpu *cpu, const struct ins
 {
     uint8_t *xs = cpu->st->xsave;
     store_le(xs + X87_FOP, 2, in->imm2);
-    store_le(xs + X87_FIP, 8, (cpu->next_rip - in->len) & cpu->ip_mask);
+    store_le(xs + X87_FIP, 8, (insn_next_rip(cpu, in) - in->len) & cpu->ip_mask);
 }
 
 /* Host address of the operand when the TLB holds its page for this access
