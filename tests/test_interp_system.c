@@ -422,6 +422,43 @@ static void test_address_shapes_64(void **state)
     sys_free(g);
 }
 
+/* Flags an instruction sets are dropped inside a block when the next flag
+ * writer overwrites them unread; a run that stops right after it (here an
+ * instruction budget of 1) must still leave them in RFLAGS. */
+static void test_flags_after_partial_block(void **state)
+{
+    (void)state;
+    struct sys_guest *g = sys_new();
+    static const uint8_t code[] = { 0x01, 0xd8,             /* add eax, ebx: CF ZF */
+                                    0x31, 0xd1,             /* xor ecx, edx: CF = 0 */
+                                    0x48, 0xc1, 0xe6, 0x04, /* shl rsi, 4 */
+                                    0xf4 };
+    memcpy(g->ram.host + CODE, code, sizeof(code));
+    g->st.rip = CODE;
+    g->st.gpr[GPR_RAX] = 0xffffffff;
+    g->st.gpr[GPR_RBX] = 1;
+    g->st.gpr[GPR_RCX] = 1;
+    g->st.gpr[GPR_RDX] = 2;
+    g->st.gpr[GPR_RSI] = UINT64_C(0xf000000000000001);
+    interp_flush_code(g->cpu);
+    interp_state_changed(g->cpu);
+    assert_int_equal(interp_execute(g->cpu, 1), VINF_SUCCESS);
+    assert_int_equal(g->st.rip, CODE + 2);
+    assert_int_equal(g->st.gpr[GPR_RAX], 0);
+    assert_int_equal(g->st.rflags & (RFLAGS_CF | RFLAGS_ZF), RFLAGS_CF | RFLAGS_ZF);
+    assert_int_equal(interp_execute(g->cpu, 1), VINF_SUCCESS);
+    assert_int_equal(g->st.rip, CODE + 4);
+    assert_int_equal(g->st.rflags & (RFLAGS_CF | RFLAGS_ZF), 0);
+    assert_int_equal(g->st.gpr[GPR_RCX], 3);
+    g->st.rip = CODE;                                         /* the whole block: the last writer's flags */
+    g->st.gpr[GPR_RAX] = 0xffffffff;
+    interp_state_changed(g->cpu);
+    assert_int_equal(interp_execute(g->cpu, 1000), VINF_EM_HALT);
+    assert_int_equal(g->st.gpr[GPR_RSI], 0x10);
+    assert_int_equal(g->st.rflags & (RFLAGS_CF | RFLAGS_ZF), RFLAGS_CF);   /* SHL's last bit out */
+    sys_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_cpuid_vendor_and_ucode_msr),
         cmocka_unit_test(test_speculation_control_msrs),
         cmocka_unit_test(test_address_shapes_64),
+        cmocka_unit_test(test_flags_after_partial_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -195,6 +195,7 @@ static int decode_block(struct interp_cpu *cpu, struct block *b, uint64_t phys)
         if (in->ends)
             break;
     }
+    block_prune_flags(b->insn, n);
     b->n = (uint16_t)n;
     b->exit = EXIT_OTHER;
     if (n) {

@@ -19,8 +19,11 @@ uint64_t guest_tsc(const struct interp_cpu *cpu);
  * address from the block's start and their end offset (insn_next_rip), and
  * a control transfer, which only a block's last instruction makes, leaves
  * its target with set_next_rip.  So no RIP dependency runs from one
- * instruction to the next through memory. */
-static ALWAYS_INLINE int run_block(struct interp_cpu *cpu, const struct block *b, unsigned max, unsigned *retired)
+ * instruction to the next through memory.  exact: a run that stops before
+ * the block's end uses the flag-writing handlers block_prune_flags()
+ * replaced, so that the flags are right where it stops. */
+static ALWAYS_INLINE int run_block(struct interp_cpu *cpu, const struct block *b, unsigned max, unsigned *retired,
+                                   bool exact)
 {
     struct cpu_state *st = cpu->st;
     const struct insn *in = b->insn;
@@ -31,7 +34,7 @@ static ALWAYS_INLINE int run_block(struct interp_cpu *cpu, const struct block *b
     cpu->rip_set = false;
     cpu->run_end = in + max;                      /* a write to code clears it: stop after this one */
     while (in < cpu->run_end) {
-        r = in->fn(cpu, in);
+        r = exact ? insn_flags_exact(in->fn)(cpu, in) : in->fn(cpu, in);
         if (unlikely(r != X_NEXT))
             break;
         in++;
@@ -138,7 +141,7 @@ int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
             if (unlikely(!b)) {
                 r = X_FAULT;
             } else {
-                r = run_block(cpu, b, b->n, &done);
+                r = run_block(cpu, b, b->n, &done, false);
                 budget -= done;
                 cpu->retired += done;
                 if (likely((r == X_NEXT || r == X_END) && done == b->n)) {
@@ -169,7 +172,7 @@ int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
                     r = X_FAULT;
                 } else {
                     unsigned max = dbg ? 1 : b->n < budget ? b->n : (unsigned)budget;
-                    r = run_block(cpu, b, max, &done);
+                    r = run_block(cpu, b, max, &done, max < b->n);
                     if ((r == X_NEXT || r == X_END) && done == b->n && !dbg) {
                         prev = b;
                         block_done(cpu, b);

@@ -324,3 +324,109 @@ void insn_specialize(struct insn *in)
         in->fn = (in->opc >= 0x48) ? (si ? dec8 : dec4) : (si ? inc8 : inc4);
     }
 }
+
+/* ---- flag-free twins ----
+ * Within a block, an instruction whose arithmetic flags the next flag
+ * writer overwrites before anything reads them (or can fault, or ends the
+ * block) need not record them.  block_prune_flags() finds those by a
+ * backward pass over a decoded block and swaps in these twins.  A block
+ * that stops early (an instruction budget, single-stepping) would expose
+ * the skipped flags, so such runs go back to the full handlers
+ * (insn_flags_exact). */
+#define ALU_NF_FORMS(name, OP, size) \
+    static int name##_rm_r##size##_nf(struct interp_cpu *cpu, const struct insn *in) \
+    { cpu->gpr[in->rm] = (cpu->gpr[in->rm] OP cpu->gpr[in->reg]) & size_mask(size); return X_NEXT; } \
+    static int name##_r_rm##size##_nf(struct interp_cpu *cpu, const struct insn *in) \
+    { cpu->gpr[in->reg] = (cpu->gpr[in->reg] OP cpu->gpr[in->rm]) & size_mask(size); return X_NEXT; } \
+    static int name##_rm_imm##size##_nf(struct interp_cpu *cpu, const struct insn *in) \
+    { cpu->gpr[in->rm] = (cpu->gpr[in->rm] OP in->imm) & size_mask(size); return X_NEXT; } \
+    static int name##_a_imm##size##_nf(struct interp_cpu *cpu, const struct insn *in) \
+    { cpu->gpr[GPR_RAX] = (cpu->gpr[GPR_RAX] OP in->imm) & size_mask(size); return X_NEXT; }
+#define ALU_NF(name, OP) ALU_NF_FORMS(name, OP, 4) ALU_NF_FORMS(name, OP, 8)
+ALU_NF(add, +) ALU_NF(or, |) ALU_NF(and, &) ALU_NF(sub, -) ALU_NF(xor, ^)
+
+static ALWAYS_INLINE int shift_reg_nf(struct interp_cpu *cpu, const struct insn *in, unsigned size, unsigned kind)
+{
+    unsigned c = (in->opc == 0xd1 ? 1u : (unsigned)in->imm) & (size == 8 ? 63u : 31u);
+    uint64_t m = size_mask(size), d = cpu->gpr[in->rm] & m;
+    if (kind == LF_SHL)
+        cpu->gpr[in->rm] = (d << c) & m;
+    else if (kind == LF_SHR)
+        cpu->gpr[in->rm] = d >> c;
+    else
+        cpu->gpr[in->rm] = (uint64_t)(sign_extend(d, size) >> c) & m;
+    return X_NEXT;
+}
+static int shl4_nf(struct interp_cpu *cpu, const struct insn *in) { return shift_reg_nf(cpu, in, 4, LF_SHL); }
+static int shr4_nf(struct interp_cpu *cpu, const struct insn *in) { return shift_reg_nf(cpu, in, 4, LF_SHR); }
+static int sar4_nf(struct interp_cpu *cpu, const struct insn *in) { return shift_reg_nf(cpu, in, 4, LF_SAR); }
+static int shl8_nf(struct interp_cpu *cpu, const struct insn *in) { return shift_reg_nf(cpu, in, 8, LF_SHL); }
+static int shr8_nf(struct interp_cpu *cpu, const struct insn *in) { return shift_reg_nf(cpu, in, 8, LF_SHR); }
+static int sar8_nf(struct interp_cpu *cpu, const struct insn *in) { return shift_reg_nf(cpu, in, 8, LF_SAR); }
+
+static int imul_rr4_nf(struct interp_cpu *cpu, const struct insn *in)
+{ cpu->gpr[in->reg] = (uint32_t)(cpu->gpr[in->reg] * cpu->gpr[in->rm]); return X_NEXT; }
+static int imul_rr8_nf(struct interp_cpu *cpu, const struct insn *in)
+{ cpu->gpr[in->reg] = cpu->gpr[in->reg] * cpu->gpr[in->rm]; return X_NEXT; }
+static int imul_rri4_nf(struct interp_cpu *cpu, const struct insn *in)
+{ cpu->gpr[in->reg] = (uint32_t)(cpu->gpr[in->rm] * in->imm); return X_NEXT; }
+static int imul_rri8_nf(struct interp_cpu *cpu, const struct insn *in)
+{ cpu->gpr[in->reg] = cpu->gpr[in->rm] * in->imm; return X_NEXT; }
+
+#define NF_ROW(name, size) { name##_rm_r##size, name##_rm_r##size##_nf }, { name##_r_rm##size, name##_r_rm##size##_nf }, \
+    { name##_rm_imm##size, name##_rm_imm##size##_nf }, { name##_a_imm##size, name##_a_imm##size##_nf }
+#define NF_ROWS(name) NF_ROW(name, 4), NF_ROW(name, 8)
+
+/* Handlers that set all six arithmetic flags and nothing else can observe
+ * them (register operands, no fault), with their flag-free twins. */
+static const struct { insn_fn full, nf; } flag_twins[] = {
+    NF_ROWS(add), NF_ROWS(or), NF_ROWS(and), NF_ROWS(sub), NF_ROWS(xor),
+    { shl4, shl4_nf }, { shr4, shr4_nf }, { sar4, sar4_nf }, { shl8, shl8_nf }, { shr8, shr8_nf }, { sar8, sar8_nf },
+    { imul_rr4, imul_rr4_nf }, { imul_rr8, imul_rr8_nf }, { imul_rri4, imul_rri4_nf }, { imul_rri8, imul_rri8_nf },
+};
+#define FLAG_TWINS (sizeof(flag_twins) / sizeof(flag_twins[0]))
+
+/* Neither reads nor writes flags, cannot fault, always continues. */
+static bool flags_untouched(insn_fn fn)
+{
+    return fn == mov_rr4 || fn == mov_rr8 || fn == mov_rr4_rev || fn == mov_rr8_rev || fn == mov_ri4 ||
+           fn == mov_ri8 || fn == lea_wide || fn == movzx_r8 || fn == movzx_r16 || fn == movsx_r8 ||
+           fn == movsx_r16 || fn == movsxd_rr;
+}
+
+/* The flag-free twin of a full flag writer, or NULL.  A shift by CL may
+ * shift by 0 and leave the flags alone: not a full writer. */
+static insn_fn flag_free_twin(const struct insn *in)
+{
+    if ((in->fn == shl4 || in->fn == shr4 || in->fn == sar4 || in->fn == shl8 || in->fn == shr8 || in->fn == sar8) &&
+        (in->opc == 0xd3 || (in->opc == 0xc1 && !(in->imm & (in->osz == 8 ? 63u : 31u)))))
+        return NULL;
+    for (size_t i = 0; i < FLAG_TWINS; i++)
+        if (flag_twins[i].full == in->fn)
+            return flag_twins[i].nf;
+    return NULL;
+}
+
+void block_prune_flags(struct insn *insns, unsigned n)
+{
+    bool live = true;                             /* at the block's end anything may read them */
+    for (unsigned i = n; i-- > 0;) {
+        struct insn *in = &insns[i];
+        insn_fn nf = flag_free_twin(in);
+        if (nf) {
+            if (!live)
+                in->fn = nf;
+            live = false;
+        } else if (!flags_untouched(in->fn)) {
+            live = true;
+        }
+    }
+}
+
+insn_fn insn_flags_exact(insn_fn fn)
+{
+    for (size_t i = 0; i < FLAG_TWINS; i++)
+        if (flag_twins[i].nf == fn)
+            return flag_twins[i].full;
+    return fn;
+}

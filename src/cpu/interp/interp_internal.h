@@ -713,6 +713,8 @@ void insn_specialize(struct insn *in);
 bool insn_specialize_cond(struct insn *in);     /* fastpath_cond.c */
 bool insn_specialize_stack(struct insn *in);    /* fastpath_stack.c */
 insn_fn mem_move_handler(const struct insn *in, bool store);  /* fastpath_mem.c */
+void    block_prune_flags(struct insn *insns, unsigned n);         /* fastpath.c */
+insn_fn insn_flags_exact(insn_fn fn);
 
 /* Handler used for every undefined or unimplemented encoding. */
 int op_ud(struct interp_cpu *cpu, const struct insn *in);
