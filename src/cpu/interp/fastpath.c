@@ -373,6 +373,28 @@ static int imul_rri4_nf(struct interp_cpu *cpu, const struct insn *in)
 static int imul_rri8_nf(struct interp_cpu *cpu, const struct insn *in)
 { cpu->gpr[in->reg] = cpu->gpr[in->rm] * in->imm; return X_NEXT; }
 
+/* ROL/ROR by an immediate or 1 (C1/D1 /0 /1) write only CF and OF and keep
+ * the rest: when those are unread, the rotation alone remains. */
+static ALWAYS_INLINE int rotate_reg_nf(struct interp_cpu *cpu, const struct insn *in, unsigned size, bool right)
+{
+    unsigned bits = size * 8, c = (in->opc == 0xd1 ? 1u : (unsigned)in->imm) & (size == 8 ? 63u : 31u) & (bits - 1);
+    uint64_t m = size_mask(size), d = cpu->gpr[in->rm] & m;
+    if (c)
+        d = right ? ((d >> c) | (d << (bits - c))) & m : ((d << c) | (d >> (bits - c))) & m;
+    cpu->gpr[in->rm] = d;
+    return X_NEXT;
+}
+static int rol4_nf(struct interp_cpu *cpu, const struct insn *in) { return rotate_reg_nf(cpu, in, 4, false); }
+static int ror4_nf(struct interp_cpu *cpu, const struct insn *in) { return rotate_reg_nf(cpu, in, 4, true); }
+static int rol8_nf(struct interp_cpu *cpu, const struct insn *in) { return rotate_reg_nf(cpu, in, 8, false); }
+static int ror8_nf(struct interp_cpu *cpu, const struct insn *in) { return rotate_reg_nf(cpu, in, 8, true); }
+
+static bool is_rotate_imm(const struct insn *in)
+{
+    return in->fn == op_grp2 && in->mod3 && (in->opc == 0xc1 || in->opc == 0xd1) && in->ext <= 1 &&
+           (in->osz == 4 || in->osz == 8);
+}
+
 #define NF_ROW(name, size) { name##_rm_r##size, name##_rm_r##size##_nf }, { name##_r_rm##size, name##_r_rm##size##_nf }, \
     { name##_rm_imm##size, name##_rm_imm##size##_nf }, { name##_a_imm##size, name##_a_imm##size##_nf }
 #define NF_ROWS(name) NF_ROW(name, 4), NF_ROW(name, 8)
@@ -412,6 +434,13 @@ void block_prune_flags(struct insn *insns, unsigned n)
     bool live = true;                             /* at the block's end anything may read them */
     for (unsigned i = n; i-- > 0;) {
         struct insn *in = &insns[i];
+        if (is_rotate_imm(in)) {                  /* a partial writer: dead flags stay dead */
+            if (!live) {
+                static const insn_fn rot[2][2] = { { rol4_nf, ror4_nf }, { rol8_nf, ror8_nf } };
+                in->fn = rot[in->osz == 8][in->ext];
+            }
+            continue;
+        }
         insn_fn nf = flag_free_twin(in);
         if (nf) {
             if (!live)
@@ -425,6 +454,8 @@ void block_prune_flags(struct insn *insns, unsigned n)
 
 insn_fn insn_flags_exact(insn_fn fn)
 {
+    if (fn == rol4_nf || fn == ror4_nf || fn == rol8_nf || fn == ror8_nf)
+        return op_grp2;
     for (size_t i = 0; i < FLAG_TWINS; i++)
         if (flag_twins[i].nf == fn)
             return flag_twins[i].full;
