@@ -5,7 +5,7 @@
  * states, progress and *pfSuspended as the API says; a failed file save
  * leaves the earlier file intact; a save that cannot start leaves the VM
  * running (quirk Q2 fixed); a halted vCPU stays halted through a resume and
- * a restore.
+ * a restore; console input typed during a load waits for the loaded UART.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -337,6 +337,71 @@ static void test_halted_vcpu_stays_halted(void **state)
     free(ms.buf);
 }
 
+/* The fixture's machine plus COM1 without a back end (input comes from VMR3ConsoleInput). */
+static int serial_ctor(PUVM uvm, PVM vm, PCVMMR3VTABLE vmm, void *user)
+{
+    int rc = fixture_ctor(uvm, vm, vmm, user);
+    PCFGMNODE node = NULL;
+    if (RT_SUCCESS(rc))
+        rc = CFGMR3InsertNode(CFGMR3GetRoot(vm), "Devices/serial/0/Config", &node);
+    if (RT_SUCCESS(rc))
+        rc = CFGMR3InsertString(node, "Console", "none");
+    return rc;
+}
+
+struct typing_probe {
+    unsigned tries;
+    size_t taken;
+};
+
+/* Progress below 99 comes before the units are applied: types one byte then. */
+static int type_while_loading(PUVM uvm, unsigned pct, void *user)
+{
+    struct typing_probe *t = user;
+    size_t taken = 0;
+    if (pct < 99 && RT_SUCCESS(VMR3ConsoleInput(uvm, "x", 1, &taken))) {
+        t->tries++;
+        t->taken += taken;
+    }
+    return VINF_SUCCESS;
+}
+
+/*
+ * A SUSPENDED VM's serial port takes input, but a byte taken while a state
+ * loads would be overwritten with the FIFO: the port holds input from the
+ * start of the load until its unit is loaded.
+ */
+static void test_load_holds_console_input(void **state)
+{
+    (void)state;
+    struct counter_vm a;
+    memset(&a, 0, sizeof(a));
+    strcpy(a.console, "/tmp/petrel-state-XXXXXX");
+    int fd = mkstemp(a.console);
+    assert_true(fd >= 0);
+    close(fd);
+    a.cfg = (struct fixture_config){ .cpus = 1, .ram_mib = 4, .image = "halt_wake.bin", .mode = "real",
+                                     .engine = "interp", .console = a.console };
+    fixture_log_init(&a.log);
+    assert_int_equal(VMR3Create(1, NULL, fixture_on_error, &a.log, serial_ctor, &a.cfg, NULL, &a.uvm),
+                     VINF_SUCCESS);
+    assert_int_equal(VMR3PowerOn(a.uvm), VINF_SUCCESS);
+    wait_lines(&a, 1);
+    assert_int_equal(VMR3Suspend(a.uvm, VMSUSPENDREASON_USER), VINF_EM_SUSPEND);
+    struct mem_stream ms = { 0 };
+    bool suspended = false;
+    assert_int_equal(VMR3Save(a.uvm, NULL, &mem_stream_ops, &ms, false, NULL, NULL, &suspended), VINF_SUCCESS);
+    struct typing_probe t = { 0 };
+    assert_int_equal(VMR3LoadFromStream(a.uvm, &mem_stream_ops, &ms, type_while_loading, &t, false), VINF_SUCCESS);
+    assert_true(t.tries > 0);
+    assert_int_equal(t.taken, 0);          /* held during the load */
+    size_t taken = 0;
+    assert_int_equal(VMR3ConsoleInput(a.uvm, "y", 1, &taken), VINF_SUCCESS);
+    assert_int_equal(taken, 1);            /* the loaded port takes it (suspended, as before the load) */
+    counter_destroy(&a);
+    free(ms.buf);
+}
+
 static unsigned tmp_leftovers(const char *dir, const char *prefix)
 {
     DIR *d = opendir(dir);
@@ -455,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_plain_save_to_stream_and_restore),
         cmocka_unit_test(test_load_into_suspended_vm),
         cmocka_unit_test(test_halted_vcpu_stays_halted),
+        cmocka_unit_test(test_load_holds_console_input),
         cmocka_unit_test(test_failed_save_keeps_earlier_file),
         cmocka_unit_test(test_live_save_start_failure_keeps_running),
         cmocka_unit_test(test_live_save_of_dirtying_guest),
