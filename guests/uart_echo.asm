@@ -51,11 +51,13 @@ start:
         out     dx, al
         putc    'R'
         putc    10
-        sti
-.wait:  hlt
-        cmp     byte [got_newline], 0
-        je      .wait
-        exit    0x55
+.wait:  cli                             ; the check and the HLT as one: an
+        cmp     byte [got_newline], 0   ; interrupt in between would be slept
+        jne     .done                   ; through
+        sti                             ; STI's shadow covers the HLT
+        hlt
+        jmp     .wait
+.done:  exit    0x55
 
 irq4:   push    ax
         push    dx

@@ -631,6 +631,13 @@ const struct device_ops uart16550_device_ops = {
     .load = serial_load,
 };
 
+void uart16550_hold_vm_input(struct VM *vm)
+{
+    for (struct device_instance *i = vm ? vm->devices : NULL; i; i = i->next)
+        if (i->ops == &uart16550_device_ops)
+            uart16550_hold_input(((struct serial_device *)i->state)->uart, true);
+}
+
 struct uart16550 *uart16550_of_vm(struct VM *vm)
 {
     if (!vm)

@@ -58,8 +58,9 @@ void uart16550_set_room_callback(struct uart16550 *uart, void (*fn)(void *), voi
  * While held, uart16550_receive() accepts nothing (the feeder keeps its
  * bytes); releasing calls the room callback so that they come at once.  The
  * serial device (uart16550_device_ops) holds input from creation until
- * power-on or a state load: a byte taken into the not-yet-loaded FIFO would
- * be overwritten by the load (the first byte typed after a restore was lost).
+ * power-on or a state load, and from the start of any load until its unit
+ * is loaded: a byte taken into the not-yet-loaded FIFO would be overwritten
+ * by the load (the first byte typed after a restore was lost).
  */
 void uart16550_hold_input(struct uart16550 *uart, bool held);
 
@@ -67,6 +68,12 @@ void uart16550_hold_input(struct uart16550 *uart, bool held);
 extern const struct device_ops uart16550_device_ops;
 /* The VM's first serial port (the console), or NULL: for VMR3ConsoleInput. */
 struct uart16550 *uart16550_of_vm(struct VM *vm);
+/*
+ * A state load begins: every serial port of vm holds its input until its
+ * unit is loaded (serial_load releases it).  A SUSPENDED VM takes input, and
+ * a byte taken while its FIFO waits to be overwritten would be lost.
+ */
+void uart16550_hold_vm_input(struct VM *vm);
 
 /* Saved state of the UART (unit "serial"): a plain struct; load validates
  * (VERR_SSM_UNEXPECTED_DATA) and re-derives the interrupt line. */

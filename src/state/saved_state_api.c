@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "../core/vm_internal.h"
+#include "../devices/uart16550.h"
 #include "ssm_file.h"
 #include "ssm_live.h"
 #include "ssm_stream_io.h"
@@ -83,6 +84,7 @@ static int load_vm(PVM vm, const char *filename, PCSSMSTRMOPS ops, void *user, s
     if (RT_FAILURE(rc))
         return rc;
     vm->teleported_not_resumed = teleporting;
+    uart16550_hold_vm_input(vm);       /* console input typed meanwhile waits for the loaded UART */
     struct ssm_file file;
     char msg[SSM_MSG_SIZE] = "";
     if (filename) {

@@ -209,13 +209,29 @@ static uint64_t monotonic_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * HLT ends only with something to take: an interrupt the guest accepts, an
+ * NMI, INIT or SIPI.  The core also enters a halted vCPU after a resume, a
+ * load or a request; waking it then would run a guest's "check the flag,
+ * HLT" loop once more, and an interrupt taken between the check and the HLT
+ * would then be slept through (a restored uart_echo hung so).  The interrupt
+ * flag is consumed here, as in apic_vcpu_service: the next event raises it.
+ */
+static bool halt_goes_on(PVMCPU vcpu, struct interp_vcpu *iv)
+{
+    atomic_fetch_and(&vcpu->ff, ~VMCPU_FF_INTERRUPT);
+    return !apic_vcpu_wake_pending(&iv->apic);
+}
+
 static int interp_run(PVMCPU vcpu)
 {
     struct interp_vcpu *iv = ivcpu_of(vcpu);
     if (!iv)
         return VINF_EM_HALT;
     if (iv->st.run_state == CPU_HALTED) {
-        iv->st.run_state = CPU_RUNNABLE;   /* the core decided the vCPU resumes after HLT */
+        if (halt_goes_on(vcpu, iv))
+            return VINF_EM_HALT;
+        iv->st.run_state = CPU_RUNNABLE;
         uint64_t now = monotonic_ns();
         if (now - iv->halted_ns >= IDLE_RELEASE_NS) {
             bool drop = !iv->idle_drop_ns || now - iv->idle_drop_ns >= IDLE_DROP_NS;
