@@ -312,6 +312,8 @@ static int interp_set_state(PVMCPU vcpu, const struct cpu_state *st)
     memcpy(&iv->st, st, sizeof(*st));
     interp_flush_code(iv->cpu);
     interp_state_changed(iv->cpu);
+    if (vcpu->idCpu == 0 && st->lapic_reset)      /* a machine reset clears the IRQ 13 latch too */
+        irq_set(vcpu->pVM, 13, 0);
     apic_vcpu_state_set(&iv->apic);
     return VINF_SUCCESS;
 }
