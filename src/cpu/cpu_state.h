@@ -154,6 +154,12 @@ struct cpu_state {
      * engine with its own LAPIC resets it when it is handed this state.
      * States read back from an engine have it clear. */
     bool lapic_reset;
+    /* The x87 error pins with CR0.NE clear (MS-DOS compatible reporting):
+     * FERR# as the CPU drives it (an unmasked exception reached a waiting
+     * instruction) and IGNNE# as the chipset drives it (port 0xF0 written
+     * while FERR# was active; it drops when FERR# does). */
+    bool x87_ferr;
+    bool x87_ignne;
     uint8_t xsave[CPU_XSAVE_AREA_SIZE] __attribute__((aligned(64)));
 };
 

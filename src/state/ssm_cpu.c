@@ -28,6 +28,7 @@
     BOOL(st->events.interrupt_pending); U8(st->events.interrupt_vector);                     \
     BOOL(st->events.nmi_pending); BOOL(st->events.nmi_masked); BOOL(st->events.interrupt_shadow); \
     U8(run_state); U8(st->sipi_vector); BOOL(st->lapic_reset);                               \
+    BOOL(st->x87_ferr); BOOL(st->x87_ignne);                                                 \
     BYTES(st->xsave, sizeof(st->xsave))
 
 size_t ssm_cpu_encode(const struct cpu_state *st, uint8_t *buf, size_t size)

@@ -11,7 +11,7 @@
 #include "../cpu/cpu_state.h"
 
 #define SSM_CPU_UNIT_NAME    "cpu"
-#define SSM_CPU_UNIT_VERSION 2u
+#define SSM_CPU_UNIT_VERSION 3u
 #define SSM_CPU_PAYLOAD_MAX  8192u
 
 /* Encodes st into buf; returns the payload length (0 if buf is too small). */

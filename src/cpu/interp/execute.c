@@ -197,7 +197,7 @@ int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
             rc = VINF_EM_TRIPLE_FAULT;
             break;
         }
-        if (r == X_HALT) {
+        if (r == X_HALT || r == X_FREEZE) {
             st->run_state = CPU_HALTED;
             rc = VINF_EM_HALT;
             break;

@@ -39,6 +39,12 @@ struct interp_io {
     int      (*msr_read)(void *opaque, uint32_t msr, uint64_t *value);
     int      (*msr_write)(void *opaque, uint32_t msr, uint64_t value);
     void     (*cpuid)(void *opaque, uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
+    /* The FERR# pin (CR0.NE clear): asserted when a waiting x87
+     * instruction finds an unmasked exception pending and freezes,
+     * deasserted when FSW.ES clears.  The chipset answers through
+     * cpu_state.x87_ignne.  NULL: the pin is unconnected and such an
+     * instruction proceeds as if IGNNE# were active. */
+    void     (*ferr)(void *opaque, bool asserted);
 };
 
 struct interp_cpu;
@@ -57,7 +63,9 @@ void interp_cpu_destroy(struct interp_cpu *cpu);
  * Executes up to max_instructions guest instructions (0 = no limit other than
  * a poke).  Returns:
  *   VINF_SUCCESS          the budget ran out or the CPU was poked
- *   VINF_EM_HALT          HLT (st->run_state is CPU_HALTED, RIP past HLT)
+ *   VINF_EM_HALT          HLT (st->run_state is CPU_HALTED, RIP past HLT), or a
+ *                         waiting x87 instruction frozen by FERR# (RIP at it:
+ *                         it runs again once an interrupt woke the vCPU)
  *   VINF_EM_TRIPLE_FAULT  an exception could not be delivered
  *   VERR_*                an interpreter limitation; interp_last_error() says which
  * The state is fully written back to *st on return (RFLAGS included).

@@ -10,7 +10,10 @@
  * IOAPIC and a local APIC per vCPU (interp_apic.c).  irq_set() drives PIC
  * and IOAPIC inputs; each vCPU takes its interrupts, NMI, INIT and SIPI
  * between chunks; vCPU 0 also takes the PIC's through LINT0 (virtual wire).
+ * It also plays the chipset's x87 error logic: vCPU 0's FERR# to IRQ 13
+ * and the port 0xF0 write that acknowledges it (IGNNE#).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@
 #include <vmm/err.h>
 
 #include "../../core/vm_internal.h"
+#include "../../devices/device.h"
 #include "../../devices/i8254.h"
 #include "../../devices/i8259.h"
 #include "interp.h"
@@ -51,6 +55,7 @@ struct interp_vcpu {
     atomic_bool poke_pending;
     uint64_t halted_ns;               /* CLOCK_MONOTONIC when the guest last halted */
     uint64_t idle_drop_ns;            /* ... when an idle vCPU last dropped its decoded code */
+    void (*bus_port_write)(void *opaque, uint16_t port, unsigned size, uint32_t value);
 };
 
 static struct interp_vcpu *ivcpu_of(PVMCPU vcpu)
@@ -58,6 +63,39 @@ static struct interp_vcpu *ivcpu_of(PVMCPU vcpu)
     return vcpu->engine_data;
 }
 
+/* The interp_io hooks get the vCPU's apic_vcpu as opaque. */
+static struct interp_vcpu *ivcpu_of_apic(void *av)
+{
+    return (struct interp_vcpu *)((char *)av - offsetof(struct interp_vcpu, apic));
+}
+
+/*
+ * The PC chipset's x87 error logic (SDM vol. 1, D.2.1.2): FERR# sets a
+ * latch that drives IRQ 13; any write to port 0xF0 clears the latch and,
+ * while FERR# is active, asserts IGNNE#, which drops when FERR# does (the
+ * interpreter clears st.x87_ignne then).  Only vCPU 0's FERR# is wired,
+ * and only its own write to 0xF0 reaches its IGNNE# (the write is on its
+ * thread; an AP's write lowers IRQ 13 only).  The latch is the IRQ 13
+ * line's level, which the PIC's saved state keeps.
+ */
+static void ferr_pin(void *opaque, bool asserted)
+{
+    struct interp_vcpu *iv = ivcpu_of_apic(opaque);
+    if (asserted)
+        irq_set(iv->apic.vcpu->pVM, 13, 1);
+}
+
+static void engine_port_write(void *opaque, uint16_t port, unsigned size, uint32_t value)
+{
+    struct interp_vcpu *iv = ivcpu_of_apic(opaque);
+    if (port != 0xf0) {
+        iv->bus_port_write(opaque, port, size, value);
+        return;
+    }
+    irq_set(iv->apic.vcpu->pVM, 13, 0);
+    if (iv->st.x87_ferr)
+        iv->st.x87_ignne = true;
+}
 
 /* The PIC's INTR line rose: wake or kick vCPU 0 (any thread). */
 static void pic_notify(void *opaque, bool has_interrupt)
@@ -149,6 +187,10 @@ static int interp_vcpu_init(PVMCPU vcpu)
         return rc;
     }
     struct interp_io io = apic_vcpu_io(&iv->apic);
+    iv->bus_port_write = io.port_write;
+    io.port_write = engine_port_write;
+    if (vcpu->idCpu == 0)
+        io.ferr = ferr_pin;
     iv->cpu = interp_cpu_create(&iv->st, &vm->ram, &io);
     if (!iv->cpu) {
         apic_vcpu_term(&iv->apic);
@@ -286,6 +328,8 @@ static int interp_set_state(PVMCPU vcpu, const struct cpu_state *st)
     memcpy(&iv->st, st, sizeof(*st));
     interp_flush_code(iv->cpu);
     interp_state_changed(iv->cpu);
+    if (vcpu->idCpu == 0 && st->lapic_reset)      /* a machine reset clears the IRQ 13 latch too */
+        irq_set(vcpu->pVM, 13, 0);
     apic_vcpu_state_set(&iv->apic);
     return VINF_SUCCESS;
 }

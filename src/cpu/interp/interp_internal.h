@@ -23,6 +23,7 @@ enum exec_result {
     X_DELIVERED,    /* the handler delivered an event itself (INT n); RIP is set */
     X_HALT,         /* HLT: RIP = next_rip, stop executing */
     X_TRIPLE,       /* triple fault */
+    X_FREEZE,       /* FERR#: RIP stays at the instruction, stop as HLT does */
 };
 
 struct interp_cpu;

@@ -57,13 +57,31 @@ static inline uint16_t x87_fix_es(uint16_t fsw, uint16_t fcw)
  * TOP rotates it to keep every physical register's contents. */
 void x87_set_fsw(struct interp_cpu *cpu, uint16_t fsw);
 
-/* A waiting instruction first reports an unmasked exception left pending
- * (#MF with CR0.NE; without it FERR#/IRQ 13 is not modelled). */
+/* FERR# with CR0.NE clear (x87_control.c): x87_ferr_wait asserts it for
+ * a waiting instruction that finds ES set and freezes that instruction
+ * unless IGNNE# is active; x87_ferr_drop deasserts it (and so IGNNE#)
+ * once ES is clear. */
+int x87_ferr_wait(struct interp_cpu *cpu);
+void x87_ferr_drop(struct interp_cpu *cpu);
+
+/* After anything that may clear ES (FNCLEX, FNINIT, FLDENV, FRSTOR...). */
+static inline void x87_ferr_sync(struct interp_cpu *cpu)
+{
+    if (unlikely(cpu->st->x87_ferr | cpu->st->x87_ignne) && !(x87_get(cpu, X87_FSW) & FSW_ES))
+        x87_ferr_drop(cpu);
+}
+
+/* A waiting instruction first reports an unmasked exception left pending:
+ * #MF with CR0.NE, FERR# (IRQ 13 through the chipset) without it. */
 static inline int x87_pending(struct interp_cpu *cpu)
 {
-    if ((x87_get(cpu, X87_FSW) & FSW_ES) && (cpu->st->cr0 & CR0_NE))
+    if (likely(!(x87_get(cpu, X87_FSW) & FSW_ES))) {
+        x87_ferr_sync(cpu);
+        return X_NEXT;
+    }
+    if (cpu->st->cr0 & CR0_NE)
         return raise_exc(cpu, EXC_MF, false, 0);
-    return X_NEXT;
+    return x87_ferr_wait(cpu);
 }
 
 /* FNINIT's state (FOP/FIP/FDP cleared too). */

@@ -6,9 +6,13 @@
  * x87_env.c, everything that computes in x87_exec.c.  Control
  * instructions leave FOP, FIP and FDP alone, as on hardware.
  *
- * With CR0.NE clear, a pending unmasked exception would assert FERR# (IRQ
- * 13 through the PIC); that pin is not modelled, so the instruction simply
- * proceeds (no DOS-era guest is targeted).
+ * With CR0.NE clear (MS-DOS compatible reporting), a waiting instruction
+ * that finds an unmasked exception pending asserts FERR#, which the
+ * chipset latches onto IRQ 13, and freezes until the exception is cleared
+ * or the chipset asserts IGNNE# (the IRQ 13 handler writes port 0xF0);
+ * interrupts are taken meanwhile.  IGNNE# drops with FERR#, when ES clears.
+ * FERR# is always asserted at the waiting instruction (the deferred
+ * reporting; the 486/Pentium "immediate" cases are not distinguished).
  */
 #include "handlers.h"
 #include "x87.h"
@@ -26,8 +30,8 @@ static int x87_reg(struct interp_cpu *cpu, const struct insn *in)
     unsigned esc = in->opc & 7, m = 0xc0u | (in->ext << 3) | (in->rm & 7u);
     if (esc == 3 && (m == 0xe2 || m == 0xe3))                      /* they rewrite the state */
         x87_live_flush(cpu);
-    if (esc == 3 && m == 0xe2)                                     /* FNCLEX */
-        x87_put(cpu, X87_FSW, x87_get(cpu, X87_FSW) & ~(FSW_EXC | FSW_B));
+    if (esc == 3 && m == 0xe2)                                     /* FNCLEX (TOP kept: no rotation) */
+        x87_set_fsw(cpu, x87_get(cpu, X87_FSW) & ~(FSW_EXC | FSW_B));
     else if (esc == 3 && m == 0xe3)                                /* FNINIT */
         x87_reset(cpu);
     else if (esc == 7 && m == 0xe0)                                /* FNSTSW AX */
@@ -60,11 +64,36 @@ static int x87_mem(struct interp_cpu *cpu, const struct insn *in)
         if (!r) {
             uint16_t fcw = (uint16_t)((v & 0x1f3f) | 0x40);        /* reserved bit 6 reads as 1 */
             x87_put(cpu, X87_FCW, fcw);
-            x87_put(cpu, X87_FSW, x87_fix_es(x87_get(cpu, X87_FSW), fcw));
+            x87_set_fsw(cpu, x87_fix_es(x87_get(cpu, X87_FSW), fcw));
         }
         return r;
     }
     return x87_exec(cpu, in);
+}
+
+/* An unmasked exception is pending and CR0.NE is clear.  Frozen, the
+ * instruction stays at RIP and the vCPU halts: an interrupt (the IRQ 13
+ * handler) runs and returns to it; with IF=0 it stays frozen, as the CPU
+ * would.  Without a FERR# hook the pin is unconnected: proceed. */
+int x87_ferr_wait(struct interp_cpu *cpu)
+{
+    struct cpu_state *st = cpu->st;
+    if (st->x87_ignne || !cpu->io.ferr)
+        return X_NEXT;
+    if (!st->x87_ferr) {
+        st->x87_ferr = true;
+        cpu->io.ferr(cpu->io.opaque, true);
+    }
+    return X_FREEZE;
+}
+
+void x87_ferr_drop(struct interp_cpu *cpu)
+{
+    struct cpu_state *st = cpu->st;
+    bool was = st->x87_ferr;
+    st->x87_ferr = st->x87_ignne = false;
+    if (was && cpu->io.ferr)
+        cpu->io.ferr(cpu->io.opaque, false);
 }
 
 /* The escape opcodes D8-DF. */

@@ -20,6 +20,7 @@ void x87_set_fsw(struct interp_cpu *cpu, uint16_t fsw)
             memcpy(regs + (size_t)16 * j, old + (size_t)16 * ((j + shift) & 7u), 16);
     }
     x87_put(cpu, X87_FSW, fsw);
+    x87_ferr_sync(cpu);
 }
 
 void x87_reset(struct interp_cpu *cpu)
