@@ -32,18 +32,18 @@ start:
         mov     ebx, BUF
         mov     esi, 1
         mov     eax, [ebx]                  ; [base]
-        call    puthex
+        call    puthex_sp
         mov     eax, [ebx + esi * 4 - 2]    ; [base+index*4+disp]: BUF + 2
-        call    puthex
+        call    puthex_sp
         mov     ebx, 0xfffffff0             ; wraps: 0xfffffff0 + (BUF + 0x14) = BUF + 4
         mov     esi, (BUF + 0x14) / 4
         mov     eax, [ebx + esi * 4]
         shr     eax, 16
-        call    puthex
+        call    puthex_sp
         mov     ecx, 0xf00d
         mov     [ebx + esi * 4], ecx        ; the store wraps the same way
         mov     eax, [BUF + 4]
-        call    puthex
+        call    puthex_sp
 
         mov     ebx, 0x10000                ; past DS's limit: #GP, skipped
         mov     word [resume], .after_load
@@ -73,32 +73,11 @@ skip:   putc    ' '
         add     sp, 6                       ; drop IP, CS, FLAGS
         jmp     [resume]
 
-puthex:                                     ; ax in hex, no leading zeros, then a space
-        push    bx
-        push    cx
-        mov     bx, ax
-        mov     cx, 12
-.skip:  test    cx, cx
-        jz      .out
-        mov     ax, bx
-        shr     ax, cl
-        test    al, 15
-        jnz     .out
-        sub     cx, 4
-        jmp     .skip
-.out:   mov     ax, bx
-        shr     ax, cl
-        and     ax, 15
-        cmp     al, 10
-        jb      .dig
-        add     al, 'a' - '0' - 10
-.dig:   add     al, '0'
-        out     DEBUGCON_PORT, al
-        sub     cx, 4
-        jns     .out
+puthex_sp:                                  ; ax in hex, then a space
+        call    puthex
         putc    ' '
-        pop     cx
-        pop     bx
         ret
+
+%include "puthex16.inc"
 
 resume: dw      0

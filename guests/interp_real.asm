@@ -90,32 +90,7 @@ start:
         putc    10
         exit    0
 
-puthex:                                     ; ax in hex, no leading zeros
-        push    bx
-        push    cx
-        mov     bx, ax
-        mov     cx, 12
-.skip:  test    cx, cx
-        jz      .out
-        mov     ax, bx
-        shr     ax, cl
-        test    al, 15
-        jnz     .out
-        sub     cx, 4
-        jmp     .skip
-.out:   mov     ax, bx
-        shr     ax, cl
-        and     ax, 15
-        cmp     al, 10
-        jb      .dig
-        add     al, 'a' - '0' - 10
-.dig:   add     al, '0'
-        out     DEBUGCON_PORT, al
-        sub     cx, 4
-        jns     .out
-        pop     cx
-        pop     bx
-        ret
+%include "puthex16.inc"
 
 print:  call    print_nospace
         putc    ' '
