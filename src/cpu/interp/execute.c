@@ -122,6 +122,56 @@ static ALWAYS_INLINE void block_done(struct interp_cpu *cpu, struct block *b)
         cpu->ret_stack[cpu->ret_top++ & (RET_STACK - 1)] = b;
 }
 
+/* X_STOP: run_checked found a reason to return to the caller first. */
+#define X_STOP (-1)
+
+/* One block (or one instruction when single-stepping) with every check the
+ * fast path in interp_execute skips: poke, interrupt window, debug traps,
+ * the STI/MOV SS shadow and RF.  *prev is updated; returns the exec_result,
+ * or X_STOP before running anything. */
+static int run_checked(struct interp_cpu *cpu, struct block **prev, uint64_t *budget, uint64_t start)
+{
+    struct cpu_state *st = cpu->st;
+    if (atomic_load_explicit(&cpu->poked, memory_order_relaxed)) {
+        atomic_store(&cpu->poked, false);
+        return X_STOP;
+    }
+    if (unlikely(cpu->irq_window) && (st->rflags & RFLAGS_IF) && !cpu->sti_shadow && cpu->retired != start)
+        return X_STOP;                            /* an interrupt waits and can be taken now */
+    bool dbg = debug_active(cpu), tf = st->rflags & RFLAGS_TF;
+    bool shadow = cpu->sti_shadow;
+    bool rf = st->rflags & RFLAGS_RF;
+    int r = X_NEXT;
+    unsigned done = 0;
+    if (unlikely(dbg)) {                          /* one instruction per step */
+        debug_step_begin(cpu);
+        r = debug_insn_breakpoint(cpu);
+    }
+    if (r == X_NEXT) {
+        struct block *b = dbg ? block_fetch(cpu) : next_block(cpu, *prev);
+        *prev = NULL;
+        if (!b) {
+            r = X_FAULT;
+        } else {
+            unsigned max = dbg ? 1 : b->n < *budget ? b->n : (unsigned)*budget;
+            r = run_block(cpu, b, max, &done, max < b->n);
+            if ((r == X_NEXT || r == X_END) && done == b->n && !dbg) {
+                *prev = b;
+                block_done(cpu, b);
+            }
+        }
+    }
+    *budget -= done;
+    cpu->retired += done;
+    if (shadow && done)
+        cpu->sti_shadow = false;
+    if (rf && done && r != X_END)                /* RF clears once an instruction completes */
+        st->rflags &= ~(uint64_t)RFLAGS_RF;
+    if (unlikely(dbg))
+        r = debug_step_end(cpu, r, tf, done);
+    return r;
+}
+
 int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
 {
     struct cpu_state *st = cpu->st;
@@ -133,60 +183,21 @@ int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
     if (st->run_state == CPU_HALTED)
         return VINF_EM_HALT;
     while (budget) {
-        int r = X_NEXT;
-        unsigned done = 0;
+        int r;
         if (likely(prev && budget >= BLOCK_MAX_INSNS && plain_run(cpu, st))) {
             struct block *b = next_block(cpu, prev);
+            unsigned done = 0;
             prev = NULL;
-            if (unlikely(!b)) {
-                r = X_FAULT;
-            } else {
-                r = run_block(cpu, b, b->n, &done, false);
-                budget -= done;
-                cpu->retired += done;
-                if (likely((r == X_NEXT || r == X_END) && done == b->n)) {
-                    prev = b;
-                    block_done(cpu, b);
-                    continue;
-                }
-                done = 0;                         /* accounted for */
-            }
-        } else {
-            if (atomic_load_explicit(&cpu->poked, memory_order_relaxed)) {
-                atomic_store(&cpu->poked, false);
-                break;
-            }
-            if (unlikely(cpu->irq_window) && (st->rflags & RFLAGS_IF) && !cpu->sti_shadow && cpu->retired != start)
-                break;                            /* an interrupt waits and can be taken now */
-            bool dbg = debug_active(cpu), tf = st->rflags & RFLAGS_TF;
-            bool shadow = cpu->sti_shadow;
-            bool rf = st->rflags & RFLAGS_RF;
-            if (unlikely(dbg)) {                  /* one instruction per step */
-                debug_step_begin(cpu);
-                r = debug_insn_breakpoint(cpu);
-            }
-            if (r == X_NEXT) {
-                struct block *b = dbg ? block_fetch(cpu) : next_block(cpu, prev);
-                prev = NULL;
-                if (!b) {
-                    r = X_FAULT;
-                } else {
-                    unsigned max = dbg ? 1 : b->n < budget ? b->n : (unsigned)budget;
-                    r = run_block(cpu, b, max, &done, max < b->n);
-                    if ((r == X_NEXT || r == X_END) && done == b->n && !dbg) {
-                        prev = b;
-                        block_done(cpu, b);
-                    }
-                }
-            }
+            r = b ? run_block(cpu, b, b->n, &done, false) : X_FAULT;
             budget -= done;
             cpu->retired += done;
-            if (shadow && done)
-                cpu->sti_shadow = false;
-            if (rf && done && r != X_END)        /* RF clears once an instruction completes */
-                st->rflags &= ~(uint64_t)RFLAGS_RF;
-            if (unlikely(dbg))
-                r = debug_step_end(cpu, r, tf, done);
+            if (likely(b && (r == X_NEXT || r == X_END) && done == b->n)) {
+                prev = b;
+                block_done(cpu, b);
+                continue;
+            }
+        } else if ((r = run_checked(cpu, &prev, &budget, start)) == X_STOP) {
+            break;
         }
         if (r == X_FAULT) {
             r = deliver_pending_exception(cpu);
