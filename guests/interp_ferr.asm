@@ -22,20 +22,7 @@ start:
         mov     word [0x2d * 4 + 2], 0
         mov     word [16 * 4], mf
         mov     word [16 * 4 + 2], 0
-        mov     al, 0x11                ; ICW1: edge, cascade, ICW4
-        out     0x20, al
-        out     0xa0, al
-        mov     al, 0x20                ; ICW2: vector bases
-        out     0x21, al
-        mov     al, 0x28
-        out     0xa1, al
-        mov     al, 0x04                ; ICW3: slave on IR2
-        out     0x21, al
-        mov     al, 0x02
-        out     0xa1, al
-        mov     al, 0x01                ; ICW4: 8086 mode
-        out     0x21, al
-        out     0xa1, al
+        pic_init
         mov     al, 0xfb                ; OCW1: only the cascade on the master
         out     0x21, al
         mov     al, 0xdf                ; and IRQ 13 on the slave

@@ -14,20 +14,7 @@ start:
         mov     sp, 0x7000
         mov     word [0x20 * 4], irq0
         mov     word [0x20 * 4 + 2], 0
-        mov     al, 0x11                ; ICW1: edge, cascade, ICW4
-        out     0x20, al
-        out     0xa0, al
-        mov     al, 0x20                ; ICW2: vector bases
-        out     0x21, al
-        mov     al, 0x28
-        out     0xa1, al
-        mov     al, 0x04                ; ICW3: slave on IR2
-        out     0x21, al
-        mov     al, 0x02
-        out     0xa1, al
-        mov     al, 0x01                ; ICW4: 8086 mode
-        out     0x21, al
-        out     0xa1, al
+        pic_init
         mov     al, 0xfe                ; OCW1: only IRQ0
         out     0x21, al
         mov     al, 0xff
