@@ -28,6 +28,7 @@
 #include <sys/mman.h>
 
 #include "interp_internal.h"
+#include "jit.h"
 
 int op_too_long(struct interp_cpu *cpu, const struct insn *in);
 
@@ -46,6 +47,7 @@ static void arena_flush(struct interp_cpu *cpu)
     memset(cpu->jcache, 0, sizeof(cpu->jcache));
     memset(cpu->ret_stack, 0, sizeof(cpu->ret_stack));
     chain_invalidate(cpu);
+    jit_reset(cpu);
 }
 
 void code_page_written(struct interp_cpu *cpu, uint64_t page)
@@ -274,6 +276,8 @@ static struct block *decode_into_arena(struct interp_cpu *cpu, uint64_t phys)
         arena_flush(cpu);
     struct block *b = (struct block *)(cpu->arena + cpu->arena_used);
     memset(b->link, 0, sizeof(b->link));
+    b->hits = 0;
+    b->code = NULL;
     if (decode_block(cpu, b, phys))
         return NULL;                              /* nothing committed */
     cpu->arena_used += BLOCK_BYTES(b->n);
@@ -316,6 +320,8 @@ struct block *block_fetch(struct interp_cpu *cpu)
     if (page_of(cpu, phys) == PAGE_NONE) {        /* code outside RAM: decoded each time */
         struct block *b = cpu->scratch;
         memset(b->link, 0, sizeof(b->link));
+        b->hits = 0;
+        b->code = NULL;                           /* never compiled: hits stays 0 (jit.h) */
         if (decode_block(cpu, b, phys)) {
             b->mode = 0xff;
             return NULL;

@@ -8,6 +8,7 @@
 #include <vmm/err.h>
 
 #include "interp_internal.h"
+#include "jit.h"
 #include "sse.h"
 #include "x87.h"
 
@@ -22,7 +23,7 @@ uint64_t guest_tsc(const struct interp_cpu *cpu);
  * instruction to the next through memory.  exact: a run that stops before
  * the block's end uses the flag-writing handlers block_prune_flags()
  * replaced, so that the flags are right where it stops. */
-static ALWAYS_INLINE int run_block(struct interp_cpu *cpu, const struct block *b, unsigned max, unsigned *retired,
+static ALWAYS_INLINE int run_block(struct interp_cpu *cpu, struct block *b, unsigned max, unsigned *retired,
                                    bool exact)
 {
     struct cpu_state *st = cpu->st;
@@ -33,11 +34,19 @@ static ALWAYS_INLINE int run_block(struct interp_cpu *cpu, const struct block *b
     cpu->block_rip = rip0;
     cpu->rip_set = false;
     cpu->run_end = in + max;                      /* a write to code clears it: stop after this one */
-    while (in < cpu->run_end) {
-        r = exact ? insn_flags_exact(in->fn)(cpu, in) : in->fn(cpu, in);
-        if (unlikely(r != X_NEXT))
-            break;
-        in++;
+    if (!b->code && max == b->n && ++b->hits == cpu->jit_hot && cpu->jit_hot)
+        jit_compile(cpu, b);    /* hot: compiled from now on (jit.h) */
+    if (b->code && max == b->n && !exact) {       /* compiled: the same instructions, the same end */
+        uint64_t out = b->code(cpu);
+        r = (int)(uint32_t)out;
+        in += out >> 32;
+    } else {
+        while (in < cpu->run_end) {
+            r = exact ? insn_flags_exact(in->fn)(cpu, in) : in->fn(cpu, in);
+            if (unlikely(r != X_NEXT))
+                break;
+            in++;
+        }
     }
     unsigned n = (unsigned)(in - b->insn);
     switch (r) {

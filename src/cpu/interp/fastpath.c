@@ -7,6 +7,7 @@
  * handlers (the differential test runs both).
  */
 #include "handlers.h"
+#include "jit.h"
 #include "sse.h"
 #include "x87.h"
 
@@ -460,4 +461,107 @@ insn_fn insn_flags_exact(insn_fn fn)
         if (flag_twins[i].nf == fn)
             return flag_twins[i].full;
     return fn;
+}
+
+/* ---- descriptions for the block compiler (jit.h) ---- */
+
+static bool describe_alu(const struct insn *in, insn_fn fn, bool flags, struct jit_desc *d)
+{
+    for (unsigned op = 0; op < 8; op++)
+        for (unsigned form = 0; form < 4; form++)
+            for (unsigned si = 0; si < 2; si++) {
+                if (alu_fast[op][form][si] != fn)
+                    continue;
+                if (op == ADC || op == SBB)
+                    return false;
+                d->kind = form < 2 ? JK_ALU_RR : JK_ALU_RI;
+                d->op = (uint8_t)op;
+                d->size = si ? 8 : 4;
+                d->flags = flags;
+                d->dst = form == 0 || form == 2 ? in->rm : form == 1 ? in->reg : GPR_RAX;
+                d->src = form == 0 ? in->reg : in->rm;
+                return true;
+            }
+    for (unsigned op = 0; op < 8; op++)
+        for (unsigned si = 0; si < 2; si++)
+            if (alu_load_fast[op][si] == fn && op != ADC && op != SBB && in->asz == 8) {
+                *d = (struct jit_desc){ .kind = JK_ALU_RM, .op = (uint8_t)op, .size = si ? 8 : 4,
+                                        .dst = in->reg, .flags = true };
+                return true;
+            }
+    return false;
+}
+
+static bool describe_shift_mul(const struct insn *in, insn_fn fn, bool flags, struct jit_desc *d)
+{
+    static const insn_fn shift[2][3] = { { shl4, shr4, sar4 }, { shl8, shr8, sar8 } };
+    static const uint8_t shift_ext[3] = { 4, 5, 7 };
+    for (unsigned si = 0; si < 2; si++)
+        for (unsigned k = 0; k < 3; k++)
+            if (shift[si][k] == fn && in->opc != 0xd3) {
+                unsigned c = (in->opc == 0xd1 ? 1u : (unsigned)in->imm) & (si ? 63u : 31u);
+                if (!c && flags)
+                    return false;                 /* no flag change: the handler knows */
+                *d = (struct jit_desc){ .kind = JK_SHIFT_I, .op = shift_ext[k], .size = si ? 8 : 4,
+                                        .dst = in->rm, .src = (uint8_t)c, .flags = flags };
+                return true;
+            }
+    if (fn == imul_rr4 || fn == imul_rr8) {
+        *d = (struct jit_desc){ .kind = JK_IMUL_RR, .size = fn == imul_rr8 ? 8 : 4, .dst = in->reg,
+                                .src = in->rm, .flags = flags };
+        return true;
+    }
+    if (fn == imul_rri4 || fn == imul_rri8) {
+        *d = (struct jit_desc){ .kind = JK_IMUL_RRI, .size = fn == imul_rri8 ? 8 : 4, .dst = in->reg,
+                                .src = in->rm, .flags = flags };
+        return true;
+    }
+    return false;
+}
+
+static bool describe_move(const struct insn *in, insn_fn fn, struct jit_desc *d)
+{
+    static const insn_fn movx_reg[4] = { movzx_r8, movzx_r16, movsx_r8, movsx_r16 };
+    static const insn_fn movx_mem[4] = { movzx_m8, movzx_m16, movsx_m8, movsx_m16 };
+    uint8_t size = in->osz;
+    if (fn == mov_rr4 || fn == mov_rr8)
+        *d = (struct jit_desc){ .kind = JK_MOV_RR, .size = fn == mov_rr8 ? 8 : 4, .dst = in->rm, .src = in->reg };
+    else if (fn == mov_rr4_rev || fn == mov_rr8_rev)
+        *d = (struct jit_desc){ .kind = JK_MOV_RR, .size = fn == mov_rr8_rev ? 8 : 4, .dst = in->reg, .src = in->rm };
+    else if (fn == mov_ri4 || fn == mov_ri8)
+        *d = (struct jit_desc){ .kind = JK_MOV_RI, .size = fn == mov_ri8 ? 8 : 4, .dst = in->reg };
+    else if (fn == test_rr4 || fn == test_rr8)
+        *d = (struct jit_desc){ .kind = JK_TEST_RR, .size = fn == test_rr8 ? 8 : 4, .dst = in->rm, .src = in->reg,
+                                .flags = true };
+    else if (fn == test_ri4 || fn == test_ri8)
+        *d = (struct jit_desc){ .kind = JK_TEST_RI, .size = fn == test_ri8 ? 8 : 4, .dst = in->rm, .flags = true };
+    else if (fn == movsxd_rr)
+        *d = (struct jit_desc){ .kind = JK_MOVSXD, .size = 8, .dst = in->reg, .src = in->rm };
+    else if (fn == lea_wide && in->asz == 8)
+        *d = (struct jit_desc){ .kind = JK_LEA, .size = size, .dst = in->reg };
+    else {
+        for (unsigned k = 0; k < 4; k++) {
+            if (fn == movx_reg[k]) {
+                *d = (struct jit_desc){ .kind = JK_MOVX_R, .op = (uint8_t)k, .size = size, .dst = in->reg,
+                                        .src = k & 1 ? in->rm : in->rm8 };
+                return true;
+            }
+            if (fn == movx_mem[k] && in->asz == 8) {
+                *d = (struct jit_desc){ .kind = JK_MOVX_M, .op = (uint8_t)k, .size = size, .dst = in->reg };
+                return true;
+            }
+        }
+        return false;
+    }
+    return true;
+}
+
+bool fastpath_jit_desc(const struct insn *in, struct jit_desc *d)
+{
+    insn_fn full = insn_flags_exact(in->fn);
+    bool flags = full == in->fn;
+    if (full == op_grp2)
+        return false;                             /* ROL/ROR twins: the handler */
+    return describe_alu(in, full, flags, d) || describe_shift_mul(in, full, flags, d) ||
+           (flags && describe_move(in, in->fn, d));
 }

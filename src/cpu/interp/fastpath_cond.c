@@ -7,6 +7,7 @@
  * both).
  */
 #include "handlers.h"
+#include "jit.h"
 
 /* cc as in the opcode's low nibble (O NO B AE Z NZ BE A S NS P NP L GE LE G). */
 static ALWAYS_INLINE bool cond_now(const struct interp_cpu *cpu, unsigned cc)
@@ -107,4 +108,19 @@ bool insn_specialize_cond(struct insn *in)
         return true;
     }
     return false;
+}
+
+/* Described for the block compiler (jit.h): op is the condition code. */
+bool fastpath_cond_jit_desc(const struct insn *in, struct jit_desc *d)
+{
+    if (in->fn == jz || in->fn == jnz || in->fn == jcc)
+        *d = (struct jit_desc){ .kind = JK_JCC, .op = in->opc & 15, .size = 8 };
+    else if (in->fn == setcc_reg)
+        *d = (struct jit_desc){ .kind = JK_SETCC, .op = in->opc & 15, .size = 1, .dst = in->rm8 };
+    else if (in->fn == cmov_rr4 || in->fn == cmov_rr8)
+        *d = (struct jit_desc){ .kind = JK_CMOV, .op = in->opc & 15, .size = in->fn == cmov_rr8 ? 8 : 4,
+                                .dst = in->reg, .src = in->rm };
+    else
+        return false;
+    return true;
 }

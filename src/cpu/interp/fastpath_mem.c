@@ -8,6 +8,7 @@
  * are those of the general path (interp_internal.h's mem_read/mem_write).
  */
 #include "handlers.h"
+#include "jit.h"
 
 enum ea_form { EA_BD, EA_BISD, EA_RIP };
 
@@ -78,4 +79,17 @@ insn_fn mem_move_handler(const struct insn *in, bool store)
     if (in->asz == 8)
         return mem64[store][s][form];
     return in->asz == 4 ? mem32[store][s][form] : NULL;
+}
+
+/* Described for the block compiler (jit.h): the 64-bit address forms. */
+bool fastpath_mem_jit_desc(const struct insn *in, struct jit_desc *d)
+{
+    for (unsigned store = 0; store < 2; store++)
+        for (unsigned s = 0; s < 2; s++)
+            for (unsigned form = 0; form < 3; form++)
+                if (mem64[store][s][form] == in->fn) {
+                    *d = (struct jit_desc){ .kind = store ? JK_STORE : JK_LOAD, .size = s ? 8 : 4, .dst = in->reg };
+                    return true;
+                }
+    return false;
 }

@@ -6,6 +6,7 @@
  * changes only after the access succeeded, as there.
  */
 #include "handlers.h"
+#include "jit.h"
 
 static ALWAYS_INLINE int push8(struct interp_cpu *cpu, uint64_t v)
 {
@@ -75,4 +76,18 @@ bool insn_specialize_stack(struct insn *in)
     else
         return false;
     return true;
+}
+
+/* Described for the block compiler (jit.h). */
+bool fastpath_stack_jit_desc(const struct insn *in, struct jit_desc *d)
+{
+    static const struct { insn_fn fn; uint8_t kind; } kinds[] = {
+        { push_r8, JK_PUSH }, { pop_r8, JK_POP }, { call_rel8, JK_CALL_REL }, { ret8, JK_RET },
+    };
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+        if (in->fn == kinds[k].fn) {
+            *d = (struct jit_desc){ .kind = kinds[k].kind, .size = 8, .dst = in->reg };
+            return true;
+        }
+    return false;
 }

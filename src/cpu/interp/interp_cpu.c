@@ -7,6 +7,7 @@
 #include <x86intrin.h>
 
 #include "interp_internal.h"
+#include "jit.h"
 
 /* Zeroed memory straight from the kernel: its pages are faulted in only
  * as they are used (the block hash, the jump cache and the per-page code
@@ -61,6 +62,7 @@ struct interp_cpu *interp_cpu_create(struct cpu_state *st, struct guest_ram *ram
     }
     cpu->code_epoch = 1;
     cpu->scratch->mode = 0xff;
+    jit_init(cpu);
     interp_state_changed(cpu);
     return cpu;
 }
@@ -73,6 +75,7 @@ void interp_cpu_destroy(struct interp_cpu *cpu)
     if (cpu->arena)
         munmap(cpu->arena, BLOCK_ARENA_SIZE);
     free(cpu->scratch);
+    jit_destroy(cpu);
     free_pages(cpu, sizeof(*cpu));
 }
 

@@ -144,6 +144,8 @@ struct block {
     bool     lin_global;      /* lin maps through a global page: survives CR3 writes */
     uint8_t  exit;            /* enum block_exit: how the last instruction leaves */
     uint16_t n, bytes;
+    uint16_t hits;            /* full runs so far, until it is compiled (jit.h) */
+    uint64_t (*code)(struct interp_cpu *cpu);  /* compiled form, or NULL */
     struct block_link link[2];  /* successors: [0] fall-through, [1] other */
     struct insn insn[];
 };
@@ -205,6 +207,9 @@ struct interp_cpu {
     struct block *htab[BLOCK_HASH_SIZE];  /* (phys, mode) -> chain of blocks */
     struct block *jcache[JCACHE_SIZE];   /* linear RIP -> block, flushed with the TLB */
     struct block *scratch;    /* uncached decode (MMIO code), BLOCK_MAX_INSNS long */
+    uint8_t  *jit_buf;        /* JIT_BUFFER_SIZE bytes of compiled blocks (jit.c), or NULL */
+    size_t    jit_used;
+    uint16_t  jit_hot;        /* full runs before a block is compiled; 0: never */
 
     struct pending_exc exc;
     bool     sti_shadow;      /* no interrupt after STI / MOV SS until one more instruction */

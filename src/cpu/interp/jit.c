@@ -1,0 +1,139 @@
+/*
+ * The block compiler's driver: the code buffer, a compiled block's frame
+ * (entry, exits) and handler calls for the instructions jit_ops.c does not
+ * emit itself.  What compiled code must keep true is in jit.h.
+ *
+ * Host registers in compiled code: RBX = the interp_cpu, R12 = its gpr
+ * array; RAX, RCX, RDX, RSI, RDI and R8-R11 are scratch (a handler call
+ * clobbers them anyway).  Code layout of one block:
+ *
+ *   exit:   RAX = (RDX << 32) | EAX; restore; ret     <- every exit jumps here
+ *   entry:  save RBX, R12, R13; RBX = cpu; R12 = cpu->gpr
+ *           instruction 0 ... instruction n-1
+ *           EAX = X_NEXT, EDX = n; jmp exit
+ */
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "jit.h"
+#include "jit_emit.h"
+
+void jit_init(struct interp_cpu *cpu)
+{
+    const char *off = getenv("PETREL_JIT"), *hot = getenv("PETREL_JIT_HOT");
+    cpu->jit_hot = JIT_HOT_DEFAULT;
+    if (hot && *hot) {
+        long v = strtol(hot, NULL, 10);
+        cpu->jit_hot = v < 1 ? 1 : v > 60000 ? 60000 : (uint16_t)v;
+    }
+    if (off && off[0] == '0')
+        cpu->jit_hot = 0;
+}
+
+void jit_destroy(struct interp_cpu *cpu)
+{
+    if (cpu->jit_buf)
+        munmap(cpu->jit_buf, JIT_BUFFER_SIZE);
+    cpu->jit_buf = NULL;
+}
+
+void jit_reset(struct interp_cpu *cpu)
+{
+    cpu->jit_used = 0;
+}
+
+/* The buffer is mapped on first use, so a vCPU that never runs hot 64-bit
+ * code (or runs with the compiler off) costs nothing.  A host that refuses
+ * writable+executable memory leaves the compiler off. */
+static bool buffer_ready(struct interp_cpu *cpu)
+{
+    if (cpu->jit_buf)
+        return true;
+    void *p = mmap(NULL, JIT_BUFFER_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        cpu->jit_hot = 0;
+        return false;
+    }
+    cpu->jit_buf = p;
+    return true;
+}
+
+/* EAX holds the exec_result; leave at instruction idx. */
+void jit_exit_at(struct jit_ctx *c, unsigned idx)
+{
+    e_byte(&c->e, 0xba);                          /* mov edx, idx */
+    e_u32(&c->e, idx);
+    uint8_t *j = e_jmp32(&c->e);
+    e_patch(&c->e, j, c->exit);
+}
+
+/* Leaves at idx unless the flags say cc_continue (EAX already set). */
+static void exit_unless(struct jit_ctx *c, unsigned cc_continue, unsigned idx)
+{
+    uint8_t *skip = e_jcc8(&c->e, cc_continue);
+    jit_exit_at(c, idx);
+    e_patch8(&c->e, skip, c->e.p);
+}
+
+void jit_call_handler(struct jit_ctx *c, unsigned i)
+{
+    struct emit *e = &c->e;
+    const struct insn *in = &c->b->insn[i];
+    c->known_op = LF_NONE;                                   /* a handler may write any flag */
+    e_op_rr(e, true, OP_MOV_STORE, H_RBX, H_RDI);           /* mov rdi, rbx */
+    e_mov_imm(e, H_RSI, (uint64_t)(uintptr_t)in);
+    e_mov_imm(e, H_RAX, (uint64_t)(uintptr_t)in->fn);
+    e_call_reg(e, H_RAX);
+    e_op_rr(e, false, OP_TEST, H_RAX, H_RAX);               /* test eax, eax */
+    exit_unless(c, CC_E, i);
+    if (i + 1 < c->b->n) {                                   /* a write to code: stop after it */
+        e_cmp_mem_imm8(e, true, H_RBX, offsetof(struct interp_cpu, run_end), 0);
+        exit_unless(c, CC_NE, i + 1);                        /* EAX is X_NEXT here */
+    }
+}
+
+static void emit_exit_stub(struct emit *e)
+{
+    e_shift_imm(e, true, 4, H_RDX, 32);                      /* shl rdx, 32 */
+    e_op_rr(e, false, OP_MOV_STORE, H_RAX, H_RAX);           /* mov eax, eax */
+    e_op_rr(e, true, OP_OR, H_RAX, H_RDX);                   /* or rax, rdx */
+    e_pop(e, H_R13);
+    e_pop(e, H_R12);
+    e_pop(e, H_RBX);
+    e_ret(e);
+}
+
+static void emit_entry(struct emit *e)
+{
+    e_push(e, H_RBX);                                        /* three pushes: RSP 16-aligned at calls */
+    e_push(e, H_R12);
+    e_push(e, H_R13);
+    e_op_rr(e, true, OP_MOV_STORE, H_RDI, H_RBX);            /* mov rbx, rdi */
+    e_op_mem(e, true, OP_MOV_LOAD, H_R12, H_RBX, offsetof(struct interp_cpu, gpr));
+}
+
+bool jit_compile(struct interp_cpu *cpu, struct block *b)
+{
+    if (b == cpu->scratch || b->mode != MODE_64 || !b->n || !buffer_ready(cpu))
+        return false;
+    uint8_t *start = cpu->jit_buf + cpu->jit_used;
+    struct jit_ctx c = { .cpu = cpu, .b = b };
+    c.e.p = start;
+    c.e.end = cpu->jit_buf + JIT_BUFFER_SIZE;
+    c.exit = c.e.p;
+    emit_exit_stub(&c.e);
+    uint8_t *entry = c.e.p;
+    emit_entry(&c.e);
+    for (unsigned i = 0; i < b->n; i++)
+        if (!jit_emit_native(&c, i))
+            jit_call_handler(&c, i);
+    e_op_rr(&c.e, false, OP_XOR, H_RAX, H_RAX);              /* X_NEXT, ran through */
+    jit_exit_at(&c, b->n);
+    if (!emit_ok(&c.e)) {
+        cpu->jit_used = JIT_BUFFER_SIZE;                     /* full until the arena empties */
+        return false;
+    }
+    cpu->jit_used = (size_t)(c.e.p - cpu->jit_buf + 15) & ~(size_t)15;
+    b->code = (uint64_t (*)(struct interp_cpu *))(void *)entry;
+    return true;
+}

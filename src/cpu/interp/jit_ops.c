@@ -1,0 +1,475 @@
+/*
+ * Host code for the instructions the block compiler emits itself (jit.h
+ * lists them).  Each does exactly what its specialised handler does in
+ * fastpath*.c, lazy flags included; a memory access that misses the TLB
+ * (or crosses a page) runs the handler instead, which then does all of
+ * the instruction from the start: nothing is written before the TLB hit.
+ */
+#include "jit_emit.h"
+
+#define CPU_OFF(field) ((int32_t)offsetof(struct interp_cpu, field))
+
+_Static_assert(sizeof(struct tlb_entry) < 128, "the TLB index is scaled with an imm8 IMUL");
+_Static_assert(offsetof(struct lazy_flags, size) == offsetof(struct lazy_flags, op) + 1,
+               "op and size are stored as one 16-bit word");
+
+/* rax = guest register g, sized (a 4-byte load zero-extends). */
+static void load_greg(struct emit *e, unsigned host, unsigned g, unsigned size)
+{
+    e_op_mem(e, size == 8, OP_MOV_LOAD, host, H_R12, GREG(g));
+}
+
+static void store_greg(struct emit *e, unsigned host, unsigned g)
+{
+    e_op_mem(e, true, OP_MOV_STORE, host, H_R12, GREG(g));
+}
+
+/* host += v (64-bit), however large v is; clobbers RSI when it does not fit an imm32. */
+static void add_imm64(struct emit *e, unsigned host, int64_t v)
+{
+    if (v == 0)
+        return;
+    if (v == (int32_t)v) {
+        e_alu_imm(e, true, 0, host, (int32_t)v);
+    } else {
+        e_mov_imm(e, H_RSI, (uint64_t)v);
+        e_op_rr(e, true, OP_ADD, host, H_RSI);
+    }
+}
+
+/* RAX = the instruction's 64-bit effective address (insn_ea with asz 8),
+ * plus the FS/GS base when seg says so.  Clobbers RCX. */
+static void emit_address(struct emit *e, const struct insn *in, bool with_seg)
+{
+    int64_t disp = in->disp;
+    if (in->rip_rel) {
+        e_op_mem(e, true, OP_MOV_LOAD, H_RAX, H_RBX, CPU_OFF(block_rip));
+        disp += in->end;
+        if (in->base != REG_NONE)
+            e_op_mem(e, true, OP_ADD, H_RAX, H_R12, GREG(in->base));
+    } else if (in->base != REG_NONE) {
+        load_greg(e, H_RAX, in->base, 8);
+    } else {
+        e_op_rr(e, false, OP_XOR, H_RAX, H_RAX);
+    }
+    if (in->index != REG_NONE) {
+        load_greg(e, H_RCX, in->index, 8);
+        if (in->scale)
+            e_shift_imm(e, true, 4, H_RCX, in->scale);
+        e_op_rr(e, true, OP_ADD, H_RAX, H_RCX);
+    }
+    add_imm64(e, H_RAX, disp);
+    if (with_seg && (in->seg == SEG_FS || in->seg == SEG_GS))
+        e_op_mem(e, true, OP_ADD, H_RAX, H_RBX, CPU_OFF(seg[in->seg].base));
+}
+
+/* RAX (a linear address) becomes its host address when the TLB holds the
+ * page for this kind of access and the access stays in it; otherwise a
+ * jump is left for the caller to patch to the handler call.  Clobbers RCX,
+ * RDX.  One compare checks both: an entry only ever holds tags of its own
+ * index, so the page of the access's last byte matches only if it is the
+ * page of its first. */
+static uint8_t *emit_tlb(struct emit *e, unsigned size, bool write)
+{
+    int32_t tlb = CPU_OFF(tlb);
+    int32_t tag = tlb + (int32_t)(write ? offsetof(struct tlb_entry, tag_write) : offsetof(struct tlb_entry, tag_read));
+    e_op_rr(e, true, OP_MOV_STORE, H_RAX, H_RCX);            /* mov rcx, rax */
+    e_shift_imm(e, true, 5, H_RCX, 12);                      /* shr rcx, 12 */
+    e_alu_imm(e, false, 4, H_RCX, TLB_SIZE - 1);             /* and ecx, 255 */
+    e_op_rr(e, false, 0x6b, H_RCX, H_RCX);                   /* imul ecx, ecx, sizeof entry */
+    e_byte(e, sizeof(struct tlb_entry));
+    e_op_mem(e, true, OP_LEA, H_RDX, H_RAX, (int32_t)size - 1);
+    e_alu_imm(e, true, 4, H_RDX, -4096);                     /* and rdx, ~0xfff */
+    e_op_sib(e, true, OP_CMP, H_RDX, H_RBX, H_RCX, 0, tag);
+    uint8_t *miss = e_jcc32(e, CC_NE);
+    e_op_sib(e, true, OP_ADD, H_RAX, H_RBX, H_RCX, 0, tlb + (int32_t)offsetof(struct tlb_entry, addend));
+    return miss;
+}
+
+/* The fast path just emitted continues after the instruction; the jumps
+ * in miss[0..n) (a TLB miss, a non-canonical target) run the handler. */
+static void emit_slow_paths(struct jit_ctx *c, unsigned i, uint8_t *const *miss, unsigned n)
+{
+    uint8_t *done = e_jmp32(&c->e);
+    for (unsigned k = 0; k < n; k++)
+        e_patch(&c->e, miss[k], c->e.p);
+    uint8_t known = c->known_op, size = c->known_size;
+    jit_call_handler(c, i);
+    c->known_op = known;                          /* the handler sets the flags as the fast path does */
+    c->known_size = size;
+    e_patch(&c->e, done, c->e.p);
+}
+
+static void emit_slow_path(struct jit_ctx *c, unsigned i, uint8_t *miss)
+{
+    emit_slow_paths(c, i, &miss, 1);
+}
+
+/* Jumps (for the caller to patch) unless RAX is a canonical address. */
+static uint8_t *emit_canonical_check(struct emit *e)
+{
+    e_op_rr(e, true, OP_MOV_STORE, H_RAX, H_RCX);            /* mov rcx, rax */
+    e_shift_imm(e, true, 4, H_RCX, 16);
+    e_shift_imm(e, true, 7, H_RCX, 16);
+    e_op_rr(e, true, OP_CMP, H_RCX, H_RAX);
+    return e_jcc32(e, CC_NE);
+}
+
+/* set_next_rip(RAX). */
+static void emit_set_next_rip(struct emit *e)
+{
+    e_op_mem(e, true, OP_MOV_STORE, H_RAX, H_RBX, CPU_OFF(next_rip));
+    e_store_imm8(e, H_RBX, CPU_OFF(rip_set), 1);
+}
+
+/* lazy_set(op, size, dst = RAX, src = RCX, res = RDX). */
+static void emit_lazy(struct emit *e, unsigned lazy_op, unsigned size)
+{
+    e_op_mem(e, true, OP_MOV_STORE, H_RAX, H_RBX, CPU_OFF(lf.dst));
+    e_op_mem(e, true, OP_MOV_STORE, H_RCX, H_RBX, CPU_OFF(lf.src));
+    e_op_mem(e, true, OP_MOV_STORE, H_RDX, H_RBX, CPU_OFF(lf.res));
+    e_store_imm16(e, H_RBX, CPU_OFF(lf.op), (uint16_t)(lazy_op | size << 8));
+}
+
+static const uint32_t host_alu[8] = { OP_ADD, OP_OR, 0, 0, OP_AND, OP_SUB, OP_XOR, OP_SUB };
+static const uint8_t alu_lazy[8] = { LF_ADD, LF_LOGIC, 0, 0, LF_LOGIC, LF_SUB, LF_LOGIC, LF_SUB };
+
+/* alu_reg(): d = RAX (sized), s = RCX (as the handler has it), r = RDX. */
+static void emit_alu_flags(struct emit *e, const struct jit_desc *d)
+{
+    e_op_rr(e, true, OP_MOV_STORE, H_RAX, H_RDX);            /* mov rdx, rax */
+    e_op_rr(e, true, host_alu[d->op], H_RDX, H_RCX);
+    emit_lazy(e, alu_lazy[d->op], d->size);
+    if (d->op != JOP_CMP) {
+        if (d->size == 4)
+            e_op_rr(e, false, OP_MOV_STORE, H_RDX, H_RDX);   /* mov edx, edx */
+        store_greg(e, H_RDX, d->dst);
+    }
+}
+
+static void emit_alu(struct jit_ctx *c, const struct jit_desc *d, const struct insn *in)
+{
+    struct emit *e = &c->e;
+    bool w = d->size == 8;
+    if (!d->flags) {                              /* the _nf twin: only the result */
+        load_greg(e, H_RAX, d->dst, 8);
+        if (d->kind == JK_ALU_RR) {
+            e_op_mem(e, w, host_alu[d->op], H_RAX, H_R12, GREG(d->src));
+        } else {
+            e_mov_imm(e, H_RCX, w ? in->imm : (uint32_t)in->imm);
+            e_op_rr(e, w, host_alu[d->op], H_RAX, H_RCX);
+        }
+        store_greg(e, H_RAX, d->dst);             /* a 32-bit op zero-extended it */
+        return;
+    }
+    load_greg(e, H_RAX, d->dst, d->size);
+    if (d->kind == JK_ALU_RR)
+        load_greg(e, H_RCX, d->src, 8);
+    else
+        e_mov_imm(e, H_RCX, in->imm);
+    emit_alu_flags(e, d);
+}
+
+/* ALU reg, [mem]: the load, then the register form. */
+static void emit_alu_mem(struct jit_ctx *c, const struct jit_desc *d, const struct insn *in, unsigned i)
+{
+    struct emit *e = &c->e;
+    emit_address(e, in, true);
+    uint8_t *miss = emit_tlb(e, d->size, false);
+    e_op_mem(e, d->size == 8, OP_MOV_LOAD, H_RCX, H_RAX, 0);
+    load_greg(e, H_RAX, d->dst, d->size);
+    emit_alu_flags(e, d);
+    emit_slow_path(c, i, miss);
+}
+
+static void emit_test(struct emit *e, const struct jit_desc *d, const struct insn *in)
+{
+    load_greg(e, H_RDX, d->dst, d->size);
+    if (d->kind == JK_TEST_RR) {
+        e_op_mem(e, d->size == 8, OP_AND, H_RDX, H_R12, GREG(d->src));
+    } else {
+        e_mov_imm(e, H_RCX, d->size == 8 ? in->imm : (uint32_t)in->imm);
+        e_op_rr(e, true, OP_AND, H_RDX, H_RCX);
+    }
+    e_op_rr(e, true, OP_MOV_STORE, H_RDX, H_RAX);
+    e_op_rr(e, true, OP_MOV_STORE, H_RDX, H_RCX);
+    emit_lazy(e, LF_LOGIC, d->size);
+}
+
+static void emit_shift(struct emit *e, const struct jit_desc *d)
+{
+    load_greg(e, H_RAX, d->dst, d->size);
+    e_op_rr(e, true, OP_MOV_STORE, H_RAX, H_RDX);
+    e_shift_imm(e, d->size == 8, d->op, H_RDX, d->src);   /* 32-bit: zero-extended, as the handler masks */
+    store_greg(e, H_RDX, d->dst);
+    if (d->flags) {
+        e_mov_imm(e, H_RCX, d->src);
+        emit_lazy(e, d->op == 4 ? LF_SHL : d->op == 5 ? LF_SHR : LF_SAR, d->size);
+    }
+}
+
+static void emit_imul(struct emit *e, const struct jit_desc *d, const struct insn *in)
+{
+    bool w = d->size == 8;
+    if (d->kind == JK_IMUL_RR) {
+        load_greg(e, H_RDX, d->dst, 8);
+        e_op_mem(e, w, OP_IMUL, H_RDX, H_R12, GREG(d->src));
+    } else {
+        load_greg(e, H_RDX, d->src, 8);
+        e_mov_imm(e, H_RCX, in->imm);
+        e_op_rr(e, w, OP_IMUL, H_RDX, H_RCX);
+    }
+    if (d->flags) {                               /* CF = OF = signed overflow, as the handler's cin */
+        e_byte(e, 0x0f);                          /* seto cl */
+        e_byte(e, 0x90);
+        e_byte(e, 0xc1);
+        e_op_mem(e, false, 0x88, H_RCX, H_RBX, CPU_OFF(lf.cin));   /* mov [cin], cl */
+        e_op_rr(e, false, OP_XOR, H_RAX, H_RAX);
+        e_op_rr(e, false, OP_XOR, H_RCX, H_RCX);
+        emit_lazy(e, LF_MUL, d->size);            /* dst = src = 0, res = the low half */
+    }
+    store_greg(e, H_RDX, d->dst);
+}
+
+static void emit_movx(struct jit_ctx *c, const struct jit_desc *d, const struct insn *in, unsigned i)
+{
+    static const uint32_t ops[4] = { OP_MOVZX8, OP_MOVZX16, OP_MOVSX8, OP_MOVSX16 };
+    struct emit *e = &c->e;
+    bool w = d->size == 8 && (d->op & 2);        /* sign-extend to 64 bits; else 32 and zero-extend */
+    if (d->kind == JK_MOVX_R) {
+        e_op_mem(e, w, ops[d->op], H_RAX, H_R12, GREG(d->src));
+        store_greg(e, H_RAX, d->dst);
+        return;
+    }
+    emit_address(e, in, true);
+    uint8_t *miss = emit_tlb(e, d->op & 1 ? 2 : 1, false);
+    e_op_mem(e, w, ops[d->op], H_RAX, H_RAX, 0);
+    store_greg(e, H_RAX, d->dst);
+    emit_slow_path(c, i, miss);
+}
+
+static void emit_load_store(struct jit_ctx *c, const struct jit_desc *d, const struct insn *in, unsigned i)
+{
+    struct emit *e = &c->e;
+    bool w = d->size == 8, store = d->kind == JK_STORE;
+    emit_address(e, in, true);
+    uint8_t *miss = emit_tlb(e, d->size, store);
+    if (store) {
+        load_greg(e, H_RDX, d->dst, 8);
+        e_op_mem(e, w, OP_MOV_STORE, H_RDX, H_RAX, 0);
+    } else {
+        e_op_mem(e, w, OP_MOV_LOAD, H_RAX, H_RAX, 0);
+        store_greg(e, H_RAX, d->dst);
+    }
+    emit_slow_path(c, i, miss);
+}
+
+/* PUSH/POP r64: in 64-bit mode SS has no base, limit or type to check.
+ * RSP changes only after the access, as in the handlers. */
+static void emit_push_pop(struct jit_ctx *c, const struct jit_desc *d, unsigned i)
+{
+    struct emit *e = &c->e;
+    bool push = d->kind == JK_PUSH;
+    load_greg(e, H_RAX, GPR_RSP, 8);
+    if (push)
+        e_alu_imm(e, true, 5, H_RAX, 8);          /* sub rax, 8 */
+    uint8_t *miss = emit_tlb(e, 8, push);
+    if (push) {
+        load_greg(e, H_RDX, d->dst, 8);
+        e_op_mem(e, true, OP_MOV_STORE, H_RDX, H_RAX, 0);
+        e_op_mem(e, true, 0x83, 5, H_R12, GREG(GPR_RSP));   /* sub qword [rsp slot], 8 */
+        e_byte(e, 8);
+    } else {
+        e_op_mem(e, true, OP_MOV_LOAD, H_RAX, H_RAX, 0);
+        e_op_mem(e, true, 0x83, 0, H_R12, GREG(GPR_RSP));   /* add qword [rsp slot], 8 */
+        e_byte(e, 8);
+        store_greg(e, H_RAX, d->dst);             /* after RSP: POP RSP loads the value */
+    }
+    emit_slow_path(c, i, miss);
+}
+
+/* Host flags = the guest's, as far as condition cc reads them, rebuilt
+ * from the lazy state the block's last flag writer left: known at compile
+ * time when that writer was emitted here.  False when it was not (a
+ * handler ran since) or cc needs flags this lazy op does not rebuild. */
+static bool emit_host_flags(struct jit_ctx *c, unsigned cc)
+{
+    struct emit *e = &c->e;
+    bool w = c->known_size == 8;
+    switch (c->known_op) {
+    case LF_SUB: case LF_ADD:
+        e_op_mem(e, true, OP_MOV_LOAD, H_RAX, H_RBX, CPU_OFF(lf.dst));
+        e_op_mem(e, w, c->known_op == LF_SUB ? OP_CMP : OP_ADD, H_RAX, H_RBX, CPU_OFF(lf.src));
+        return true;
+    case LF_LOGIC: case LF_SHL: case LF_SHR: case LF_SAR: case LF_MUL:
+        if (c->known_op != LF_LOGIC && (cc >> 1) != 2)
+            return false;                         /* only ZF is the result's alone */
+        e_op_mem(e, true, OP_MOV_LOAD, H_RAX, H_RBX, CPU_OFF(lf.res));
+        e_op_rr(e, w, OP_TEST, H_RAX, H_RAX);
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Jcc rel (the block's last instruction): set_next_rip when taken. */
+static bool emit_jcc(struct jit_ctx *c, const struct jit_desc *d, const struct insn *in, unsigned i)
+{
+    struct emit *e = &c->e;
+    if (!emit_host_flags(c, d->op))
+        return false;
+    uint8_t *not_taken = e_jcc32(e, d->op ^ 1);
+    e_op_mem(e, true, OP_MOV_LOAD, H_RAX, H_RBX, CPU_OFF(block_rip));
+    add_imm64(e, H_RAX, (int64_t)in->end + (int64_t)in->imm);
+    uint8_t *bad = emit_canonical_check(e);
+    emit_set_next_rip(e);
+    emit_slow_path(c, i, bad);                    /* the handler raises the #GP */
+    e_patch(e, not_taken, e->p);
+    return true;
+}
+
+static bool emit_setcc_cmov(struct jit_ctx *c, const struct jit_desc *d)
+{
+    struct emit *e = &c->e;
+    if (!emit_host_flags(c, d->op))
+        return false;
+    if (d->kind == JK_SETCC) {
+        e_byte(e, 0x0f);                          /* setcc al */
+        e_byte(e, 0x90 | d->op);
+        e_byte(e, 0xc0);
+        int32_t at = d->dst < 16 ? GREG(d->dst) : GREG(d->dst - 16) + 1;   /* AH..BH: byte 1 */
+        e_op_mem(e, false, 0x88, H_RAX, H_R12, at);
+        return true;
+    }
+    load_greg(e, H_RAX, d->dst, d->size);         /* MOV keeps the flags */
+    e_op_mem(e, d->size == 8, 0x400f | (uint32_t)d->op << 8, H_RAX, H_R12, GREG(d->src));
+    store_greg(e, H_RAX, d->dst);                 /* a 32-bit CMOV zero-extends even when false */
+    return true;
+}
+
+/* CALL rel32 / RET in 64-bit mode, as call_rel8 and ret8 do them: the
+ * target is checked before anything is written. */
+static void emit_call_ret(struct jit_ctx *c, const struct jit_desc *d, const struct insn *in, unsigned i)
+{
+    struct emit *e = &c->e;
+    uint8_t *miss[2];
+    if (d->kind == JK_CALL_REL) {
+        e_op_mem(e, true, OP_MOV_LOAD, H_RAX, H_RBX, CPU_OFF(block_rip));
+        add_imm64(e, H_RAX, (int64_t)in->end + (int64_t)in->imm);
+        miss[0] = emit_canonical_check(e);
+        e_op_mem(e, true, OP_MOV_STORE, H_RAX, H_RBX, CPU_OFF(next_rip));
+        load_greg(e, H_RAX, GPR_RSP, 8);
+        e_alu_imm(e, true, 5, H_RAX, 8);
+        miss[1] = emit_tlb(e, 8, true);
+        e_op_mem(e, true, OP_MOV_LOAD, H_RDX, H_RBX, CPU_OFF(block_rip));
+        add_imm64(e, H_RDX, in->end);
+        e_op_mem(e, true, OP_MOV_STORE, H_RDX, H_RAX, 0);
+        e_op_mem(e, true, 0x83, 5, H_R12, GREG(GPR_RSP));   /* sub qword [rsp slot], 8 */
+        e_byte(e, 8);
+        e_store_imm8(e, H_RBX, CPU_OFF(rip_set), 1);
+    } else {
+        load_greg(e, H_RAX, GPR_RSP, 8);
+        miss[0] = emit_tlb(e, 8, false);
+        e_op_mem(e, true, OP_MOV_LOAD, H_RAX, H_RAX, 0);
+        miss[1] = emit_canonical_check(e);
+        e_op_mem(e, true, 0x83, 0, H_R12, GREG(GPR_RSP));   /* add qword [rsp slot], 8 */
+        e_byte(e, 8);
+        emit_set_next_rip(e);
+    }
+    emit_slow_paths(c, i, miss, 2);
+}
+
+/* The lazy op an instruction leaves when it records flags. */
+static uint8_t lazy_op_of(const struct jit_desc *d)
+{
+    switch (d->kind) {
+    case JK_ALU_RR: case JK_ALU_RI: case JK_ALU_RM: return alu_lazy[d->op];
+    case JK_TEST_RR: case JK_TEST_RI: return LF_LOGIC;
+    case JK_SHIFT_I: return d->op == 4 ? LF_SHL : d->op == 5 ? LF_SHR : LF_SAR;
+    case JK_IMUL_RR: case JK_IMUL_RRI: return LF_MUL;
+    default: return LF_NONE;
+    }
+}
+
+static bool emit_kind(struct jit_ctx *c, const struct jit_desc *d, const struct insn *in, unsigned i);
+static bool describe(const struct insn *in, struct jit_desc *d);
+
+bool jit_emit_native(struct jit_ctx *c, unsigned i)
+{
+    const struct insn *in = &c->b->insn[i];
+    struct jit_desc d;
+    if (!describe(in, &d) || !emit_kind(c, &d, in, i))
+        return false;
+    uint8_t op = lazy_op_of(&d);
+    if (op != LF_NONE) {                          /* a flag writer; others keep what is known */
+        c->known_op = d.flags ? op : LF_NONE;     /* a flag-free twin leaves stale lazy state */
+        c->known_size = d.size;
+    }
+    return true;
+}
+
+static bool describe(const struct insn *in, struct jit_desc *d)
+{
+    *d = (struct jit_desc){ 0 };
+    return fastpath_jit_desc(in, d) || fastpath_mem_jit_desc(in, d) || fastpath_stack_jit_desc(in, d) ||
+           fastpath_cond_jit_desc(in, d);
+}
+
+static bool emit_kind(struct jit_ctx *c, const struct jit_desc *d0, const struct insn *in, unsigned i)
+{
+    struct emit *e = &c->e;
+    struct jit_desc d = *d0;
+    switch (d.kind) {
+    case JK_MOV_RR:
+        load_greg(e, H_RAX, d.src, d.size);
+        store_greg(e, H_RAX, d.dst);
+        return true;
+    case JK_MOV_RI:
+        e_mov_imm(e, H_RAX, d.size == 8 ? in->imm : (uint32_t)in->imm);
+        store_greg(e, H_RAX, d.dst);
+        return true;
+    case JK_ALU_RR: case JK_ALU_RI:
+        emit_alu(c, &d, in);
+        return true;
+    case JK_ALU_RM:
+        emit_alu_mem(c, &d, in, i);
+        return true;
+    case JK_TEST_RR: case JK_TEST_RI:
+        emit_test(e, &d, in);
+        return true;
+    case JK_LOAD: case JK_STORE:
+        emit_load_store(c, &d, in, i);
+        return true;
+    case JK_LEA:
+        emit_address(e, in, false);
+        if (d.size == 4)
+            e_op_rr(e, false, OP_MOV_STORE, H_RAX, H_RAX);   /* mov eax, eax */
+        store_greg(e, H_RAX, d.dst);
+        return true;
+    case JK_MOVX_R: case JK_MOVX_M:
+        emit_movx(c, &d, in, i);
+        return true;
+    case JK_MOVSXD:
+        e_op_mem(e, true, OP_MOVSXD, H_RAX, H_R12, GREG(d.src));
+        store_greg(e, H_RAX, d.dst);
+        return true;
+    case JK_PUSH: case JK_POP:
+        emit_push_pop(c, &d, i);
+        return true;
+    case JK_SHIFT_I:
+        emit_shift(e, &d);
+        return true;
+    case JK_IMUL_RR: case JK_IMUL_RRI:
+        emit_imul(e, &d, in);
+        return true;
+    case JK_JCC:
+        return emit_jcc(c, &d, in, i);
+    case JK_SETCC: case JK_CMOV:
+        return emit_setcc_cmov(c, &d);
+    case JK_CALL_REL: case JK_RET:
+        emit_call_ret(c, &d, in, i);
+        return true;
+    default:
+        return false;
+    }
+}
