@@ -138,4 +138,7 @@ const char *interp_last_error(const struct interp_cpu *cpu);
 /* Instructions retired since creation. */
 uint64_t interp_instructions_retired(const struct interp_cpu *cpu);
 
+/* Blocks the block compiler has compiled since creation (jit.h). */
+uint64_t interp_compiled_blocks(const struct interp_cpu *cpu);
+
 #endif /* PETREL_CPU_INTERP_H */

@@ -210,6 +210,7 @@ struct interp_cpu {
     uint8_t  *jit_buf;        /* JIT_BUFFER_SIZE bytes of compiled blocks (jit.c), or NULL */
     size_t    jit_used;
     uint16_t  jit_hot;        /* full runs before a block is compiled; 0: never */
+    uint64_t  jit_compiled;   /* blocks compiled since creation */
 
     struct pending_exc exc;
     bool     sti_shadow;      /* no interrupt after STI / MOV SS until one more instruction */

@@ -30,6 +30,11 @@ void jit_init(struct interp_cpu *cpu)
         cpu->jit_hot = 0;
 }
 
+uint64_t interp_compiled_blocks(const struct interp_cpu *cpu)
+{
+    return cpu->jit_compiled;
+}
+
 void jit_destroy(struct interp_cpu *cpu)
 {
     if (cpu->jit_buf)
@@ -135,5 +140,6 @@ bool jit_compile(struct interp_cpu *cpu, struct block *b)
     }
     cpu->jit_used = (size_t)(c.e.p - cpu->jit_buf + 15) & ~(size_t)15;
     b->code = (uint64_t (*)(struct interp_cpu *))(void *)entry;
+    cpu->jit_compiled++;
     return true;
 }
