@@ -299,6 +299,7 @@ void interp_release_idle_memory(struct interp_cpu *cpu, bool drop_code)
     size_t keep = (cpu->arena_used + 4095) & ~(size_t)4095;
     if (cpu->arena_touched > keep && madvise(cpu->arena + keep, cpu->arena_touched - keep, MADV_DONTNEED) == 0)
         cpu->arena_touched = keep;
+    jit_release_idle(cpu);
 }
 
 struct block *block_fetch(struct interp_cpu *cpu)

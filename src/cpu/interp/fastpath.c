@@ -409,25 +409,91 @@ static const struct { insn_fn full, nf; } flag_twins[] = {
 };
 #define FLAG_TWINS (sizeof(flag_twins) / sizeof(flag_twins[0]))
 
+/* Handlers by address, for the decode-time passes (flag pruning, the
+ * block compiler) that ask "which one is this?" for every instruction:
+ * an open-addressed table filled once at start-up. */
+enum fn_role { ROLE_OTHER, ROLE_FULL, ROLE_NF, ROLE_UNTOUCHED };
+struct fn_info {
+    insn_fn fn;
+    insn_fn twin;             /* ROLE_FULL: its flag-free twin; ROLE_NF: the full handler */
+    uint8_t role;
+};
+#define FN_SLOTS 512          /* power of two, well above this file's handlers */
+static struct fn_info fn_index[FN_SLOTS];
+
+static unsigned fn_slot(insn_fn fn)
+{
+    uintptr_t p = (uintptr_t)fn;
+    return (unsigned)((p >> 4) ^ (p >> 13)) & (FN_SLOTS - 1);
+}
+
+static const struct fn_info *fn_find(insn_fn fn)
+{
+    for (unsigned i = fn_slot(fn);; i = (i + 1) & (FN_SLOTS - 1)) {
+        if (fn_index[i].fn == fn)
+            return &fn_index[i];
+        if (!fn_index[i].fn)
+            return NULL;
+    }
+}
+
+static void fn_add(insn_fn fn, insn_fn twin, uint8_t role)
+{
+    unsigned i = fn_slot(fn);
+    while (fn_index[i].fn && fn_index[i].fn != fn)
+        i = (i + 1) & (FN_SLOTS - 1);
+    if (fn_index[i].fn && role == ROLE_OTHER)
+        return;                                   /* already known with a role */
+    fn_index[i] = (struct fn_info){ fn, twin, role };
+}
+
+static void fn_add_all(const insn_fn *fns, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fns[i])
+            fn_add(fns[i], NULL, ROLE_OTHER);
+}
+
 /* Neither reads nor writes flags, cannot fault, always continues. */
+static const insn_fn untouched[] = { mov_rr4, mov_rr8, mov_rr4_rev, mov_rr8_rev, mov_ri4, mov_ri8, lea_wide,
+                                     movzx_r8, movzx_r16, movsx_r8, movsx_r16, movsxd_rr };
+
+static void __attribute__((constructor)) fn_index_build(void)
+{
+    for (size_t i = 0; i < FLAG_TWINS; i++) {
+        fn_add(flag_twins[i].full, flag_twins[i].nf, ROLE_FULL);
+        fn_add(flag_twins[i].nf, flag_twins[i].full, ROLE_NF);
+    }
+    static const insn_fn rot_nf[] = { rol4_nf, ror4_nf, rol8_nf, ror8_nf };
+    for (size_t i = 0; i < 4; i++)
+        fn_add(rot_nf[i], op_grp2, ROLE_NF);
+    for (size_t i = 0; i < sizeof(untouched) / sizeof(untouched[0]); i++)
+        fn_add(untouched[i], NULL, ROLE_UNTOUCHED);
+    fn_add_all(&alu_fast[0][0][0], sizeof(alu_fast) / sizeof(insn_fn));
+    fn_add_all(&alu_load_fast[0][0], sizeof(alu_load_fast) / sizeof(insn_fn));
+    static const insn_fn more[] = { test_rr4, test_rr8, test_ri4, test_ri8, shl4, shr4, sar4, shl8, shr8, sar8,
+                                    imul_rr4, imul_rr8, imul_rri4, imul_rri8, movzx_m8, movzx_m16, movsx_m8,
+                                    movsx_m16 };
+    fn_add_all(more, sizeof(more) / sizeof(more[0]));
+}
+
 static bool flags_untouched(insn_fn fn)
 {
-    return fn == mov_rr4 || fn == mov_rr8 || fn == mov_rr4_rev || fn == mov_rr8_rev || fn == mov_ri4 ||
-           fn == mov_ri8 || fn == lea_wide || fn == movzx_r8 || fn == movzx_r16 || fn == movsx_r8 ||
-           fn == movsx_r16 || fn == movsxd_rr;
+    const struct fn_info *f = fn_find(fn);
+    return f && f->role == ROLE_UNTOUCHED;
 }
 
 /* The flag-free twin of a full flag writer, or NULL.  A shift by CL may
  * shift by 0 and leave the flags alone: not a full writer. */
 static insn_fn flag_free_twin(const struct insn *in)
 {
+    const struct fn_info *f = fn_find(in->fn);
+    if (!f || f->role != ROLE_FULL)
+        return NULL;
     if ((in->fn == shl4 || in->fn == shr4 || in->fn == sar4 || in->fn == shl8 || in->fn == shr8 || in->fn == sar8) &&
         (in->opc == 0xd3 || (in->opc == 0xc1 && !(in->imm & (in->osz == 8 ? 63u : 31u)))))
         return NULL;
-    for (size_t i = 0; i < FLAG_TWINS; i++)
-        if (flag_twins[i].full == in->fn)
-            return flag_twins[i].nf;
-    return NULL;
+    return f->twin;
 }
 
 void block_prune_flags(struct insn *insns, unsigned n)
@@ -455,12 +521,8 @@ void block_prune_flags(struct insn *insns, unsigned n)
 
 insn_fn insn_flags_exact(insn_fn fn)
 {
-    if (fn == rol4_nf || fn == ror4_nf || fn == rol8_nf || fn == ror8_nf)
-        return op_grp2;
-    for (size_t i = 0; i < FLAG_TWINS; i++)
-        if (flag_twins[i].nf == fn)
-            return flag_twins[i].full;
-    return fn;
+    const struct fn_info *f = fn_find(fn);
+    return f && f->role == ROLE_NF ? f->twin : fn;
 }
 
 /* ---- descriptions for the block compiler (jit.h) ---- */
@@ -558,6 +620,8 @@ static bool describe_move(const struct insn *in, insn_fn fn, struct jit_desc *d)
 
 bool fastpath_jit_desc(const struct insn *in, struct jit_desc *d)
 {
+    if (!fn_find(in->fn))
+        return false;                             /* not one of this file's */
     insn_fn full = insn_flags_exact(in->fn);
     bool flags = full == in->fn;
     if (full == op_grp2)

@@ -47,6 +47,14 @@ void jit_reset(struct interp_cpu *cpu)
     cpu->jit_used = 0;
 }
 
+void jit_release_idle(struct interp_cpu *cpu)
+{
+    size_t keep = (cpu->jit_used + 4095) & ~(size_t)4095;
+    if (cpu->jit_buf && cpu->jit_touched > keep &&
+        madvise(cpu->jit_buf + keep, cpu->jit_touched - keep, MADV_DONTNEED) == 0)
+        cpu->jit_touched = keep;
+}
+
 /* The buffer is mapped on first use, so a vCPU that never runs hot 64-bit
  * code (or runs with the compiler off) costs nothing.  A host that refuses
  * writable+executable memory leaves the compiler off. */
@@ -135,10 +143,12 @@ bool jit_compile(struct interp_cpu *cpu, struct block *b)
     e_op_rr(&c.e, false, OP_XOR, H_RAX, H_RAX);              /* X_NEXT, ran through */
     jit_exit_at(&c, b->n);
     if (!emit_ok(&c.e)) {
-        cpu->jit_used = JIT_BUFFER_SIZE;                     /* full until the arena empties */
+        cpu->jit_used = cpu->jit_touched = JIT_BUFFER_SIZE;  /* full until the arena empties */
         return false;
     }
     cpu->jit_used = (size_t)(c.e.p - cpu->jit_buf + 15) & ~(size_t)15;
+    if (cpu->jit_used > cpu->jit_touched)
+        cpu->jit_touched = cpu->jit_used;
     b->code = (uint64_t (*)(struct interp_cpu *))(void *)entry;
     cpu->jit_compiled++;
     return true;

@@ -74,6 +74,8 @@ bool jit_compile(struct interp_cpu *cpu, struct block *b);
 /* Empties the code buffer (with the block arena: every compiled block died). */
 void jit_reset(struct interp_cpu *cpu);
 void jit_init(struct interp_cpu *cpu);
+/* Gives the pages of the code buffer above the code in use back to the host. */
+void jit_release_idle(struct interp_cpu *cpu);
 void jit_destroy(struct interp_cpu *cpu);
 
 #endif /* PETREL_CPU_INTERP_JIT_H */
