@@ -278,6 +278,7 @@ static struct block *decode_into_arena(struct interp_cpu *cpu, uint64_t phys)
     memset(b->link, 0, sizeof(b->link));
     b->hits = 0;
     b->code = NULL;
+    b->chain = NULL;
     if (decode_block(cpu, b, phys))
         return NULL;                              /* nothing committed */
     cpu->arena_used += BLOCK_BYTES(b->n);
@@ -323,6 +324,7 @@ struct block *block_fetch(struct interp_cpu *cpu)
         memset(b->link, 0, sizeof(b->link));
         b->hits = 0;
         b->code = NULL;                           /* never compiled: hits stays 0 (jit.h) */
+        b->chain = NULL;
         if (decode_block(cpu, b, phys)) {
             b->mode = 0xff;
             return NULL;

@@ -14,7 +14,7 @@
 
 uint64_t guest_tsc(const struct interp_cpu *cpu);
 
-/* Runs at most max instructions of block b; returns the exec_result that
+/* Runs at most max instructions of block *bp; returns the exec_result that
  * stopped it (X_NEXT if it ran to its end) and counts retired ones.
  * st->rip is only written when the block stops: instructions find their own
  * address from the block's start and their end offset (insn_next_rip), and
@@ -22,11 +22,17 @@ uint64_t guest_tsc(const struct interp_cpu *cpu);
  * its target with set_next_rip.  So no RIP dependency runs from one
  * instruction to the next through memory.  exact: a run that stops before
  * the block's end uses the flag-writing handlers block_prune_flags()
- * replaced, so that the flags are right where it stops. */
-static ALWAYS_INLINE int run_block(struct interp_cpu *cpu, struct block *b, unsigned max, unsigned *retired,
-                                   bool exact)
+ * replaced, so that the flags are right where it stops.
+ *
+ * A compiled block may go on into compiled successors itself while
+ * chain_left allows (jit.h): then *bp becomes the block it stopped in,
+ * *chained counts the instructions of those before it (already added to
+ * cpu->retired), and *retired those of *bp. */
+static ALWAYS_INLINE int run_block(struct interp_cpu *cpu, struct block **bp, unsigned max, unsigned *retired,
+                                   bool exact, uint64_t chain_left, uint64_t *chained)
 {
     struct cpu_state *st = cpu->st;
+    struct block *b = *bp;
     const struct insn *in = b->insn;
     uint64_t rip0 = st->rip, mask = cpu->ip_mask;   /* RIP wraps as the block's code size says */
     int r = X_NEXT;
@@ -34,12 +40,18 @@ static ALWAYS_INLINE int run_block(struct interp_cpu *cpu, struct block *b, unsi
     cpu->block_rip = rip0;
     cpu->rip_set = false;
     cpu->run_end = in + max;                      /* a write to code clears it: stop after this one */
+    *chained = 0;
     if (!b->code && max == b->n && ++b->hits == cpu->jit_hot && cpu->jit_hot)
-        jit_compile(cpu, b);    /* hot: compiled from now on (jit.h) */
+        jit_compile(cpu, b);                      /* hot: compiled from now on (jit.h) */
     if (b->code && max == b->n && !exact) {       /* compiled: the same instructions, the same end */
+        cpu->jit_block = b;
+        cpu->jit_left = chain_left;
         uint64_t out = b->code(cpu);
+        *chained = chain_left - cpu->jit_left;
+        *bp = b = cpu->jit_block;
+        rip0 = cpu->block_rip;
         r = (int)(uint32_t)out;
-        in += out >> 32;
+        in = b->insn + (out >> 32);
     } else {
         while (in < cpu->run_end) {
             r = exact ? insn_flags_exact(in->fn)(cpu, in) : in->fn(cpu, in);
@@ -163,7 +175,8 @@ static int run_checked(struct interp_cpu *cpu, struct block **prev, uint64_t *bu
             r = X_FAULT;
         } else {
             unsigned max = dbg ? 1 : b->n < *budget ? b->n : (unsigned)*budget;
-            r = run_block(cpu, b, max, &done, max < b->n);
+            uint64_t chained;
+            r = run_block(cpu, &b, max, &done, max < b->n, 0, &chained);
             if ((r == X_NEXT || r == X_END) && done == b->n && !dbg) {
                 *prev = b;
                 block_done(cpu, b);
@@ -196,9 +209,10 @@ int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
         if (likely(prev && budget >= BLOCK_MAX_INSNS && plain_run(cpu, st))) {
             struct block *b = next_block(cpu, prev);
             unsigned done = 0;
+            uint64_t chained = 0;
             prev = NULL;
-            r = b ? run_block(cpu, b, b->n, &done, false) : X_FAULT;
-            budget -= done;
+            r = b ? run_block(cpu, &b, b->n, &done, false, budget, &chained) : X_FAULT;
+            budget -= chained + done;
             cpu->retired += done;
             if (likely(b && (r == X_NEXT || r == X_END) && done == b->n)) {
                 prev = b;

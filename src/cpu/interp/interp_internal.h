@@ -146,6 +146,7 @@ struct block {
     uint16_t n, bytes;
     uint16_t hits;            /* full runs so far, until it is compiled (jit.h) */
     uint64_t (*code)(struct interp_cpu *cpu);  /* compiled form, or NULL */
+    const void *chain;        /* its body, where a compiled predecessor jumps in (jit.h) */
     struct block_link link[2];  /* successors: [0] fall-through, [1] other */
     struct insn insn[];
 };
@@ -212,6 +213,8 @@ struct interp_cpu {
     size_t    jit_touched;    /* bytes from the start whose pages may be resident */
     uint16_t  jit_hot;        /* full runs before a block is compiled; 0: never */
     uint64_t  jit_compiled;   /* blocks compiled since creation */
+    struct block *jit_block;  /* the compiled block running (or that ran last) */
+    uint64_t  jit_left;       /* budget for chaining compiled blocks: instructions left */
 
     struct pending_exc exc;
     bool     sti_shadow;      /* no interrupt after STI / MOV SS until one more instruction */

@@ -9,8 +9,12 @@
  *
  *   exit:   RAX = (RDX << 32) | EAX; restore; ret     <- every exit jumps here
  *   entry:  save RBX, R12, R13; RBX = cpu; R12 = cpu->gpr
- *           instruction 0 ... instruction n-1
+ *   body:   instruction 0 ... instruction n-1          <- chained blocks jump here
+ *           into the successor's body when it may (jit_chain.c)
  *           EAX = X_NEXT, EDX = n; jmp exit
+ *
+ * Every block's frame is the same, so one block's exit stub returns for
+ * whichever block a chain started in.
  */
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -137,9 +141,11 @@ bool jit_compile(struct interp_cpu *cpu, struct block *b)
     emit_exit_stub(&c.e);
     uint8_t *entry = c.e.p;
     emit_entry(&c.e);
+    uint8_t *body = c.e.p;
     for (unsigned i = 0; i < b->n; i++)
         if (!jit_emit_native(&c, i))
             jit_call_handler(&c, i);
+    jit_emit_chain(&c);
     e_op_rr(&c.e, false, OP_XOR, H_RAX, H_RAX);              /* X_NEXT, ran through */
     jit_exit_at(&c, b->n);
     if (!emit_ok(&c.e)) {
@@ -150,6 +156,7 @@ bool jit_compile(struct interp_cpu *cpu, struct block *b)
     if (cpu->jit_used > cpu->jit_touched)
         cpu->jit_touched = cpu->jit_used;
     b->code = (uint64_t (*)(struct interp_cpu *))(void *)entry;
+    b->chain = body;
     cpu->jit_compiled++;
     return true;
 }

@@ -24,6 +24,10 @@ void jit_call_handler(struct jit_ctx *c, unsigned i);
 /* Jumps to the exit with EDX = idx (EAX holds the exec_result). */
 void jit_exit_at(struct jit_ctx *c, unsigned idx);
 
+/* At a block's end (ran through): go on into the compiled successor
+ * when the C loop would do nothing else first (jit_chain.c). */
+void jit_emit_chain(struct jit_ctx *c);
+
 /* Guest register g in the gpr array (R12). */
 #define GREG(g) ((int32_t)(8 * (g)))
 
