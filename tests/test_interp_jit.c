@@ -3,8 +3,8 @@
  * of what the compiler emits itself (moves, ALU, shifts, IMUL, loads and
  * stores, PUSH/POP, SETcc/CMOVcc, CALL/RET, Jcc) mixed with what it hands
  * to handlers (ADC/SBB, INC/DEC, shifts by CL) and with loads that fault,
- * run once by a vCPU that never compiles and once by one that compiles
- * every block before its first run (PETREL_JIT_HOT=1).  Registers, all of
+ * each looped three times, run by a vCPU that never compiles and by one
+ * that compiles every block before its first run (PETREL_JIT_HOT=1).  Registers, all of
  * RFLAGS, RIP, CR2, the exception taken and the touched memory must agree.
  * Also: a block that rewrites its own next instruction, and a hot loop
  * compiled at the default threshold.  INTERP_JIT_PROGRAMS=<n> (default
@@ -197,12 +197,23 @@ static void gen_insn(struct prog *p, unsigned depth)
     }
 }
 
+#define LOOPS_AT 0x100u      /* dword at DATA + LOOPS_AT: passes left (beyond the stores' reach) */
+
+/* top: body; dec dword [rbx + LOOPS_AT]; jnz top; Jcc over the first of
+ * two HLTs.  Later passes take the block links made by earlier ones, so
+ * compiled blocks chain into each other. */
 static void gen_program(struct prog *p)
 {
     p->n = 0;
     unsigned n = 1 + rn(40);
     for (unsigned i = 0; i < n && p->n < 3000; i++)
         gen_insn(p, 0);
+    put(p, 0xff);
+    put(p, 0x8b);
+    put32(p, LOOPS_AT);
+    put(p, 0x0f);
+    put(p, 0x85);
+    put32(p, (uint32_t)-(int32_t)(p->n + 4));
     put(p, 0x70 + rn(16));                        /* Jcc over the first of two HLTs */
     put(p, 1);
     put(p, 0xf4);
@@ -244,6 +255,8 @@ static void run_program(struct sys_guest *g, const struct prog *p, const uint64_
     g->st.rip = CODE;
     for (unsigned i = 0; i < 256; i++)
         g->ram.host[DATA + i] = (uint8_t)(i * 37 + 11);
+    uint32_t passes = 3;
+    memcpy(g->ram.host + DATA + LOOPS_AT, &passes, 4);
     memset(g->ram.host + STACK_TOP - 512, 0, 512);
     memcpy(g->ram.host + CODE, p->b, p->n);
     interp_flush_code(g->cpu);
