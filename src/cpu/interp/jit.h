@@ -39,6 +39,12 @@ enum jit_kind {
     JK_JCC,           /* op = condition; ends the block */
     JK_SETCC,         /* dst = byte register (reg8 numbering) */
     JK_CMOV,
+    JK_ALU_MR,        /* [mem] op= reg (ADD/OR/AND/SUB/XOR/CMP; general handler) */
+    JK_ALU_MI,        /* [mem] op= imm */
+    JK_TEST_MR,       /* TEST [mem], reg */
+    JK_TEST_MI,       /* TEST [mem], imm */
+    JK_STORE_I,       /* [mem] = imm, size 1/2/4/8 */
+    JK_STORE_R,       /* [mem] = reg, size 1/2 (byte registers without AH..BH) */
     JK_CALL_REL,      /* 64-bit near CALL rel32 */
     JK_RET,           /* 64-bit near RET */
 };

@@ -8,9 +8,9 @@
  *   - no code became code or was written since the links were trusted
  *     (the shared mark_seq/write_seq are what this vCPU last saw);
  *   - the budget (cpu->jit_left) still holds a whole block after this one;
- *   - the block does not end in RET (its successor comes from the return
- *     stack, which the C loop handles) and the successor is a valid link
- *     of this block (same linear address, same chain_gen) and compiled.
+ *   - the successor is a valid link (same linear address, same chain_gen)
+ *     of this block, or for a RET of the block on top of the return stack
+ *     (the caller, whose fall-through it is), and it is compiled.
  *
  * Then it does the loop's bookkeeping (retired count, RIP, the return
  * stack for a CALL, the next block's run state) and jumps into the
@@ -46,28 +46,56 @@ static void emit_next_rip(struct jit_ctx *c)
     e_op_mem(e, true, 0x450f, H_RDI, H_RBX, CPU_OFF(next_rip));   /* cmovne rdi, [next_rip] */
 }
 
-/* R10 = the successor through link k when valid; jumps to `fail` (patched
- * by the caller) when neither link is. */
-static void emit_link_lookup(struct jit_ctx *c, uint8_t **fail)
+/* R10 = the block that links of the block at R8 give for RDI (R9 holds
+ * chain_gen); the returned jumps (to patch) are taken when one was found. */
+static void emit_links_of_r8(struct emit *e, uint8_t **found)
 {
-    struct emit *e = &c->e;
-    uint8_t *found[2];
-    e_op_mem(e, true, OP_MOV_LOAD, H_R9, H_RBX, CPU_OFF(chain_gen));
     for (unsigned k = 0; k < 2; k++) {
-        const struct block_link *l = &c->b->link[k];
-        e_mov_imm(e, H_R8, (uint64_t)(uintptr_t)l);
-        e_op_mem(e, true, OP_CMP, H_RDI, H_R8, (int32_t)offsetof(struct block_link, lin));
+        int32_t link = (int32_t)(offsetof(struct block, link) + k * sizeof(struct block_link));
+        e_op_mem(e, true, OP_CMP, H_RDI, H_R8, link + (int32_t)offsetof(struct block_link, lin));
         uint8_t *next = e_jcc8(e, CC_NE);
-        e_op_mem(e, true, OP_CMP, H_R9, H_R8, (int32_t)offsetof(struct block_link, gen));
+        e_op_mem(e, true, OP_CMP, H_R9, H_R8, link + (int32_t)offsetof(struct block_link, gen));
         uint8_t *next2 = e_jcc8(e, CC_NE);
-        e_op_mem(e, true, OP_MOV_LOAD, H_R10, H_R8, (int32_t)offsetof(struct block_link, to));
-        found[k] = e_jmp8(e);
+        e_op_mem(e, true, OP_MOV_LOAD, H_R10, H_R8, link + (int32_t)offsetof(struct block_link, to));
+        found[k] = e_jmp32(e);
         e_patch8(e, next, e->p);
         e_patch8(e, next2, e->p);
     }
-    *fail = e_jmp32(e);
-    e_patch8(e, found[0], e->p);
-    e_patch8(e, found[1], e->p);
+}
+
+/* R10 = the successor, as next_block() finds it without a lookup: a link
+ * of this block, or for a RET one of the caller's (the return stack's top,
+ * which the C loop pops).  Jumps to `fail` (patched by the caller) when
+ * there is none. */
+static void emit_link_lookup(struct jit_ctx *c, uint8_t **fail)
+{
+    struct emit *e = &c->e;
+    uint8_t *found[4];
+    unsigned nfound = 0;
+    e_op_mem(e, true, OP_MOV_LOAD, H_R9, H_RBX, CPU_OFF(chain_gen));
+    e_mov_imm(e, H_R8, (uint64_t)(uintptr_t)c->b);
+    emit_links_of_r8(e, found);
+    nfound = 2;
+    if (c->b->exit == EXIT_RET) {
+        e_op_mem(e, false, OP_MOV_LOAD, H_RCX, H_RBX, CPU_OFF(ret_top));
+        e_alu_imm(e, false, 5, H_RCX, 1);                 /* sub ecx, 1 */
+        e_alu_imm(e, false, 4, H_RCX, RET_STACK - 1);
+        e_rex(e, true, H_R8, H_RCX, H_RBX, false);        /* mov r8, [rbx + rcx*8 + ret_stack] */
+        e_byte(e, OP_MOV_LOAD);
+        e_byte(e, 0x84 | (H_R8 & 7) << 3);
+        e_byte(e, 3 << 6 | (H_RCX & 7) << 3 | (H_RBX & 7));
+        e_u32(e, (uint32_t)CPU_OFF(ret_stack));
+        e_op_rr(e, true, OP_TEST, H_R8, H_R8);
+        uint8_t *none = e_jcc32(e, CC_E);
+        emit_links_of_r8(e, found + 2);
+        nfound = 4;
+        *fail = e_jmp32(e);
+        e_patch(e, none, *fail - 1);
+    } else {
+        *fail = e_jmp32(e);
+    }
+    for (unsigned k = 0; k < nfound; k++)
+        e_patch(e, found[k], e->p);
 }
 
 /* ret_stack[ret_top++ & (RET_STACK - 1)] = this block. */
@@ -92,8 +120,6 @@ void jit_emit_chain(struct jit_ctx *c)
     struct block *b = c->b;
     uint8_t *out[12];
     unsigned n = 0;
-    if (b->exit == EXIT_RET)
-        return;
     /* Nothing pending (plain_run in execute.c). */
     e_op_mem(e, true, OP_MOV_LOAD, H_RAX, H_RBX, CPU_OFF(st));
     e_op_mem(e, true, OP_MOV_LOAD, H_RCX, H_RAX, ST_OFF(rflags));
@@ -138,6 +164,10 @@ void jit_emit_chain(struct jit_ctx *c)
     e_op_mem(e, true, OP_MOV_STORE, H_RDI, H_RAX, ST_OFF(rip));
     if (b->exit == EXIT_CALL)
         emit_push_return_block(c);
+    if (b->exit == EXIT_RET) {                    /* the loop pops the return stack after a RET */
+        e_op_mem(e, false, 0x83, 5, H_RBX, CPU_OFF(ret_top));   /* sub dword [ret_top], 1 */
+        e_byte(e, 1);
+    }
     e_store_imm8(e, H_RBX, CPU_OFF(smc), 0);
     e_store_imm8(e, H_RBX, CPU_OFF(rip_set), 0);
     e_op_mem(e, true, OP_MOV_STORE, H_RDI, H_RBX, CPU_OFF(block_rip));

@@ -5,6 +5,7 @@
  * (or crosses a page) runs the handler instead, which then does all of
  * the instruction from the start: nothing is written before the TLB hit.
  */
+#include "handlers.h"
 #include "jit_emit.h"
 
 #define CPU_OFF(field) ((int32_t)offsetof(struct interp_cpu, field))
@@ -288,6 +289,83 @@ static void emit_push_pop(struct jit_ctx *c, const struct jit_desc *d, unsigned 
     emit_slow_path(c, i, miss);
 }
 
+/* The general handlers' memory forms (alu.c, mov.c) with a 64-bit
+ * address and no LOCK: what fastpath*.c does not specialise. */
+static bool describe_general(const struct insn *in, struct jit_desc *d)
+{
+    bool wide = in->osz == 4 || in->osz == 8;
+    if (in->mod3 || in->lock || in->asz != 8)
+        return false;
+    if ((in->fn == op_alu_rm_r || in->fn == op_grp1) && wide) {
+        unsigned op = in->fn == op_grp1 ? in->ext : (in->opc >> 3) & 7;
+        if (op == JOP_ADC || op == JOP_SBB)
+            return false;
+        *d = (struct jit_desc){ .kind = in->fn == op_grp1 ? JK_ALU_MI : JK_ALU_MR, .op = (uint8_t)op,
+                                .size = in->osz, .src = in->reg, .flags = true };
+        return true;
+    }
+    if ((in->fn == op_test_rm_r || in->fn == op_test_rm_imm) && wide) {
+        *d = (struct jit_desc){ .kind = in->fn == op_test_rm_r ? JK_TEST_MR : JK_TEST_MI, .size = in->osz,
+                                .src = in->reg, .flags = true };
+        return true;
+    }
+    if (in->fn == op_mov_rm_imm) {
+        *d = (struct jit_desc){ .kind = JK_STORE_I, .size = in->osz };
+        return true;
+    }
+    if (in->fn == op_mov_rm_r && (in->osz == 2 || (in->osz == 1 && in->reg8 < 16))) {
+        *d = (struct jit_desc){ .kind = JK_STORE_R, .size = in->osz, .src = in->osz == 1 ? in->reg8 : in->reg };
+        return true;
+    }
+    return false;
+}
+
+/* mov [rax], dl/dx/edx/rdx. */
+static void store_sized(struct emit *e, unsigned size)
+{
+    if (size == 2)
+        e_byte(e, 0x66);
+    e_op_mem(e, size == 8, size == 1 ? 0x88 : OP_MOV_STORE, H_RDX, H_RAX, 0);
+}
+
+/* op [mem], reg/imm and TEST [mem], reg/imm as alu.c does them: d from
+ * memory (checked for writing unless nothing is written), s the register
+ * at the operand size or the immediate, the lazy flags of alu(), and the
+ * result written back through the same host address. */
+static void emit_alu_mem_dst(struct jit_ctx *c, const struct jit_desc *d, const struct insn *in, unsigned i)
+{
+    struct emit *e = &c->e;
+    bool test = d->kind == JK_TEST_MR || d->kind == JK_TEST_MI, writes = !test && d->op != JOP_CMP;
+    bool w = d->size == 8;
+    emit_address(e, in, true);
+    uint8_t *miss = emit_tlb(e, d->size, writes);
+    e_op_rr(e, true, OP_MOV_STORE, H_RAX, H_R8);            /* r8 = host address */
+    e_op_mem(e, w, OP_MOV_LOAD, H_RAX, H_R8, 0);            /* d */
+    if (d->kind == JK_ALU_MR || d->kind == JK_TEST_MR)
+        load_greg(e, H_RCX, d->src, d->size);
+    else
+        e_mov_imm(e, H_RCX, in->imm);
+    e_op_rr(e, true, OP_MOV_STORE, H_RAX, H_RDX);            /* mov rdx, rax */
+    e_op_rr(e, true, test ? OP_AND : host_alu[d->op], H_RDX, H_RCX);
+    emit_lazy(e, test ? LF_LOGIC : alu_lazy[d->op], d->size);
+    if (writes)
+        e_op_mem(e, w, OP_MOV_STORE, H_RDX, H_R8, 0);
+    emit_slow_path(c, i, miss);
+}
+
+static void emit_store_general(struct jit_ctx *c, const struct jit_desc *d, const struct insn *in, unsigned i)
+{
+    struct emit *e = &c->e;
+    emit_address(e, in, true);
+    uint8_t *miss = emit_tlb(e, d->size, true);
+    if (d->kind == JK_STORE_I)
+        e_mov_imm(e, H_RDX, in->imm);
+    else
+        load_greg(e, H_RDX, d->src, 8);
+    store_sized(e, d->size);
+    emit_slow_path(c, i, miss);
+}
+
 /* Host flags = the guest's, as far as condition cc reads them, rebuilt
  * from the lazy state the block's last flag writer left: known at compile
  * time when that writer was emitted here.  False when it was not (a
@@ -384,7 +462,8 @@ static uint8_t lazy_op_of(const struct jit_desc *d)
 {
     switch (d->kind) {
     case JK_ALU_RR: case JK_ALU_RI: case JK_ALU_RM: return alu_lazy[d->op];
-    case JK_TEST_RR: case JK_TEST_RI: return LF_LOGIC;
+    case JK_TEST_RR: case JK_TEST_RI: case JK_TEST_MR: case JK_TEST_MI: return LF_LOGIC;
+    case JK_ALU_MR: case JK_ALU_MI: return alu_lazy[d->op];
     case JK_SHIFT_I: return d->op == 4 ? LF_SHL : d->op == 5 ? LF_SHR : LF_SAR;
     case JK_IMUL_RR: case JK_IMUL_RRI: return LF_MUL;
     default: return LF_NONE;
@@ -412,7 +491,7 @@ static bool describe(const struct insn *in, struct jit_desc *d)
 {
     *d = (struct jit_desc){ 0 };
     return fastpath_jit_desc(in, d) || fastpath_mem_jit_desc(in, d) || fastpath_stack_jit_desc(in, d) ||
-           fastpath_cond_jit_desc(in, d);
+           fastpath_cond_jit_desc(in, d) || describe_general(in, d);
 }
 
 static bool emit_kind(struct jit_ctx *c, const struct jit_desc *d0, const struct insn *in, unsigned i)
@@ -468,6 +547,12 @@ static bool emit_kind(struct jit_ctx *c, const struct jit_desc *d0, const struct
         return emit_setcc_cmov(c, &d);
     case JK_CALL_REL: case JK_RET:
         emit_call_ret(c, &d, in, i);
+        return true;
+    case JK_ALU_MR: case JK_ALU_MI: case JK_TEST_MR: case JK_TEST_MI:
+        emit_alu_mem_dst(c, &d, in, i);
+        return true;
+    case JK_STORE_I: case JK_STORE_R:
+        emit_store_general(c, &d, in, i);
         return true;
     default:
         return false;
