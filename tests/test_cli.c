@@ -237,6 +237,59 @@ static void test_console_escapes_on_tty(void **s)
     close(master);
 }
 
+/* Waits up to timeout_ms for pid, draining the pty; its exit status, or -1 (still running: killed). */
+static int pty_wait_exit(pid_t pid, int master, char *out, size_t size, int timeout_ms)
+{
+    int wstatus = 0;
+    for (int waited = 0; waited < timeout_ms && waitpid(pid, &wstatus, WNOHANG) == 0; waited += 50)
+        pty_wait_for(master, out, size, NULL, 50);
+    if (waitpid(pid, &wstatus, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &wstatus, 0);
+        return -1;
+    }
+    pty_wait_for(master, out, size, NULL, 50);              /* its last words */
+    return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+}
+
+/* On a terminal, a target waiting for a teleport has no guest to give keys
+ * to: Ctrl-C stops it (exit 130, a clear message, terminal restored).  It
+ * used to be raw already, Ctrl-C a byte held for a guest that never came. */
+static void test_teleport_wait_stops_on_ctrl_c(void **s)
+{
+    (void)s;
+    const char *kernel = cached_kernel();
+    if (!kernel)
+        skip();
+    char pw[] = "/tmp/petrel-cli-pw-XXXXXX";
+    int fd = mkstemp(pw);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "s3cret\n", 7), 7);
+    close(fd);
+    int master = -1;
+    pid_t pid = forkpty(&master, NULL, NULL, NULL);
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl(PETREL_BIN, PETREL_BIN, "run", "--kernel", kernel, "--engine", "interp", "--memory", "128",
+              "--teleport-listen", "127.0.0.1:0", "--teleport-password-file", pw, (char *)NULL);
+        _exit(127);
+    }
+    static char out[1 << 16];
+    out[0] = 0;
+    bool waiting = pty_wait_for(master, out, sizeof(out), "waiting for a teleport on", 30000);
+    pty_wait_for(master, out, sizeof(out), NULL, 200);      /* the console starts after the line */
+    if (waiting)
+        assert_int_equal(write(master, "\003", 1), 1);
+    int status = pty_wait_exit(pid, master, out, sizeof(out), 5000);
+    unlink(pw);
+    if (!waiting || status != 130 || !strstr(out, "stopped by signal 2 (Interrupt) before a VM was received"))
+        fail_msg("Ctrl-C did not stop the waiting target (status %d); output:\n%s", status, out);
+    struct termios t;
+    assert_int_equal(tcgetattr(master, &t), 0);
+    assert_int_equal(t.c_lflag & (ICANON | ECHO | ISIG), ICANON | ECHO | ISIG);   /* restored */
+    close(master);
+}
+
 static void test_help_and_version(void **s)
 {
     (void)s;
@@ -294,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_image_too_big),
         cmocka_unit_test(test_linux_bad_input),
         cmocka_unit_test(test_console_escapes_on_tty),
+        cmocka_unit_test(test_teleport_wait_stops_on_ctrl_c),
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_first_guest_entry_logged),
     };
