@@ -11,6 +11,7 @@
 #include <glob.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <pty.h>
 #include <signal.h>
 #include <stdio.h>
@@ -237,12 +238,22 @@ static void test_console_escapes_on_tty(void **s)
     close(master);
 }
 
-/* Waits up to timeout_ms for pid, draining the pty; its exit status, or -1 (still running: killed). */
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Waits up to timeout_ms for pid, draining the pty (which may hang up
+ * first: then nothing blocks); its exit status, or -1 (still running: killed). */
 static int pty_wait_exit(pid_t pid, int master, char *out, size_t size, int timeout_ms)
 {
     int wstatus = 0;
-    for (int waited = 0; waited < timeout_ms && waitpid(pid, &wstatus, WNOHANG) == 0; waited += 50)
+    for (uint64_t end = mono_ms() + (uint64_t)timeout_ms; mono_ms() < end && waitpid(pid, &wstatus, WNOHANG) == 0;) {
         pty_wait_for(master, out, size, NULL, 50);
+        usleep(10 * 1000);
+    }
     if (waitpid(pid, &wstatus, WNOHANG) == 0) {
         kill(pid, SIGKILL);
         waitpid(pid, &wstatus, 0);
