@@ -32,6 +32,7 @@ struct tty_console {
     int stop_pipe[2];
     pthread_t thread;
     bool escape;                     /* the last byte was Ctrl-A */
+    bool signal_keys;                /* Ctrl-C and Ctrl-\ are still signals */
 };
 
 static struct termios saved_termios;
@@ -184,6 +185,7 @@ struct tty_console *tty_console_start(PUVM uvm, tty_quit_fn *quit, void *opaque,
     tc->uvm = uvm;
     tc->quit = quit;
     tc->quit_opaque = opaque;
+    tc->signal_keys = signal_keys;
     if (terminal_raw(signal_keys) != 0)
         fprintf(stderr, "petrel: console: cannot put the terminal in raw mode: %s\n", strerror(errno));
     sigset_t all, old;
@@ -205,8 +207,9 @@ struct tty_console *tty_console_start(PUVM uvm, tty_quit_fn *quit, void *opaque,
 void tty_console_guest_keys(struct tty_console *tc)
 {
     struct termios t;
-    if (!tc || !atomic_load(&termios_saved) || tcgetattr(STDIN_FILENO, &t) != 0)
+    if (!tc || !tc->signal_keys || !atomic_load(&termios_saved) || tcgetattr(STDIN_FILENO, &t) != 0)
         return;
+    tc->signal_keys = false;
     t.c_lflag &= ~(tcflag_t)ISIG;
     tcsetattr(STDIN_FILENO, TCSANOW, &t);
 }
