@@ -11,6 +11,11 @@
 ;   +28 MSR_AFTER IA32_TSC_DEADLINE after it fired (low dword; 0)
 ;   +32 CPUID1_ECX, +36 CPUID1_EDX
 ;   +40 TSC_PER_MS (qword, measured over 10 periodic ticks)
+;   +0x100 RING   the last 64 periodic ticks, tick n at +16*(n%64): TSC (qword) before
+;                 reading the current count, the current count (dword), TSC ticks the
+;                 read took (dword).  The count says how long ago the period ended, so
+;                 the test finds each tick's expiry on the guest's own clock however
+;                 late the interrupt came.
 ; Exits with code 1 ((0<<1)|1); any unexpected vector exits with code 7 ((3<<1)|1).
 %include "include.inc"
 %define RES         0x9000
@@ -27,6 +32,7 @@
 %define TSC_PER_MS  RES + 40
 %define DEADLINE    RES + 48            ; qword: the armed deadline
 %define STOP        RES + 64            ; set to 1 by the test when it has sampled the ticks
+%define RING        RES + 0x100         ; 64 entries of 16 bytes
 %define LAPIC       0xFEE00000
 %define ONESHOT_COUNT 200000000         ; 200 ms at the 1 GHz bus clock, divide 1: long enough
                                         ; that a descheduled host thread still reads it running
@@ -170,7 +176,31 @@ oneshot_irq:
         lock inc dword [ONESHOT]
         jmp     eoi
 tick_irq:
+        push    rax
+        push    rcx
+        push    rdx
+        push    rsi
+        rdtsc
+        shl     rdx, 32
+        or      rax, rdx
+        mov     rsi, rax                ; TSC before the read
+        mov     rcx, LAPIC
+        mov     ecx, [rcx + 0x390]      ; current count
+        rdtsc
+        shl     rdx, 32
+        or      rax, rdx
+        sub     rax, rsi                ; how long the read took
+        mov     edx, [TICKS]
+        and     edx, 63
+        shl     edx, 4
+        mov     [rdx + RING], rsi
+        mov     [rdx + RING + 8], ecx
+        mov     [rdx + RING + 12], eax
         lock inc dword [TICKS]
+        pop     rsi
+        pop     rdx
+        pop     rcx
+        pop     rax
         jmp     eoi
 deadline_irq:
         push    rax

@@ -2,14 +2,17 @@
  * The local APIC and IOAPIC models on their own: priorities (TPR/PPR),
  * acknowledge and EOI (with the EOI broadcast of level-triggered vectors),
  * ICR decoding, ESR, garbage in every register, IOAPIC edge/level inputs
- * with remote IRR, and saved state (round trip, timer carried over,
- * impossible values refused).
+ * with remote IRR, the periodic timer's rate on a clock the test steps,
+ * and saved state (round trip, timer carried over, impossible values
+ * refused).
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include <vmm/err.h>
@@ -163,6 +166,66 @@ static void test_lapic_saved_state(void **state)
     vclock_destroy(clock);
 }
 
+/* Timer interrupts and the virtual time of each (on the clock's thread). */
+struct ticks {
+    struct vclock *clock;
+    atomic_uint n;
+    _Atomic uint64_t at[8];
+};
+
+static void tick_notify(void *opaque, uint32_t cpu)
+{
+    (void)cpu;
+    struct ticks *t = opaque;
+    unsigned n = atomic_load(&t->n);
+    if (n < 8)
+        atomic_store(&t->at[n], vclock_now(t->clock));
+    atomic_store(&t->n, n + 1);
+}
+
+static void no_send(void *opaque, uint32_t src, const struct apic_msg *msg) { (void)opaque, (void)src, (void)msg; }
+static void no_eoi(void *opaque, uint8_t vector) { (void)opaque, (void)vector; }
+
+#define PERIOD_NS 1000000000ull            /* count 62500000, divide 16 */
+
+/*
+ * The periodic timer's rate, whatever the host's load: the clock stands
+ * still except for a moment before each expiry, when the test lets it run
+ * until the interrupt comes.  Each period gives one interrupt, never before
+ * its time; the next expiry is armed one period after the last (not after
+ * whenever the host ran the callback), and the count reads what a period
+ * started at a multiple of 1 s says.
+ */
+static void test_lapic_periodic_rate(void **state)
+{
+    (void)state;
+    struct ticks t = { .clock = vclock_create() };
+    assert_non_null(t.clock);
+    struct lapic_host host = { &t, tick_notify, no_send, no_eoi };
+    struct lapic *a = lapic_create(t.clock, 0, &host);
+    assert_non_null(a);
+    lapic_write(a, 0xf0, 0x1ff);
+    lapic_write(a, 0x3e0, 3);                       /* divide 16 */
+    lapic_write(a, 0x320, 0x20040);                 /* periodic, vector 0x40 */
+    lapic_write(a, 0x380, 62500000);                /* at clock time 0 (paused) */
+    assert_int_equal(vclock_next_deadline(t.clock), PERIOD_NS);
+    for (unsigned k = 1; k <= 5; k++) {
+        vclock_set(t.clock, k * PERIOD_NS - 100000);   /* 100 us before the k-th expiry */
+        vclock_resume(t.clock);
+        for (int ms = 0; ms < 10000 && atomic_load(&t.n) < k; ms++)
+            nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+        vclock_pause(t.clock);
+        uint64_t now = vclock_now(t.clock);
+        assert_int_equal(atomic_load(&t.n), k);
+        assert_true(atomic_load(&t.at[k - 1]) >= k * PERIOD_NS);             /* not early */
+        assert_true(now < (k + 1) * PERIOD_NS);     /* (the host did not stall for a second) */
+        assert_int_equal(vclock_next_deadline(t.clock), (k + 1) * PERIOD_NS);
+        assert_int_equal(lapic_read(a, 0x390), 62500000 - (now - k * PERIOD_NS) / 16);
+    }
+    lapic_destroy(a);
+    vclock_destroy(t.clock);
+}
+
 static void route(struct ioapic *io, unsigned pin, uint32_t lo, uint32_t hi)
 {
     ioapic_mmio_write(io, 0, 0x11 + 2 * pin);
@@ -243,6 +306,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lapic_priorities_and_eoi),
         cmocka_unit_test(test_lapic_icr_and_garbage),
+        cmocka_unit_test(test_lapic_periodic_rate),
         cmocka_unit_test(test_lapic_saved_state),
         cmocka_unit_test(test_ioapic_edge_level),
     };

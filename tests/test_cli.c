@@ -1,7 +1,9 @@
 /*
  * The `petrel` command as a user meets it: guests print and exit with their
  * code; bad arguments and unreadable files give one line on stderr and exit
- * status 2.
+ * status 2.  On a terminal: the console's escapes, and Ctrl-C, which stops
+ * a target still waiting for a teleport but belongs to the guest once the
+ * VM has arrived.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +13,7 @@
 #include <glob.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <pty.h>
 #include <signal.h>
 #include <stdio.h>
@@ -237,6 +240,143 @@ static void test_console_escapes_on_tty(void **s)
     close(master);
 }
 
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Waits up to timeout_ms for pid, draining the pty (which may hang up
+ * first: then nothing blocks); its exit status, or -1 (still running: killed). */
+static int pty_wait_exit(pid_t pid, int master, char *out, size_t size, int timeout_ms)
+{
+    int wstatus = 0;
+    for (uint64_t end = mono_ms() + (uint64_t)timeout_ms; mono_ms() < end && waitpid(pid, &wstatus, WNOHANG) == 0;) {
+        pty_wait_for(master, out, size, NULL, 50);
+        usleep(10 * 1000);
+    }
+    if (waitpid(pid, &wstatus, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &wstatus, 0);
+        return -1;
+    }
+    pty_wait_for(master, out, size, NULL, 50);              /* its last words */
+    return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+}
+
+/* A password file for teleports (path in pw, unlinked by the caller). */
+static void write_password(char *pw)
+{
+    int fd = mkstemp(pw);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "s3cret\n", 7), 7);
+    close(fd);
+}
+
+/* `petrel run --kernel K --teleport-listen 127.0.0.1:0` on a new pty (its
+ * master in *master); returns the pid once it listens, with its port in *port. */
+static pid_t start_tty_target(const char *kernel, const char *pw, int *master, char *out, size_t size, int *port)
+{
+    pid_t pid = forkpty(master, NULL, NULL, NULL);
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl(PETREL_BIN, PETREL_BIN, "run", "--kernel", kernel, "--engine", "interp", "--memory", "128",
+              "--teleport-listen", "127.0.0.1:0", "--teleport-password-file", pw, (char *)NULL);
+        _exit(127);
+    }
+    out[0] = 0;
+    const char *line = "waiting for a teleport on 127.0.0.1:";
+    bool waiting = pty_wait_for(*master, out, size, line, 30000);
+    pty_wait_for(*master, out, size, NULL, 200);            /* the console starts after the line */
+    *port = waiting ? atoi(strstr(out, line) + strlen(line)) : 0;
+    if (!waiting)
+        fail_msg("the target does not listen; output:\n%s", out);
+    return pid;
+}
+
+/* On a terminal, a target waiting for a teleport has no guest to give keys
+ * to: Ctrl-C stops it (exit 130, a clear message, terminal restored).  It
+ * used to be raw already, Ctrl-C a byte held for a guest that never came. */
+static void test_teleport_wait_stops_on_ctrl_c(void **s)
+{
+    (void)s;
+    const char *kernel = cached_kernel();
+    if (!kernel)
+        skip();
+    char pw[] = "/tmp/petrel-cli-pw-XXXXXX";
+    write_password(pw);
+    static char out[1 << 16];
+    int master = -1, port = 0;
+    pid_t pid = start_tty_target(kernel, pw, &master, out, sizeof(out), &port);
+    assert_int_equal(write(master, "\003", 1), 1);
+    int status = pty_wait_exit(pid, master, out, sizeof(out), 5000);
+    unlink(pw);
+    if (status != 130 || !strstr(out, "stopped by signal 2 (Interrupt) before a VM was received"))
+        fail_msg("Ctrl-C did not stop the waiting target (status %d); output:\n%s", status, out);
+    struct termios t;
+    assert_int_equal(tcgetattr(master, &t), 0);
+    assert_int_equal(t.c_lflag & (ICANON | ECHO | ISIG), ICANON | ECHO | ISIG);   /* restored */
+    close(master);
+}
+
+/* Once the VM has arrived, Ctrl-C is the guest's (raw terminal, petrel
+ * runs on) and Ctrl-A x quits.  The source: a Linux VM just started. */
+static void test_teleported_vm_gets_ctrl_c(void **s)
+{
+    (void)s;
+    const char *kernel = cached_kernel();
+    if (!kernel)
+        skip();
+    char pw[] = "/tmp/petrel-cli-pw-XXXXXX", sock[64], addr[32];
+    write_password(pw);
+    snprintf(sock, sizeof(sock), "%s.sock", pw);
+    pid_t src = fork();
+    assert_true(src >= 0);
+    if (src == 0) {
+        freopen("/dev/null", "w", stderr);
+        execl(PETREL_BIN, PETREL_BIN, "run", "--kernel", kernel, "--engine", "interp", "--memory", "128", "--console",
+              "none", "--control", sock, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 3000 && access(sock, F_OK) != 0; i++)
+        usleep(10 * 1000);
+    static char out[1 << 16];
+    int master = -1, port = 0;
+    pid_t pid = start_tty_target(kernel, pw, &master, out, sizeof(out), &port);
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+    struct run_result r = run_petrel((const char *[]){ "ctl", sock, "teleport", addr, "--password-file", pw, NULL });
+    int wstatus = 0;
+    for (int i = 0; r.status == 0 && i < 3000 && waitpid(src, &wstatus, WNOHANG) == 0; i++)
+        usleep(10 * 1000);                                  /* the source powers off after the hand-over */
+    if (waitpid(src, &wstatus, WNOHANG) == 0) {
+        kill(src, SIGKILL);
+        waitpid(src, &wstatus, 0);
+    }
+    unlink(pw);
+    unlink(sock);
+    if (r.status != 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &wstatus, 0);
+        close(master);
+        fail_msg("teleport failed (%d): %s%s", r.status, r.out, r.err);
+    }
+    bool received = pty_wait_for(master, out, sizeof(out), "teleported VM received", 10000);
+    struct termios t = { 0 };
+    for (int i = 0; i < 100 && tcgetattr(master, &t) == 0 && (t.c_lflag & ISIG); i++)
+        pty_wait_for(master, out, sizeof(out), NULL, 50);
+    assert_int_equal(write(master, "\003", 1), 1);
+    pty_wait_for(master, out, sizeof(out), NULL, 500);
+    bool runs_on = waitpid(pid, &wstatus, WNOHANG) == 0;
+    if (runs_on)
+        assert_int_equal(write(master, "\001x", 2), 2);
+    int status = runs_on ? pty_wait_exit(pid, master, out, sizeof(out), 10000) : -1;
+    close(master);
+    if (!received || (t.c_lflag & ISIG) || !runs_on || status != 0)
+        fail_msg("after the teleport: ISIG %s, %s Ctrl-C, exit %d; output:\n%s", t.c_lflag & ISIG ? "on" : "off",
+                 runs_on ? "ran on after" : "stopped by", status, out);
+}
+
 static void test_help_and_version(void **s)
 {
     (void)s;
@@ -294,6 +434,8 @@ int main(void)
         cmocka_unit_test(test_image_too_big),
         cmocka_unit_test(test_linux_bad_input),
         cmocka_unit_test(test_console_escapes_on_tty),
+        cmocka_unit_test(test_teleport_wait_stops_on_ctrl_c),
+        cmocka_unit_test(test_teleported_vm_gets_ctrl_c),
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_first_guest_entry_logged),
     };

@@ -291,11 +291,15 @@ static int run_vm(PUVM uvm, const struct run_options *o, struct run_wait *w, con
     struct control_server *srv = NULL;
     if (o->control && !(srv = start_control(uvm, o->control)))
         return CLI_EXIT_USAGE;
-    struct tty_console *tc = o->cli_reads_stdin ? tty_console_start(uvm, on_console_quit, w) : NULL;
+    /* A target waiting for a teleport has no guest yet: Ctrl-C stops it. */
+    struct tty_console *tc =
+        o->cli_reads_stdin ? tty_console_start(uvm, on_console_quit, w, o->teleport_listen != NULL) : NULL;
     int sig = 0;
     int rc = start_vm(uvm, o, w, sigs, &sig);
-    if (RT_SUCCESS(rc))
+    if (RT_SUCCESS(rc)) {
+        tty_console_guest_keys(tc);
         sig = wait_for_stop(w, sigs);
+    }
     tty_console_stop(tc);              /* the terminal is sane again before any message */
     VMSTATE st = VMR3GetStateU(uvm);
     int status = RT_FAILURE(rc) && sig ? 128 + sig       /* stopped while waiting for a teleport */

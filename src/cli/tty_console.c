@@ -32,6 +32,7 @@ struct tty_console {
     int stop_pipe[2];
     pthread_t thread;
     bool escape;                     /* the last byte was Ctrl-A */
+    bool signal_keys;                /* Ctrl-C and Ctrl-\ are still signals */
 };
 
 static struct termios saved_termios;
@@ -68,7 +69,10 @@ static void install_restore_hooks(void)
         sigaction(fatal_signals[i], &sa, &previous_actions[i]);
 }
 
-static int terminal_raw(void)
+/* Raw mode; signal_keys keeps Ctrl-C and Ctrl-\ as signals (no guest to
+ * take them yet) but never Ctrl-Z: a job stopped in raw mode would leave
+ * the shell a raw terminal. */
+static int terminal_raw(bool signal_keys)
 {
     struct termios t;
     if (tcgetattr(STDIN_FILENO, &t) != 0)
@@ -76,7 +80,8 @@ static int terminal_raw(void)
     saved_termios = t;
     install_restore_hooks();
     t.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
-    t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
+    t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | IEXTEN | (signal_keys ? 0 : ISIG));
+    t.c_cc[VSUSP] = _POSIX_VDISABLE;
     t.c_cflag &= ~(tcflag_t)(CSIZE | PARENB);
     t.c_cflag |= CS8;
     t.c_oflag |= OPOST;
@@ -169,7 +174,7 @@ static void *input_thread(void *arg)
     return NULL;
 }
 
-struct tty_console *tty_console_start(PUVM uvm, tty_quit_fn *quit, void *opaque)
+struct tty_console *tty_console_start(PUVM uvm, tty_quit_fn *quit, void *opaque, bool signal_keys)
 {
     struct tty_console *tc = calloc(1, sizeof(*tc));
     if (!tc || pipe(tc->stop_pipe) != 0) {
@@ -180,7 +185,8 @@ struct tty_console *tty_console_start(PUVM uvm, tty_quit_fn *quit, void *opaque)
     tc->uvm = uvm;
     tc->quit = quit;
     tc->quit_opaque = opaque;
-    if (terminal_raw() != 0)
+    tc->signal_keys = signal_keys;
+    if (terminal_raw(signal_keys) != 0)
         fprintf(stderr, "petrel: console: cannot put the terminal in raw mode: %s\n", strerror(errno));
     sigset_t all, old;
     sigfillset(&all);                  /* signals are for the main thread */
@@ -196,6 +202,16 @@ struct tty_console *tty_console_start(PUVM uvm, tty_quit_fn *quit, void *opaque)
         return NULL;
     }
     return tc;
+}
+
+void tty_console_guest_keys(struct tty_console *tc)
+{
+    struct termios t;
+    if (!tc || !tc->signal_keys || !atomic_load(&termios_saved) || tcgetattr(STDIN_FILENO, &t) != 0)
+        return;
+    tc->signal_keys = false;
+    t.c_lflag &= ~(tcflag_t)ISIG;
+    tcsetattr(STDIN_FILENO, TCSANOW, &t);
 }
 
 void tty_console_stop(struct tty_console *tc)

@@ -12,6 +12,8 @@
 #ifndef PETREL_CLI_TTY_CONSOLE_H
 #define PETREL_CLI_TTY_CONSOLE_H
 
+#include <stdbool.h>
+
 #include <vmm/vmapi.h>
 
 struct tty_console;
@@ -19,8 +21,12 @@ typedef void tty_quit_fn(void *opaque);
 
 /* Raw mode on stdin's terminal (restored by tty_console_stop, at exit and
  * on fatal signals) and the input thread.  NULL on failure, with a message
- * on stderr. */
-struct tty_console *tty_console_start(PUVM uvm, tty_quit_fn *quit, void *opaque);
+ * on stderr.  signal_keys: Ctrl-C and Ctrl-\ stay signals for petrel
+ * (no guest yet: a target waiting for a teleport) until
+ * tty_console_guest_keys. */
+struct tty_console *tty_console_start(PUVM uvm, tty_quit_fn *quit, void *opaque, bool signal_keys);
+/* From now on Ctrl-C and Ctrl-\ are the guest's; NULL is fine. */
+void tty_console_guest_keys(struct tty_console *tc);
 /* Stops the thread and restores the terminal; NULL is fine. */
 void tty_console_stop(struct tty_console *tc);
 
