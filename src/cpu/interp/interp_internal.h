@@ -210,6 +210,8 @@ struct interp_cpu {
     struct block *scratch;    /* uncached decode (MMIO code), BLOCK_MAX_INSNS long */
     uint8_t  *jit_buf;        /* JIT_BUFFER_SIZE bytes of compiled blocks (jit.c), or NULL */
     size_t    jit_used;
+    const uint8_t *jit_exit_stub;   /* shared by the buffer's blocks (jit.c) */
+    const uint8_t *jit_chain_stub;
     size_t    jit_touched;    /* bytes from the start whose pages may be resident */
     uint16_t  jit_hot;        /* full runs before a block is compiled; 0: never */
     uint64_t  jit_compiled;   /* blocks compiled since creation */

@@ -7,14 +7,15 @@
  * array; RAX, RCX, RDX, RSI, RDI and R8-R11 are scratch (a handler call
  * clobbers them anyway).  Code layout of one block:
  *
- *   exit:   RAX = (RDX << 32) | EAX; restore; ret     <- every exit jumps here
- *   entry:  save RBX, R12, R13; RBX = cpu; R12 = cpu->gpr
- *   body:   instruction 0 ... instruction n-1          <- chained blocks jump here
- *           into the successor's body when it may (jit_chain.c)
- *           EAX = X_NEXT, EDX = n; jmp exit
+ *   exit:   RAX = (RDX << 32) | EAX; restore; ret     } once, at the buffer's
+ *   chain:  into the successor, or EAX = X_NEXT, EDX = n } start (jit_chain.c)
  *
- * Every block's frame is the same, so one block's exit stub returns for
- * whichever block a chain started in.
+ *   entry:  save RBX, R12, R13; RBX = cpu; R12 = cpu->gpr      } each block
+ *   body:   instruction 0 ... instruction n-1 <- chains jump here }
+ *           R8 = this block; jmp chain                          }
+ *
+ * Every block's frame is the same, so the exit returns for whichever block
+ * a chain started in.
  */
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -129,25 +130,35 @@ static void emit_entry(struct emit *e)
     e_op_mem(e, true, OP_MOV_LOAD, H_R12, H_RBX, offsetof(struct interp_cpu, gpr));
 }
 
+/* The exit and chain stubs every block of the buffer jumps to, at its start. */
+static bool emit_stubs(struct interp_cpu *cpu)
+{
+    struct emit e = { .p = cpu->jit_buf, .end = cpu->jit_buf + JIT_BUFFER_SIZE };
+    cpu->jit_exit_stub = e.p;
+    emit_exit_stub(&e);
+    cpu->jit_chain_stub = e.p;
+    jit_emit_chain_stub(&e, cpu->jit_exit_stub);
+    cpu->jit_used = (size_t)(e.p - cpu->jit_buf + 15) & ~(size_t)15;
+    return emit_ok(&e);
+}
+
 bool jit_compile(struct interp_cpu *cpu, struct block *b)
 {
     if (b == cpu->scratch || b->mode != MODE_64 || !b->n || !buffer_ready(cpu))
         return false;
+    if (cpu->jit_used == 0 && !emit_stubs(cpu))
+        return false;
     uint8_t *start = cpu->jit_buf + cpu->jit_used;
-    struct jit_ctx c = { .cpu = cpu, .b = b };
+    struct jit_ctx c = { .cpu = cpu, .b = b, .exit = cpu->jit_exit_stub };
     c.e.p = start;
     c.e.end = cpu->jit_buf + JIT_BUFFER_SIZE;
-    c.exit = c.e.p;
-    emit_exit_stub(&c.e);
     uint8_t *entry = c.e.p;
     emit_entry(&c.e);
     uint8_t *body = c.e.p;
     for (unsigned i = 0; i < b->n; i++)
         if (!jit_emit_native(&c, i))
             jit_call_handler(&c, i);
-    jit_emit_chain(&c);
-    e_op_rr(&c.e, false, OP_XOR, H_RAX, H_RAX);              /* X_NEXT, ran through */
-    jit_exit_at(&c, b->n);
+    jit_emit_chain(&c);                                      /* ran through: chain or leave */
     if (!emit_ok(&c.e)) {
         cpu->jit_used = cpu->jit_touched = JIT_BUFFER_SIZE;  /* full until the arena empties */
         return false;

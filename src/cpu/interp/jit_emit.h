@@ -25,8 +25,10 @@ void jit_call_handler(struct jit_ctx *c, unsigned i);
 void jit_exit_at(struct jit_ctx *c, unsigned idx);
 
 /* At a block's end (ran through): go on into the compiled successor
- * when the C loop would do nothing else first (jit_chain.c). */
+ * when the C loop would do nothing else first, else leave with X_NEXT
+ * (jit_chain.c).  The stub that does it is emitted once per buffer. */
 void jit_emit_chain(struct jit_ctx *c);
+void jit_emit_chain_stub(struct emit *e, const uint8_t *exit);
 
 /* Guest register g in the gpr array (R12). */
 #define GREG(g) ((int32_t)(8 * (g)))
