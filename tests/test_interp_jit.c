@@ -415,6 +415,20 @@ static void test_hot_loop(void **state)
     assert_int_equal(a.st.rflags, b.st.rflags);
     assert_memory_equal(plain->ram.host + DATA, jit->ram.host + DATA, 4 * 4097);
     assert_true(interp_compiled_blocks(jit->cpu) > 0);
+
+    /* An idle release drops the compiled code (not the decoded blocks): the
+     * loop runs again from a cleared DATA, is compiled again, same result. */
+    uint64_t compiled = interp_compiled_blocks(jit->cpu);
+    interp_release_idle_memory(jit->cpu, false);
+    memset(jit->ram.host + DATA, 0, 4 * 4097);
+    long_state(jit, 0);
+    jit->st.gpr[GPR_RBX] = DATA;
+    jit->st.rip = CODE;
+    interp_state_changed(jit->cpu);
+    assert_int_equal(interp_execute(jit->cpu, 0), VINF_EM_HALT);
+    assert_memory_equal(a.st.gpr, jit->st.gpr, sizeof(a.st.gpr));
+    assert_memory_equal(plain->ram.host + DATA, jit->ram.host + DATA, 4 * 4097);
+    assert_true(interp_compiled_blocks(jit->cpu) > compiled);
     sys_free(plain);
     sys_free(jit);
 }

@@ -292,11 +292,14 @@ static struct block *decode_into_arena(struct interp_cpu *cpu, uint64_t phys)
 
 /* Emptying a full arena keeps its pages resident (refilling them costs no
  * page faults while the guest is busy): an idle vCPU gives back those above
- * the blocks in use, or all of them after dropping every block. */
+ * the blocks in use, or all of them after dropping every block; compiled
+ * code goes at every such release (jit_forget). */
 void interp_release_idle_memory(struct interp_cpu *cpu, bool drop_code)
 {
     if (drop_code && cpu->arena_used > 0)
         arena_flush(cpu);
+    else
+        jit_forget(cpu);                          /* recompiling what stays hot is cheap */
     size_t keep = (cpu->arena_used + 4095) & ~(size_t)4095;
     if (cpu->arena_touched > keep && madvise(cpu->arena + keep, cpu->arena_touched - keep, MADV_DONTNEED) == 0)
         cpu->arena_touched = keep;

@@ -52,6 +52,20 @@ void jit_reset(struct interp_cpu *cpu)
     cpu->jit_used = 0;
 }
 
+void jit_forget(struct interp_cpu *cpu)
+{
+    if (!cpu->jit_used)
+        return;
+    for (size_t off = 0; off < cpu->arena_used;) {          /* blocks lie back to back */
+        struct block *b = (struct block *)(cpu->arena + off);
+        b->code = NULL;
+        b->chain = NULL;
+        b->hits = 0;
+        off += BLOCK_BYTES(b->n);
+    }
+    jit_reset(cpu);
+}
+
 void jit_release_idle(struct interp_cpu *cpu)
 {
     size_t keep = (cpu->jit_used + 4095) & ~(size_t)4095;

@@ -80,6 +80,8 @@ bool jit_compile(struct interp_cpu *cpu, struct block *b);
 /* Empties the code buffer (with the block arena: every compiled block died). */
 void jit_reset(struct interp_cpu *cpu);
 void jit_init(struct interp_cpu *cpu);
+/* Drops every compiled block (the decoded blocks stay), for an idle vCPU. */
+void jit_forget(struct interp_cpu *cpu);
 /* Gives the pages of the code buffer above the code in use back to the host. */
 void jit_release_idle(struct interp_cpu *cpu);
 void jit_destroy(struct interp_cpu *cpu);
