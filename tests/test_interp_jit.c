@@ -77,7 +77,10 @@ static void gen_alu(struct prog *p)
 {
     bool w = rn(2);
     unsigned op = rn(8), a = pick(), b = pick();
-    switch (rn(10)) {
+    switch (rn(13)) {
+    case 10: mem(p, false, op * 8, -1, b); break;               /* op [rbx + d], b8 */
+    case 11: mem(p, false, rn(2) ? 0x80 : 0xf6, -1, p->n & 1 ? op : 0); put(p, rn(256)); break;   /* byte imm, TEST */
+    case 12: put(p, 0x66); mem(p, false, rn(2) ? 0x83 : 0x85, -1, op); if (p->b[p->n - 3] == 0x83) put(p, rn(256)); break;
     case 6: mem(p, w, op * 8 + 1, -1, b); break;                /* op [rbx + d], b */
     case 7: mem(p, w, 0x83, -1, op); put(p, rn(256)); break;    /* op [rbx + d], imm8 */
     case 8: mem(p, w, 0x81, -1, op); put32(p, rimm()); break;

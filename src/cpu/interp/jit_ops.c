@@ -293,20 +293,20 @@ static void emit_push_pop(struct jit_ctx *c, const struct jit_desc *d, unsigned 
  * address and no LOCK: what fastpath*.c does not specialise. */
 static bool describe_general(const struct insn *in, struct jit_desc *d)
 {
-    bool wide = in->osz == 4 || in->osz == 8;
+    bool reg_ok = in->osz != 1 || in->reg8 < 16;  /* AH..BH as a source: the handler */
     if (in->mod3 || in->lock || in->asz != 8)
         return false;
-    if ((in->fn == op_alu_rm_r || in->fn == op_grp1) && wide) {
+    if (in->fn == op_alu_rm_r || in->fn == op_grp1) {
         unsigned op = in->fn == op_grp1 ? in->ext : (in->opc >> 3) & 7;
-        if (op == JOP_ADC || op == JOP_SBB)
+        if (op == JOP_ADC || op == JOP_SBB || (in->fn == op_alu_rm_r && !reg_ok))
             return false;
         *d = (struct jit_desc){ .kind = in->fn == op_grp1 ? JK_ALU_MI : JK_ALU_MR, .op = (uint8_t)op,
-                                .size = in->osz, .src = in->reg, .flags = true };
+                                .size = in->osz, .src = in->osz == 1 ? in->reg8 : in->reg, .flags = true };
         return true;
     }
-    if ((in->fn == op_test_rm_r || in->fn == op_test_rm_imm) && wide) {
+    if ((in->fn == op_test_rm_r && reg_ok) || in->fn == op_test_rm_imm) {
         *d = (struct jit_desc){ .kind = in->fn == op_test_rm_r ? JK_TEST_MR : JK_TEST_MI, .size = in->osz,
-                                .src = in->reg, .flags = true };
+                                .src = in->osz == 1 ? in->reg8 : in->reg, .flags = true };
         return true;
     }
     if (in->fn == op_mov_rm_imm) {
@@ -320,12 +320,22 @@ static bool describe_general(const struct insn *in, struct jit_desc *d)
     return false;
 }
 
-/* mov [rax], dl/dx/edx/rdx. */
-static void store_sized(struct emit *e, unsigned size)
+/* host = the size-byte value at [base] (or guest register g's low bytes),
+ * zero-extended. */
+static void load_sized(struct emit *e, unsigned host, unsigned base, int32_t disp, unsigned size)
+{
+    if (size == 1 || size == 2)
+        e_op_mem(e, false, size == 1 ? OP_MOVZX8 : OP_MOVZX16, host, base, disp);
+    else
+        e_op_mem(e, size == 8, OP_MOV_LOAD, host, base, disp);
+}
+
+/* mov [base], dl/dx/edx/rdx. */
+static void store_sized(struct emit *e, unsigned base, unsigned size)
 {
     if (size == 2)
         e_byte(e, 0x66);
-    e_op_mem(e, size == 8, size == 1 ? 0x88 : OP_MOV_STORE, H_RDX, H_RAX, 0);
+    e_op_mem(e, size == 8, size == 1 ? 0x88 : OP_MOV_STORE, H_RDX, base, 0);
 }
 
 /* op [mem], reg/imm and TEST [mem], reg/imm as alu.c does them: d from
@@ -336,20 +346,19 @@ static void emit_alu_mem_dst(struct jit_ctx *c, const struct jit_desc *d, const 
 {
     struct emit *e = &c->e;
     bool test = d->kind == JK_TEST_MR || d->kind == JK_TEST_MI, writes = !test && d->op != JOP_CMP;
-    bool w = d->size == 8;
     emit_address(e, in, true);
     uint8_t *miss = emit_tlb(e, d->size, writes);
     e_op_rr(e, true, OP_MOV_STORE, H_RAX, H_R8);            /* r8 = host address */
-    e_op_mem(e, w, OP_MOV_LOAD, H_RAX, H_R8, 0);            /* d */
+    load_sized(e, H_RAX, H_R8, 0, d->size);                 /* d */
     if (d->kind == JK_ALU_MR || d->kind == JK_TEST_MR)
-        load_greg(e, H_RCX, d->src, d->size);
+        load_sized(e, H_RCX, H_R12, GREG(d->src), d->size);   /* (reg8 numbers below 16 are the low bytes) */
     else
         e_mov_imm(e, H_RCX, in->imm);
     e_op_rr(e, true, OP_MOV_STORE, H_RAX, H_RDX);            /* mov rdx, rax */
     e_op_rr(e, true, test ? OP_AND : host_alu[d->op], H_RDX, H_RCX);
     emit_lazy(e, test ? LF_LOGIC : alu_lazy[d->op], d->size);
     if (writes)
-        e_op_mem(e, w, OP_MOV_STORE, H_RDX, H_R8, 0);
+        store_sized(e, H_R8, d->size);
     emit_slow_path(c, i, miss);
 }
 
@@ -362,7 +371,7 @@ static void emit_store_general(struct jit_ctx *c, const struct jit_desc *d, cons
         e_mov_imm(e, H_RDX, in->imm);
     else
         load_greg(e, H_RDX, d->src, 8);
-    store_sized(e, d->size);
+    store_sized(e, H_RAX, d->size);
     emit_slow_path(c, i, miss);
 }
 
@@ -373,17 +382,22 @@ static void emit_store_general(struct jit_ctx *c, const struct jit_desc *d, cons
 static bool emit_host_flags(struct jit_ctx *c, unsigned cc)
 {
     struct emit *e = &c->e;
-    bool w = c->known_size == 8;
+    unsigned size = c->known_size;
+    bool w = size == 8, byte = size == 1;
     switch (c->known_op) {
     case LF_SUB: case LF_ADD:
         e_op_mem(e, true, OP_MOV_LOAD, H_RAX, H_RBX, CPU_OFF(lf.dst));
-        e_op_mem(e, w, c->known_op == LF_SUB ? OP_CMP : OP_ADD, H_RAX, H_RBX, CPU_OFF(lf.src));
+        if (size == 2)
+            e_byte(e, 0x66);
+        e_op_mem(e, w, (c->known_op == LF_SUB ? OP_CMP : OP_ADD) - byte, H_RAX, H_RBX, CPU_OFF(lf.src));
         return true;
     case LF_LOGIC: case LF_SHL: case LF_SHR: case LF_SAR: case LF_MUL:
         if (c->known_op != LF_LOGIC && (cc >> 1) != 2)
             return false;                         /* only ZF is the result's alone */
         e_op_mem(e, true, OP_MOV_LOAD, H_RAX, H_RBX, CPU_OFF(lf.res));
-        e_op_rr(e, w, OP_TEST, H_RAX, H_RAX);
+        if (size == 2)
+            e_byte(e, 0x66);
+        e_op_rr(e, w, OP_TEST - byte, H_RAX, H_RAX);
         return true;
     default:
         return false;
