@@ -472,6 +472,7 @@ static void __attribute__((constructor)) fn_index_build(void)
     fn_add_all(&alu_fast[0][0][0], sizeof(alu_fast) / sizeof(insn_fn));
     fn_add_all(&alu_load_fast[0][0], sizeof(alu_load_fast) / sizeof(insn_fn));
     static const insn_fn more[] = { test_rr4, test_rr8, test_ri4, test_ri8, shl4, shr4, sar4, shl8, shr8, sar8,
+                                    inc4, dec4, inc8, dec8,
                                     imul_rr4, imul_rr8, imul_rri4, imul_rri8, movzx_m8, movzx_m16, movsx_m8,
                                     movsx_m16 };
     fn_add_all(more, sizeof(more) / sizeof(more[0]));
@@ -534,8 +535,6 @@ static bool describe_alu(const struct insn *in, insn_fn fn, bool flags, struct j
             for (unsigned si = 0; si < 2; si++) {
                 if (alu_fast[op][form][si] != fn)
                     continue;
-                if (op == ADC || op == SBB)
-                    return false;
                 d->kind = form < 2 ? JK_ALU_RR : JK_ALU_RI;
                 d->op = (uint8_t)op;
                 d->size = si ? 8 : 4;
@@ -546,7 +545,7 @@ static bool describe_alu(const struct insn *in, insn_fn fn, bool flags, struct j
             }
     for (unsigned op = 0; op < 8; op++)
         for (unsigned si = 0; si < 2; si++)
-            if (alu_load_fast[op][si] == fn && op != ADC && op != SBB && in->asz == 8) {
+            if (alu_load_fast[op][si] == fn && in->asz == 8) {
                 *d = (struct jit_desc){ .kind = JK_ALU_RM, .op = (uint8_t)op, .size = si ? 8 : 4,
                                         .dst = in->reg, .flags = true };
                 return true;
@@ -566,6 +565,14 @@ static bool describe_shift_mul(const struct insn *in, insn_fn fn, bool flags, st
                     return false;                 /* no flag change: the handler knows */
                 *d = (struct jit_desc){ .kind = JK_SHIFT_I, .op = shift_ext[k], .size = si ? 8 : 4,
                                         .dst = in->rm, .src = (uint8_t)c, .flags = flags };
+                return true;
+            }
+    static const insn_fn incdec[2][2] = { { inc4, dec4 }, { inc8, dec8 } };
+    for (unsigned si = 0; si < 2; si++)
+        for (unsigned k = 0; k < 2; k++)
+            if (incdec[si][k] == fn) {
+                *d = (struct jit_desc){ .kind = JK_INCDEC, .op = (uint8_t)k, .size = si ? 8 : 4, .dst = in->rm,
+                                        .flags = true };
                 return true;
             }
     if (fn == imul_rr4 || fn == imul_rr8) {

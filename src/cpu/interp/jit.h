@@ -22,7 +22,7 @@ enum jit_kind {
     JK_CALL = 0,      /* call the handler */
     JK_MOV_RR,        /* dst = src (size 4 zero-extends) */
     JK_MOV_RI,        /* dst = imm */
-    JK_ALU_RR,        /* dst op= src, op ADD/OR/AND/SUB/XOR/CMP */
+    JK_ALU_RR,        /* dst op= src (ADC/SBB only where the carry-in is known) */
     JK_ALU_RI,        /* dst op= imm */
     JK_ALU_RM,        /* dst op= [mem] */
     JK_TEST_RR,
@@ -36,6 +36,7 @@ enum jit_kind {
     JK_PUSH, JK_POP,  /* 64-bit register */
     JK_SHIFT_I,       /* op: 4 SHL, 5 SHR, 7 SAR; count from the insn */
     JK_IMUL_RR, JK_IMUL_RRI,
+    JK_INCDEC,        /* op 0 INC, 1 DEC, register (needs the CF it keeps) */
     JK_JCC,           /* op = condition; ends the block */
     JK_SETCC,         /* dst = byte register (reg8 numbering) */
     JK_CMOV,

@@ -132,12 +132,38 @@ static void emit_lazy(struct emit *e, unsigned lazy_op, unsigned size)
     e_store_imm16(e, H_RBX, CPU_OFF(lf.op), (uint16_t)(lazy_op | size << 8));
 }
 
-static const uint32_t host_alu[8] = { OP_ADD, OP_OR, 0, 0, OP_AND, OP_SUB, OP_XOR, OP_SUB };
-static const uint8_t alu_lazy[8] = { LF_ADD, LF_LOGIC, 0, 0, LF_LOGIC, LF_SUB, LF_LOGIC, LF_SUB };
+static const uint32_t host_alu[8] = { OP_ADD, OP_OR, OP_ADC, OP_SBB, OP_AND, OP_SUB, OP_XOR, OP_SUB };
+static const uint8_t alu_lazy[8] = { LF_ADD, LF_LOGIC, LF_ADC, LF_SBB, LF_LOGIC, LF_SUB, LF_LOGIC, LF_SUB };
 
-/* alu_reg(): d = RAX (sized), s = RCX (as the handler has it), r = RDX. */
+/* bt r8d, 0: host CF = the carry-in saved in R8B (emit_save_cf). */
+static void cf_from_r8(struct emit *e)
+{
+    e_rex(e, false, 0, 0, H_R8, false);
+    e_byte(e, 0x0f);
+    e_byte(e, 0xba);
+    e_byte(e, 0xe0 | (H_R8 & 7));
+    e_byte(e, 0);
+}
+
+/* alu_reg(): d = RAX (sized), s = RCX (as the handler has it), r = RDX;
+ * ADC/SBB take their carry-in from R8B (emit_save_cf) and add or subtract
+ * s at the operand size, as the handler does. */
 static void emit_alu_flags(struct emit *e, const struct jit_desc *d)
 {
+    if (d->op == JOP_ADC || d->op == JOP_SBB) {
+        e_op_rr(e, true, OP_MOV_STORE, H_RCX, H_R9);         /* r9 = s & mask */
+        if (d->size == 4)
+            e_op_rr(e, false, OP_MOV_STORE, H_R9, H_R9);
+        e_op_rr(e, true, OP_MOV_STORE, H_RAX, H_RDX);
+        cf_from_r8(e);
+        e_op_rr(e, true, host_alu[d->op], H_RDX, H_R9);     /* 64-bit adc/sbb: the handler's sum */
+        emit_lazy(e, alu_lazy[d->op], d->size);
+        e_op_mem(e, false, 0x88, H_R8, H_RBX, CPU_OFF(lf.cin));
+        if (d->size == 4)
+            e_op_rr(e, false, OP_MOV_STORE, H_RDX, H_RDX);
+        store_greg(e, H_RDX, d->dst);
+        return;
+    }
     e_op_rr(e, true, OP_MOV_STORE, H_RAX, H_RDX);            /* mov rdx, rax */
     e_op_rr(e, true, host_alu[d->op], H_RDX, H_RCX);
     emit_lazy(e, alu_lazy[d->op], d->size);
@@ -391,6 +417,23 @@ static bool emit_host_flags(struct jit_ctx *c, unsigned cc)
             e_byte(e, 0x66);
         e_op_mem(e, w, (c->known_op == LF_SUB ? OP_CMP : OP_ADD) - byte, H_RAX, H_RBX, CPU_OFF(lf.src));
         return true;
+    case LF_ADC: case LF_SBB: case LF_INC: case LF_DEC:   /* the same operation again, CF = cin first */
+        e_op_mem(e, false, OP_MOVZX8, H_RCX, H_RBX, CPU_OFF(lf.cin));
+        e_op_mem(e, true, OP_MOV_LOAD, H_RAX, H_RBX, CPU_OFF(lf.dst));
+        e_byte(e, 0x0f);                          /* bt ecx, 0 */
+        e_byte(e, 0xba);
+        e_byte(e, 0xe1);
+        e_byte(e, 0);
+        if (size == 2)
+            e_byte(e, 0x66);
+        if (c->known_op == LF_ADC || c->known_op == LF_SBB) {
+            e_op_mem(e, w, (c->known_op == LF_ADC ? OP_ADC : OP_SBB) - byte, H_RAX, H_RBX, CPU_OFF(lf.src));
+        } else {
+            e_rex(e, w, 0, 0, H_RAX, false);
+            e_byte(e, byte ? 0xfe : 0xff);        /* inc/dec al/ax/eax/rax */
+            e_byte(e, 0xc0 | (c->known_op == LF_DEC ? 1 : 0) << 3);
+        }
+        return true;
     case LF_LOGIC: case LF_SHL: case LF_SHR: case LF_SAR: case LF_MUL:
         if (c->known_op != LF_LOGIC && (cc >> 1) != 2)
             return false;                         /* only ZF is the result's alone */
@@ -402,6 +445,49 @@ static bool emit_host_flags(struct jit_ctx *c, unsigned cc)
     default:
         return false;
     }
+}
+
+/* R8B = the guest's CF (the carry-in of ADC/SBB, the CF that INC/DEC
+ * keep), from what the block's last flag writer is known to have left;
+ * false when that is not known. */
+static bool emit_save_cf(struct jit_ctx *c)
+{
+    struct emit *e = &c->e;
+    switch (c->known_op) {
+    case LF_SUB: case LF_ADD: case LF_ADC: case LF_SBB:
+        emit_host_flags(c, CC_B);
+        break;
+    case LF_LOGIC:
+        e_op_rr(e, false, OP_XOR, H_RAX, H_RAX); /* CF = 0 */
+        break;
+    case LF_MUL: case LF_INC: case LF_DEC:        /* CF is cin itself */
+        e_op_mem(e, false, OP_MOVZX8, H_R8, H_RBX, CPU_OFF(lf.cin));
+        return true;
+    default:
+        return false;
+    }
+    e_rex(e, false, 0, 0, H_R8, true);            /* setc r8b */
+    e_byte(e, 0x0f);
+    e_byte(e, 0x92);
+    e_byte(e, 0xc0 | (H_R8 & 7));
+    return true;
+}
+
+/* INC/DEC r32/r64 (incdec_reg in fastpath.c): CF kept in cin. */
+static bool emit_incdec(struct jit_ctx *c, const struct jit_desc *d)
+{
+    struct emit *e = &c->e;
+    if (!emit_save_cf(c))
+        return false;
+    load_greg(e, H_RAX, d->dst, d->size);
+    e_op_mem(e, true, OP_LEA, H_RDX, H_RAX, d->op ? -1 : 1);
+    e_mov_imm(e, H_RCX, 1);
+    emit_lazy(e, d->op ? LF_DEC : LF_INC, d->size);
+    e_op_mem(e, false, 0x88, H_R8, H_RBX, CPU_OFF(lf.cin));
+    if (d->size == 4)
+        e_op_rr(e, false, OP_MOV_STORE, H_RDX, H_RDX);
+    store_greg(e, H_RDX, d->dst);
+    return true;
 }
 
 /* Jcc rel (the block's last instruction): set_next_rip when taken. */
@@ -480,6 +566,7 @@ static uint8_t lazy_op_of(const struct jit_desc *d)
     case JK_ALU_MR: case JK_ALU_MI: return alu_lazy[d->op];
     case JK_SHIFT_I: return d->op == 4 ? LF_SHL : d->op == 5 ? LF_SHR : LF_SAR;
     case JK_IMUL_RR: case JK_IMUL_RRI: return LF_MUL;
+    case JK_INCDEC: return d->op ? LF_DEC : LF_INC;
     default: return LF_NONE;
     }
 }
@@ -521,12 +608,16 @@ static bool emit_kind(struct jit_ctx *c, const struct jit_desc *d0, const struct
         e_mov_imm(e, H_RAX, d.size == 8 ? in->imm : (uint32_t)in->imm);
         store_greg(e, H_RAX, d.dst);
         return true;
-    case JK_ALU_RR: case JK_ALU_RI:
-        emit_alu(c, &d, in);
+    case JK_ALU_RR: case JK_ALU_RI: case JK_ALU_RM:
+        if ((d.op == JOP_ADC || d.op == JOP_SBB) && !emit_save_cf(c))
+            return false;                         /* the carry-in is not known here */
+        if (d.kind == JK_ALU_RM)
+            emit_alu_mem(c, &d, in, i);
+        else
+            emit_alu(c, &d, in);
         return true;
-    case JK_ALU_RM:
-        emit_alu_mem(c, &d, in, i);
-        return true;
+    case JK_INCDEC:
+        return emit_incdec(c, &d);
     case JK_TEST_RR: case JK_TEST_RI:
         emit_test(e, &d, in);
         return true;

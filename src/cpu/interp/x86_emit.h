@@ -95,7 +95,7 @@ static inline void e_op_rr(struct emit *e, bool w, uint32_t op, unsigned reg, un
     e_byte(e, 0xc0 | ((reg & 7) << 3) | (rm & 7));
 }
 
-enum { OP_ADD = 0x03, OP_OR = 0x0b, OP_AND = 0x23, OP_SUB = 0x2b, OP_XOR = 0x33, OP_CMP = 0x3b,
+enum { OP_ADD = 0x03, OP_OR = 0x0b, OP_ADC = 0x13, OP_SBB = 0x1b, OP_AND = 0x23, OP_SUB = 0x2b, OP_XOR = 0x33, OP_CMP = 0x3b,
        OP_MOV_LOAD = 0x8b, OP_MOV_STORE = 0x89, OP_LEA = 0x8d, OP_IMUL = 0xaf0f, OP_TEST = 0x85,
        OP_MOVZX8 = 0xb60f, OP_MOVZX16 = 0xb70f, OP_MOVSX8 = 0xbe0f, OP_MOVSX16 = 0xbf0f, OP_MOVSXD = 0x63 };
 
