@@ -80,11 +80,24 @@ static void gen_alu(struct prog *p)
     switch (rn(13)) {
     case 10: mem(p, false, op * 8, -1, b); break;               /* op [rbx + d], b8 */
     case 11: mem(p, false, rn(2) ? 0x80 : 0xf6, -1, p->n & 1 ? op : 0); put(p, rn(256)); break;   /* byte imm, TEST */
-    case 12: put(p, 0x66); mem(p, false, rn(2) ? 0x83 : 0x85, -1, op); if (p->b[p->n - 3] == 0x83) put(p, rn(256)); break;
+    case 12: {                                                  /* word op [mem], imm8 / TEST [mem], r16 */
+        bool imm = rn(2);
+        put(p, 0x66);
+        mem(p, false, imm ? 0x83 : 0x85, -1, op);
+        if (imm)
+            put(p, rn(256));
+        break;
+    }
     case 6: mem(p, w, op * 8 + 1, -1, b); break;                /* op [rbx + d], b */
     case 7: mem(p, w, 0x83, -1, op); put(p, rn(256)); break;    /* op [rbx + d], imm8 */
     case 8: mem(p, w, 0x81, -1, op); put32(p, rimm()); break;
-    case 9: mem(p, w, rn(2) ? 0x85 : 0xf7, -1, 0); if (p->b[p->n - 3] == 0xf7) put32(p, rimm()); break;
+    case 9: {                                                   /* TEST [mem], rax / imm32 */
+        bool imm = rn(2);
+        mem(p, w, imm ? 0xf7 : 0x85, -1, 0);
+        if (imm)
+            put32(p, rimm());
+        break;
+    }
     case 0: rr(p, w, op * 8 + 1, -1, b, a); break;              /* op a, b */
     case 1: rr(p, w, op * 8 + 3, -1, a, b); break;              /* op a, b (reverse form) */
     case 2: rr(p, w, 0x83, -1, op, a); put(p, rn(256)); break;
@@ -103,9 +116,13 @@ static void gen_move(struct prog *p)
     case 10: if (rn(2)) { put(p, 0x66); mem(p, false, 0xc7, -1, 0); put(p, rn(256)); put(p, rn(256)); }
              else { mem(p, false, 0xc6, -1, 0); put(p, rn(256)); }
              break;                                             /* mov word/byte [rbx + d], imm */
-    case 11: if (rn(2)) put(p, 0x66);
-             mem(p, false, p->b[p->n - 1] == 0x66 ? 0x89 : 0x88, -1, a);
-             break;                                             /* mov [rbx + d], r16 / r8 */
+    case 11: {                                                  /* mov [rbx + d], r16 / r8 */
+        bool word = rn(2);
+        if (word)
+            put(p, 0x66);
+        mem(p, false, word ? 0x89 : 0x88, -1, a);
+        break;
+    }
     case 0: rr(p, w, 0x89, -1, b, a); break;
     case 1: rr(p, w, 0x8b, -1, a, b); break;
     case 2: rex(p, w, 0, a, false); put(p, 0xb8 + (a & 7)); put32(p, rimm()); if (w) put32(p, rimm()); break;
