@@ -27,9 +27,11 @@ void jit_init(struct interp_cpu *cpu)
 {
     const char *off = getenv("PETREL_JIT"), *hot = getenv("PETREL_JIT_HOT");
     cpu->jit_hot = JIT_HOT_DEFAULT;
-    if (hot && *hot) {
-        long v = strtol(hot, NULL, 10);
-        cpu->jit_hot = v < 1 ? 1 : v > 60000 ? 60000 : (uint16_t)v;
+    if (hot && *hot) {                            /* a number 1..60000; anything else keeps the default */
+        char *end;
+        long v = strtol(hot, &end, 10);
+        if (!*end && v >= 1 && v <= 60000)
+            cpu->jit_hot = (uint16_t)v;
     }
     if (off && off[0] == '0')
         cpu->jit_hot = 0;
