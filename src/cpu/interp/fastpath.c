@@ -629,10 +629,18 @@ bool fastpath_jit_desc(const struct insn *in, struct jit_desc *d)
 {
     if (!fn_find(in->fn))
         return false;                             /* not one of this file's */
+    static const insn_fn rot_nf[2][2] = { { rol4_nf, ror4_nf }, { rol8_nf, ror8_nf } };
+    for (unsigned si = 0; si < 2; si++)
+        for (unsigned k = 0; k < 2; k++)
+            if (rot_nf[si][k] == in->fn) {
+                unsigned size = si ? 8 : 4;
+                unsigned c = (in->opc == 0xd1 ? 1u : (unsigned)in->imm) & (size == 8 ? 63u : 31u) & (size * 8 - 1);
+                *d = (struct jit_desc){ .kind = JK_ROT_NF, .op = (uint8_t)k, .size = (uint8_t)size, .dst = in->rm,
+                                        .src = (uint8_t)c };
+                return true;
+            }
     insn_fn full = insn_flags_exact(in->fn);
     bool flags = full == in->fn;
-    if (full == op_grp2)
-        return false;                             /* ROL/ROR twins: the handler */
     return describe_alu(in, full, flags, d) || describe_shift_mul(in, full, flags, d) ||
            (flags && describe_move(in, in->fn, d));
 }

@@ -37,6 +37,8 @@ enum jit_kind {
     JK_SHIFT_I,       /* op: 4 SHL, 5 SHR, 7 SAR; count from the insn */
     JK_IMUL_RR, JK_IMUL_RRI,
     JK_INCDEC,        /* op 0 INC, 1 DEC, register (needs the CF it keeps) */
+    JK_ROT_NF,        /* op 0 ROL, 1 ROR by an immediate, its flags dead (fastpath.c's twins) */
+    JK_JMP,           /* JMP rel (64-bit code) */
     JK_JCC,           /* op = condition; ends the block */
     JK_SETCC,         /* dst = byte register (reg8 numbering) */
     JK_CMOV,

@@ -319,6 +319,10 @@ static void emit_push_pop(struct jit_ctx *c, const struct jit_desc *d, unsigned 
  * address and no LOCK: what fastpath*.c does not specialise. */
 static bool describe_general(const struct insn *in, struct jit_desc *d)
 {
+    if (in->fn == op_jmp_rel) {
+        *d = (struct jit_desc){ .kind = JK_JMP, .size = 8 };
+        return true;
+    }
     bool reg_ok = in->osz != 1 || in->reg8 < 16;  /* AH..BH as a source: the handler */
     if (in->mod3 || in->lock || in->asz != 8)
         return false;
@@ -490,6 +494,18 @@ static bool emit_incdec(struct jit_ctx *c, const struct jit_desc *d)
     return true;
 }
 
+/* A taken near jump to RIP + rel: set_next_rip after the canonical check
+ * (the handler raises the #GP). */
+static void emit_jump_taken(struct jit_ctx *c, const struct insn *in, unsigned i)
+{
+    struct emit *e = &c->e;
+    e_op_mem(e, true, OP_MOV_LOAD, H_RAX, H_RBX, CPU_OFF(block_rip));
+    add_imm64(e, H_RAX, (int64_t)in->end + (int64_t)in->imm);
+    uint8_t *bad = emit_canonical_check(e);
+    emit_set_next_rip(e);
+    emit_slow_path(c, i, bad);
+}
+
 /* Jcc rel (the block's last instruction): set_next_rip when taken. */
 static bool emit_jcc(struct jit_ctx *c, const struct jit_desc *d, const struct insn *in, unsigned i)
 {
@@ -497,13 +513,17 @@ static bool emit_jcc(struct jit_ctx *c, const struct jit_desc *d, const struct i
     if (!emit_host_flags(c, d->op))
         return false;
     uint8_t *not_taken = e_jcc32(e, d->op ^ 1);
-    e_op_mem(e, true, OP_MOV_LOAD, H_RAX, H_RBX, CPU_OFF(block_rip));
-    add_imm64(e, H_RAX, (int64_t)in->end + (int64_t)in->imm);
-    uint8_t *bad = emit_canonical_check(e);
-    emit_set_next_rip(e);
-    emit_slow_path(c, i, bad);                    /* the handler raises the #GP */
+    emit_jump_taken(c, in, i);
     e_patch(e, not_taken, e->p);
     return true;
+}
+
+/* ROL/ROR r32/r64 by a count whose flags nobody reads (rotate_reg_nf). */
+static void emit_rotate(struct emit *e, const struct jit_desc *d)
+{
+    load_greg(e, H_RAX, d->dst, d->size);         /* a 32-bit value stays zero-extended */
+    e_shift_imm(e, d->size == 8, d->op, H_RAX, d->src);
+    store_greg(e, H_RAX, d->dst);
 }
 
 static bool emit_setcc_cmov(struct jit_ctx *c, const struct jit_desc *d)
@@ -567,6 +587,7 @@ static uint8_t lazy_op_of(const struct jit_desc *d)
     case JK_SHIFT_I: return d->op == 4 ? LF_SHL : d->op == 5 ? LF_SHR : LF_SAR;
     case JK_IMUL_RR: case JK_IMUL_RRI: return LF_MUL;
     case JK_INCDEC: return d->op ? LF_DEC : LF_INC;
+    case JK_ROT_NF: return LF_SHL;                /* a flag writer (stale lazy state: nothing known) */
     default: return LF_NONE;
     }
 }
@@ -618,6 +639,12 @@ static bool emit_kind(struct jit_ctx *c, const struct jit_desc *d0, const struct
         return true;
     case JK_INCDEC:
         return emit_incdec(c, &d);
+    case JK_ROT_NF:
+        emit_rotate(e, &d);
+        return true;
+    case JK_JMP:
+        emit_jump_taken(c, in, i);
+        return true;
     case JK_TEST_RR: case JK_TEST_RI:
         emit_test(e, &d, in);
         return true;
