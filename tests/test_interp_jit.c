@@ -77,7 +77,11 @@ static void gen_alu(struct prog *p)
 {
     bool w = rn(2);
     unsigned op = rn(8), a = pick(), b = pick();
-    switch (rn(13)) {
+    switch (rn(17)) {
+    case 13: rr(p, false, op * 8, -1, b, a); break;             /* op a8, b8 */
+    case 14: put(p, 0x66); rr(p, false, op * 8 + 1, -1, b, a); break;   /* op a16, b16 */
+    case 15: rr(p, false, 0x80, -1, op, a); put(p, rn(256)); break;     /* op a8, imm8 */
+    case 16: rr(p, false, 0x84, -1, b, a); break;              /* TEST a8, b8 */
     case 10: mem(p, false, op * 8, -1, b); break;               /* op [rbx + d], b8 */
     case 11: mem(p, false, rn(2) ? 0x80 : 0xf6, -1, p->n & 1 ? op : 0); put(p, rn(256)); break;   /* byte imm, TEST */
     case 12: {                                                  /* word op [mem], imm8 / TEST [mem], r16 */

@@ -48,6 +48,7 @@ enum jit_kind {
     JK_TEST_MI,       /* TEST [mem], imm */
     JK_STORE_I,       /* [mem] = imm, size 1/2/4/8 */
     JK_STORE_R,       /* [mem] = reg, size 1/2 (byte registers without AH..BH) */
+    JK_ALU_SMALL,     /* op (or TEST) on byte/word registers: dst op= src or imm (src 0xff) */
     JK_CALL_REL,      /* 64-bit near CALL rel32 */
     JK_RET,           /* 64-bit near RET */
 };

@@ -317,12 +317,31 @@ static void emit_push_pop(struct jit_ctx *c, const struct jit_desc *d, unsigned 
 
 /* The general handlers' memory forms (alu.c, mov.c) with a 64-bit
  * address and no LOCK: what fastpath*.c does not specialise. */
+/* Byte and word register forms of the general ALU/TEST handlers (AL..R15B
+ * only: AH..BH live in bits 8-15 of their register). */
+static bool describe_small_reg(const struct insn *in, struct jit_desc *d)
+{
+    bool alu = in->fn == op_alu_rm_r || in->fn == op_grp1, test = in->fn == op_test_rm_r || in->fn == op_test_rm_imm;
+    bool imm = in->fn == op_grp1 || in->fn == op_test_rm_imm;
+    if (!in->mod3 || in->lock || (in->osz != 1 && in->osz != 2) || !(alu || test))
+        return false;
+    unsigned dst = in->osz == 1 ? in->rm8 : in->rm, src = in->osz == 1 ? in->reg8 : in->reg;
+    unsigned op = test ? JOP_AND : in->fn == op_grp1 ? in->ext : (in->opc >> 3) & 7;
+    if (dst >= 16 || (!imm && src >= 16) || op == JOP_ADC || op == JOP_SBB)
+        return false;
+    *d = (struct jit_desc){ .kind = JK_ALU_SMALL, .op = (uint8_t)(test ? JOP_CMP + 1 : op), .size = in->osz,
+                            .dst = (uint8_t)dst, .src = imm ? 0xff : (uint8_t)src, .flags = true };
+    return true;
+}
+
 static bool describe_general(const struct insn *in, struct jit_desc *d)
 {
     if (in->fn == op_jmp_rel) {
         *d = (struct jit_desc){ .kind = JK_JMP, .size = 8 };
         return true;
     }
+    if (describe_small_reg(in, d))
+        return true;
     bool reg_ok = in->osz != 1 || in->reg8 < 16;  /* AH..BH as a source: the handler */
     if (in->mod3 || in->lock || in->asz != 8)
         return false;
@@ -390,6 +409,27 @@ static void emit_alu_mem_dst(struct jit_ctx *c, const struct jit_desc *d, const 
     if (writes)
         store_sized(e, H_R8, d->size);
     emit_slow_path(c, i, miss);
+}
+
+/* alu() on a byte/word register (op JOP_CMP + 1: TEST): d and s at the
+ * operand size, r = d op s, the result merged back into the register's
+ * low bytes unless CMP/TEST. */
+static void emit_alu_small(struct emit *e, const struct jit_desc *d, const struct insn *in)
+{
+    bool test = d->op == JOP_CMP + 1;
+    load_sized(e, H_RAX, H_R12, GREG(d->dst), d->size);
+    if (d->src == 0xff)
+        e_mov_imm(e, H_RCX, in->imm);
+    else
+        load_sized(e, H_RCX, H_R12, GREG(d->src), d->size);
+    e_op_rr(e, true, OP_MOV_STORE, H_RAX, H_RDX);            /* mov rdx, rax */
+    e_op_rr(e, true, test ? OP_AND : host_alu[d->op], H_RDX, H_RCX);
+    emit_lazy(e, test ? LF_LOGIC : alu_lazy[d->op], d->size);
+    if (!test && d->op != JOP_CMP) {
+        if (d->size == 2)
+            e_byte(e, 0x66);
+        e_op_mem(e, false, d->size == 1 ? 0x88 : OP_MOV_STORE, H_RDX, H_R12, GREG(d->dst));
+    }
 }
 
 static void emit_store_general(struct jit_ctx *c, const struct jit_desc *d, const struct insn *in, unsigned i)
@@ -584,6 +624,7 @@ static uint8_t lazy_op_of(const struct jit_desc *d)
     case JK_ALU_RR: case JK_ALU_RI: case JK_ALU_RM: return alu_lazy[d->op];
     case JK_TEST_RR: case JK_TEST_RI: case JK_TEST_MR: case JK_TEST_MI: return LF_LOGIC;
     case JK_ALU_MR: case JK_ALU_MI: return alu_lazy[d->op];
+    case JK_ALU_SMALL: return d->op == JOP_CMP + 1 ? LF_LOGIC : alu_lazy[d->op];
     case JK_SHIFT_I: return d->op == 4 ? LF_SHL : d->op == 5 ? LF_SHR : LF_SAR;
     case JK_IMUL_RR: case JK_IMUL_RRI: return LF_MUL;
     case JK_INCDEC: return d->op ? LF_DEC : LF_INC;
@@ -641,6 +682,9 @@ static bool emit_kind(struct jit_ctx *c, const struct jit_desc *d0, const struct
         return emit_incdec(c, &d);
     case JK_ROT_NF:
         emit_rotate(e, &d);
+        return true;
+    case JK_ALU_SMALL:
+        emit_alu_small(e, &d, in);
         return true;
     case JK_JMP:
         emit_jump_taken(c, in, i);
