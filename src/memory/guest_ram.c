@@ -42,6 +42,7 @@ int guest_ram_init(struct guest_ram *ram, uint64_t size, uint64_t hole_size)
     ram->high_size = size - ram->low_size;
     ram->hole_size = hole_size;
     ram->size      = size;
+    ram->accepts_hook = true;
     if (size == 0)
         return VINF_SUCCESS;
     /* A reservation with an inaccessible guard page on each side: an
@@ -72,6 +73,8 @@ int guest_ram_init(struct guest_ram *ram, uint64_t size, uint64_t hole_size)
 
 void guest_ram_term(struct guest_ram *ram)
 {
+    if (ram->write_hook_release)
+        ram->write_hook_release(ram->write_hook_opaque);
     if (ram->host)
         munmap(ram->host - RAM_GUARD, ram->size + 2 * RAM_GUARD);   /* with the guards */
     memset(ram, 0, sizeof(*ram));
@@ -153,10 +156,30 @@ static void ram_mark_dirty(struct guest_ram *ram, uint64_t off, uint64_t len)
     /* Read once: a live save may switch logging off meanwhile (the bitmap
      * itself stays allocated); atomic against its fetch. */
     uint8_t *bitmap = __atomic_load_n(&ram->dirty_bitmap, __ATOMIC_ACQUIRE);
-    if (!bitmap || len == 0)
+    void (*hook)(void *, uint64_t) = __atomic_load_n(&ram->write_hook, __ATOMIC_ACQUIRE);
+    if ((!bitmap && !hook) || len == 0)
         return;
-    for (uint64_t pg = off / GUEST_PAGE_SIZE; pg <= (off + len - 1) / GUEST_PAGE_SIZE; pg++)
-        __atomic_fetch_or(&bitmap[pg / 8], (uint8_t)(1u << (pg % 8)), __ATOMIC_RELAXED);
+    for (uint64_t pg = off / GUEST_PAGE_SIZE; pg <= (off + len - 1) / GUEST_PAGE_SIZE; pg++) {
+        if (bitmap)
+            __atomic_fetch_or(&bitmap[pg / 8], (uint8_t)(1u << (pg % 8)), __ATOMIC_RELAXED);
+        if (hook)
+            hook(ram->write_hook_opaque, pg);
+    }
+}
+
+bool guest_ram_set_write_hook(struct guest_ram *ram, void (*hook)(void *opaque, uint64_t page),
+                              void (*release)(void *opaque), void *opaque)
+{
+    if (!ram->accepts_hook)
+        return false;
+    void (*old_release)(void *) = ram->write_hook_release;
+    void *old = ram->write_hook_opaque;
+    ram->write_hook_opaque = opaque;
+    ram->write_hook_release = release;
+    __atomic_store_n(&ram->write_hook, hook, __ATOMIC_RELEASE);
+    if (old_release)
+        old_release(old);
+    return true;
 }
 
 int guest_ram_read(const struct guest_ram *ram, uint64_t gpa, void *buf, size_t len)

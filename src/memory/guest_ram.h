@@ -26,7 +26,20 @@ struct guest_ram {
     uint64_t  hole_size;     /* bytes between low_size and 4 GiB */
     uint8_t  *dirty_bitmap;  /* one bit per page written by user space (interp, devices); may be NULL */
     bool      file_backed;   /* RAM is a private (copy-on-write) mapping of a state file */
+    bool      accepts_hook;  /* made by guest_ram_init: guest_ram_set_write_hook works */
+    /* Told of every page a device writes (guest_ram_write, guest_ram_mark_dirty),
+     * after the bytes: the interpreter drops code it decoded there. */
+    void    (*write_hook)(void *opaque, uint64_t page);
+    void    (*write_hook_release)(void *opaque);
+    void     *write_hook_opaque;
 };
+
+/* Installs the device-write hook (replacing and releasing any earlier one;
+ * guest_ram_term releases the last).  Only while no device writes: at
+ * machine set-up.  Returns false (and installs nothing) for RAM that was
+ * not made by guest_ram_init. */
+bool guest_ram_set_write_hook(struct guest_ram *ram, void (*hook)(void *opaque, uint64_t page),
+                              void (*release)(void *opaque), void *opaque);
 
 /* Maps size bytes of RAM with a hole of hole_size below 4 GiB (VBox status). */
 int  guest_ram_init(struct guest_ram *ram, uint64_t size, uint64_t hole_size);

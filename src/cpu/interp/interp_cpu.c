@@ -34,6 +34,33 @@ static void track_release(struct code_track *t)
     free(t);
 }
 
+/* A device (not a vCPU) wrote RAM page `page`: code decoded from it is
+ * stale for every vCPU sharing the track, as after a vCPU's store
+ * (code_page_written; the bytes are already there). */
+static void track_device_wrote(void *opaque, uint64_t page)
+{
+    struct code_track *t = opaque;
+    if (page >= t->pages || !__atomic_load_n(&t->mark[page], __ATOMIC_RELAXED))
+        return;
+    __atomic_fetch_add(&t->gen[page], 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&t->write_seq, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&t->mark[page], 0, __ATOMIC_RELAXED);
+}
+
+static void track_hook_release(void *opaque)
+{
+    track_release(opaque);
+}
+
+/* The RAM tells this vCPU's code track of device writes (the track lives
+ * until the RAM lets go of it). */
+static void track_hook_install(struct interp_cpu *cpu)
+{
+    __atomic_fetch_add(&cpu->track->refs, 1, __ATOMIC_SEQ_CST);
+    if (!guest_ram_set_write_hook(cpu->ram, track_device_wrote, track_hook_release, cpu->track))
+        __atomic_fetch_sub(&cpu->track->refs, 1, __ATOMIC_SEQ_CST);   /* a test's RAM: nothing to tell */
+}
+
 struct interp_cpu *interp_cpu_create(struct cpu_state *st, struct guest_ram *ram, const struct interp_io *io)
 {
     struct interp_cpu *cpu = zeroed_pages(sizeof(*cpu));
@@ -63,6 +90,7 @@ struct interp_cpu *interp_cpu_create(struct cpu_state *st, struct guest_ram *ram
     cpu->code_epoch = 1;
     cpu->scratch->mode = 0xff;
     jit_init(cpu);
+    track_hook_install(cpu);
     interp_state_changed(cpu);
     return cpu;
 }
@@ -90,6 +118,7 @@ int interp_cpu_share_code(struct interp_cpu *cpu, struct interp_cpu *with)
     cpu->track = with->track;
     cpu->code_mark = with->code_mark;
     cpu->code_gen = with->code_gen;
+    track_hook_install(cpu);                      /* (replacing this vCPU's own, now gone) */
     cpu->mark_seq_seen = __atomic_load_n(&cpu->track->mark_seq, __ATOMIC_SEQ_CST);
     tlb_flush(cpu);                    /* fast writes installed under the old marks */
     return 0;
