@@ -15,17 +15,7 @@
 #define DATA     0x20000u        /* RBX points here: loads and stores go to [rbx + disp8] */
 #define UNMAPPED UINT64_C(0x40000000)   /* R14: a load through it takes #PF */
 
-static uint64_t rng;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
-static unsigned rn(unsigned n) { return (unsigned)(rnd() % n); }
+#include "xorshift.h"
 
 /* Registers the programs may change (not RSP, RBX = data, R14, R15). */
 static const uint8_t pool[] = { 0, 1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13 };

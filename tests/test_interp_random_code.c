@@ -21,17 +21,7 @@
 
 #include "interp_sys_harness.h"
 
-static uint64_t rng;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
-static unsigned rn(unsigned n) { return (unsigned)(rnd() % n); }
+#include "xorshift.h"
 
 /* One instruction-like byte string: prefixes, an opcode from a map, a
  * ModRM (often memory through a base register), a displacement and an
