@@ -93,7 +93,7 @@ static bool buffer_ready(struct interp_cpu *cpu)
 }
 
 /* EAX holds the exec_result; leave at instruction idx. */
-void jit_exit_at(struct jit_ctx *c, unsigned idx)
+static void jit_exit_at(struct jit_ctx *c, unsigned idx)
 {
     e_byte(&c->e, 0xba);                          /* mov edx, idx */
     e_u32(&c->e, idx);

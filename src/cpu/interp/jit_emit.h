@@ -11,7 +11,7 @@ struct jit_ctx {
     struct interp_cpu *cpu;
     struct block *b;
     struct emit e;
-    const uint8_t *exit;      /* the block's exit stub: EAX = exec_result, EDX = index */
+    const uint8_t *exit;      /* the buffer's exit stub: EAX = exec_result, EDX = index */
     uint8_t known_op;         /* lazy op the last flag writer left (enum lazy_op), LF_NONE: unknown */
     uint8_t known_size;
 };
@@ -21,8 +21,6 @@ bool jit_emit_native(struct jit_ctx *c, unsigned i);
 /* Calls instruction i's handler and leaves on anything but X_NEXT (and
  * after a write to code). */
 void jit_call_handler(struct jit_ctx *c, unsigned i);
-/* Jumps to the exit with EDX = idx (EAX holds the exec_result). */
-void jit_exit_at(struct jit_ctx *c, unsigned idx);
 
 /* At a block's end (ran through): go on into the compiled successor
  * when the C loop would do nothing else first, else leave with X_NEXT

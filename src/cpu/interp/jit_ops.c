@@ -657,78 +657,77 @@ static bool describe(const struct insn *in, struct jit_desc *d)
            fastpath_cond_jit_desc(in, d) || describe_general(in, d);
 }
 
-static bool emit_kind(struct jit_ctx *c, const struct jit_desc *d0, const struct insn *in, unsigned i)
+static bool emit_kind(struct jit_ctx *c, const struct jit_desc *d, const struct insn *in, unsigned i)
 {
     struct emit *e = &c->e;
-    struct jit_desc d = *d0;
-    switch (d.kind) {
+    switch (d->kind) {
     case JK_MOV_RR:
-        load_greg(e, H_RAX, d.src, d.size);
-        store_greg(e, H_RAX, d.dst);
+        load_greg(e, H_RAX, d->src, d->size);
+        store_greg(e, H_RAX, d->dst);
         return true;
     case JK_MOV_RI:
-        e_mov_imm(e, H_RAX, d.size == 8 ? in->imm : (uint32_t)in->imm);
-        store_greg(e, H_RAX, d.dst);
+        e_mov_imm(e, H_RAX, d->size == 8 ? in->imm : (uint32_t)in->imm);
+        store_greg(e, H_RAX, d->dst);
         return true;
     case JK_ALU_RR: case JK_ALU_RI: case JK_ALU_RM:
-        if ((d.op == JOP_ADC || d.op == JOP_SBB) && !emit_save_cf(c))
+        if ((d->op == JOP_ADC || d->op == JOP_SBB) && !emit_save_cf(c))
             return false;                         /* the carry-in is not known here */
-        if (d.kind == JK_ALU_RM)
-            emit_alu_mem(c, &d, in, i);
+        if (d->kind == JK_ALU_RM)
+            emit_alu_mem(c, d, in, i);
         else
-            emit_alu(c, &d, in);
+            emit_alu(c, d, in);
         return true;
     case JK_INCDEC:
-        return emit_incdec(c, &d);
+        return emit_incdec(c, d);
     case JK_ROT_NF:
-        emit_rotate(e, &d);
+        emit_rotate(e, d);
         return true;
     case JK_ALU_SMALL:
-        emit_alu_small(e, &d, in);
+        emit_alu_small(e, d, in);
         return true;
     case JK_JMP:
         emit_jump_taken(c, in, i);
         return true;
     case JK_TEST_RR: case JK_TEST_RI:
-        emit_test(e, &d, in);
+        emit_test(e, d, in);
         return true;
     case JK_LOAD: case JK_STORE:
-        emit_load_store(c, &d, in, i);
+        emit_load_store(c, d, in, i);
         return true;
     case JK_LEA:
         emit_address(e, in, false);
-        if (d.size == 4)
+        if (d->size == 4)
             e_op_rr(e, false, OP_MOV_STORE, H_RAX, H_RAX);   /* mov eax, eax */
-        store_greg(e, H_RAX, d.dst);
+        store_greg(e, H_RAX, d->dst);
         return true;
     case JK_MOVX_R: case JK_MOVX_M:
-        emit_movx(c, &d, in, i);
+        emit_movx(c, d, in, i);
         return true;
     case JK_MOVSXD:
-        e_op_mem(e, true, OP_MOVSXD, H_RAX, H_R12, GREG(d.src));
-        store_greg(e, H_RAX, d.dst);
+        e_op_mem(e, true, OP_MOVSXD, H_RAX, H_R12, GREG(d->src));
+        store_greg(e, H_RAX, d->dst);
         return true;
     case JK_PUSH: case JK_POP:
-        emit_push_pop(c, &d, i);
+        emit_push_pop(c, d, i);
         return true;
     case JK_SHIFT_I:
-        emit_shift(e, &d);
+        emit_shift(e, d);
         return true;
     case JK_IMUL_RR: case JK_IMUL_RRI:
-        emit_imul(e, &d, in);
+        emit_imul(e, d, in);
         return true;
     case JK_JCC:
-        return emit_jcc(c, &d, in, i);
+        return emit_jcc(c, d, in, i);
     case JK_SETCC: case JK_CMOV:
-        return emit_setcc_cmov(c, &d);
+        return emit_setcc_cmov(c, d);
     case JK_CALL_REL: case JK_RET:
-        emit_call_ret(c, &d, in, i);
+        emit_call_ret(c, d, in, i);
         return true;
     case JK_ALU_MR: case JK_ALU_MI: case JK_TEST_MR: case JK_TEST_MI:
-        emit_alu_mem_dst(c, &d, in, i);
+        emit_alu_mem_dst(c, d, in, i);
         return true;
     case JK_STORE_I: case JK_STORE_R:
-        emit_store_general(c, &d, in, i);
+        emit_store_general(c, d, in, i);
         return true;
     default:
         return false;

@@ -64,13 +64,10 @@ static inline void e_modrm_mem(struct emit *e, unsigned reg, unsigned base, int3
         e_u32(e, (uint32_t)disp);
 }
 
-/* op reg, [base + disp] (or the reverse direction: the opcode says). */
+/* op reg, [base + disp] (or the reverse direction: the opcode says).  A
+ * 16-bit operand's 0x66 prefix is the caller's, emitted before this. */
 static inline void e_op_mem(struct emit *e, bool w, uint32_t op, unsigned reg, unsigned base, int32_t disp)
 {
-    if ((op & 0xff) == 0x66) {                     /* operand-size prefix goes before REX */
-        e_byte(e, 0x66);
-        op >>= 8;
-    }
     e_rex(e, w, reg, 0, base, false);
     e_opcode(e, op);
     e_modrm_mem(e, reg, base, disp);
