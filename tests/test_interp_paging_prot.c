@@ -180,6 +180,131 @@ static void test_cpuid_leaf7(void **state)
     sys_free(g);
 }
 
+/* ---- the TLB keeps what one privilege cached from the other ---- */
+
+#define USER_CODE (USER_PAGE + 0x1000)
+
+/* Runs code placed at USER_CODE from the state already set up (CPL 3 or
+ * not); returns R15 (NO_EXC or the vector taken). */
+static uint64_t run_at_user_code(struct sys_guest *g, const uint8_t *code, size_t len)
+{
+    memcpy(g->ram.host + USER_CODE, code, len);
+    g->st.rip = USER_CODE;
+    g->st.gpr[GPR_R15] = NO_EXC;
+    interp_flush_code(g->cpu);
+    interp_state_changed(g->cpu);
+    assert_int_equal(interp_execute(g->cpu, 10000), VINF_EM_HALT);
+    return g->st.gpr[GPR_R15];
+}
+
+/* SYSRET goes to USER_CODE at CPL 3 (STAR: user CS 0x23, SS 0x1b). */
+static void set_syscall_msrs(struct sys_guest *g)
+{
+    g->st.msr.star = (UINT64_C(0x10) << 48) | (UINT64_C(0x08) << 32);
+    g->st.msr.lstar = CODE;
+    g->st.msr.sfmask = RFLAGS_IF | RFLAGS_AC | RFLAGS_TF | RFLAGS_DF;
+}
+
+/* The kernel reads a supervisor page, then SYSRETs to user code that reads
+ * the same address: #PF with U, not the kernel's cached translation.  (The
+ * address's TLB slot is not the user code's.) */
+static void test_tlb_kernel_entry_not_for_user(void **state)
+{
+    (void)state;
+    struct sys_guest *g = prot_new();
+    set_syscall_msrs(g);
+    static const uint8_t user[] = { 0x48, 0x8b, 0x1c, 0x25, 0x00, 0x80, 0x00, 0x00, 0xf4 };  /* mov rbx,[0x8000] */
+    memcpy(g->ram.host + USER_CODE, user, sizeof(user));
+    assert_int_equal(RUN(g, 0x48, 0x8b, 0x04, 0x25, 0x00, 0x80, 0x00, 0x00,      /* mov rax,[0x8000] */
+                         0xb9, 0x00, 0x10, 0x20, 0x00,                            /* mov ecx, USER_CODE */
+                         0x41, 0xbb, 0x02, 0x00, 0x00, 0x00,                      /* mov r11d, 2 */
+                         0x48, 0x0f, 0x07),                                       /* sysretq */
+                     14);
+    assert_frame(g, true, PF_P | PF_U, USER_CODE);
+    assert_int_equal(g->st.cr2, 0x8000);
+    sys_free(g);
+}
+
+/* User code reads a user page, then SYSCALLs into a kernel that reads it
+ * with SMAP and AC clear: #PF, not the user's cached translation. */
+static void test_tlb_user_entry_not_for_smap_kernel(void **state)
+{
+    (void)state;
+    struct sys_guest *g = prot_new();
+    long_state(g, 3);
+    set_syscall_msrs(g);
+    g->st.cr4 |= CR4_SMAP;
+    memcpy(g->ram.host + CODE, (const uint8_t[]){ 0x48, 0x8b, 0x1c, 0x25, 0x00, 0x00, 0x20, 0x00, 0xf4 }, 9);
+    static const uint8_t user[] = { 0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00,   /* mov rax,[0x200000] */
+                                    0x0f, 0x05 };                                   /* syscall */
+    assert_int_equal(run_at_user_code(g, user, sizeof(user)), 14);
+    assert_int_equal(g->st.gpr[GPR_RAX], UINT64_C(0x1122334455667788));
+    assert_frame(g, true, PF_P, CODE);
+    assert_int_equal(g->st.cr2, USER_PAGE);
+    sys_free(g);
+}
+
+/* A translation AC let past SMAP goes when POPF clears AC. */
+static void test_smap_ac_popf(void **state)
+{
+    (void)state;
+    struct sys_guest *g = prot_new();
+    g->st.cr4 |= CR4_SMAP;
+    EXC(g, 14, true, PF_P, 0x0e,
+        0x0f, 0x01, 0xcb,                                    /* stac */
+        0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00,      /* mov rax,[0x200000] */
+        0x6a, 0x02, 0x9d,                                    /* push 2; popfq: AC clear */
+        0x48, 0x8b, 0x1c, 0x25, 0x08, 0x00, 0x20, 0x00,      /* mov rbx,[0x200008] */
+        0xf4);
+    assert_int_equal(g->st.gpr[GPR_RAX], UINT64_C(0x1122334455667788));
+    sys_free(g);
+}
+
+/* More AC-allowed pages than the TLB lists: CLAC still drops them all. */
+static void test_smap_ac_many_pages(void **state)
+{
+    (void)state;
+    struct sys_guest *g = prot_new();
+    g->st.cr4 |= CR4_SMAP;
+    EXC(g, 14, true, PF_P, 30,
+        0x0f, 0x01, 0xcb,                                    /* stac */
+        0xbe, 0x00, 0x00, 0x20, 0x00,                        /* mov esi, 0x200000 */
+        0xb9, 0x28, 0x00, 0x00, 0x00,                        /* mov ecx, 40 */
+        0x48, 0x8b, 0x06,                                    /* 1: mov rax,[rsi] */
+        0x48, 0x81, 0xc6, 0x00, 0x10, 0x00, 0x00,            /* add rsi, 4096 */
+        0xff, 0xc9,                                          /* dec ecx */
+        0x75, 0xf2,                                          /* jnz 1b */
+        0x0f, 0x01, 0xca,                                    /* clac */
+        0x48, 0x8b, 0x1c, 0x25, 0x00, 0x70, 0x22, 0x00,      /* mov rbx,[0x227000]: the 40th page */
+        0xf4);
+    assert_int_equal(g->st.cr2, 0x227000);
+    sys_free(g);
+}
+
+/* Kernel code on a global page enters the jump cache; user code jumping
+ * to the same address must still fault (#PF with U and I). */
+static void test_jump_cache_global_not_for_user(void **state)
+{
+    (void)state;
+    struct sys_guest *g = prot_new();
+    put64(g, PD, 0x183);                                     /* the supervisor page, global */
+    g->st.cr4 |= CR4_PGE;
+    set_syscall_msrs(g);
+    g->ram.host[CODE + 0x100] = 0xc3;                        /* ret */
+    static const uint8_t user[] = { 0xb8, 0x00, 0x01, 0x01, 0x00,   /* mov eax, CODE + 0x100 */
+                                    0xff, 0xe0 };                    /* jmp rax */
+    memcpy(g->ram.host + USER_CODE, user, sizeof(user));
+    assert_int_equal(RUN(g, 0xe8, 0xfb, 0x00, 0x00, 0x00,             /* call CODE + 0x100 */
+                         0xe8, 0xf6, 0x00, 0x00, 0x00,                /* call it again (cached now) */
+                         0xb9, 0x00, 0x10, 0x20, 0x00,                /* mov ecx, USER_CODE */
+                         0x41, 0xbb, 0x02, 0x00, 0x00, 0x00,          /* mov r11d, 2 */
+                         0x48, 0x0f, 0x07),                           /* sysretq */
+                     14);
+    assert_frame(g, true, PF_P | PF_U | PF_I, CODE + 0x100);
+    assert_int_equal(g->st.cr2, CODE + 0x100);
+    sys_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -190,6 +315,11 @@ int main(void)
         cmocka_unit_test(test_smep),
         cmocka_unit_test(test_reserved_bits),
         cmocka_unit_test(test_cpuid_leaf7),
+        cmocka_unit_test(test_tlb_kernel_entry_not_for_user),
+        cmocka_unit_test(test_tlb_user_entry_not_for_smap_kernel),
+        cmocka_unit_test(test_smap_ac_popf),
+        cmocka_unit_test(test_smap_ac_many_pages),
+        cmocka_unit_test(test_jump_cache_global_not_for_user),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -68,9 +68,10 @@ static void mark_code_page(struct interp_cpu *cpu, uint64_t page, uint64_t phys_
     __atomic_store_n(&cpu->code_mark[page], 1, __ATOMIC_RELAXED);
     if (__atomic_load_n(&cpu->track->refs, __ATOMIC_RELAXED) > 1)   /* other vCPUs drop their fast writes */
         cpu->mark_seq_seen = __atomic_add_fetch(&cpu->track->mark_seq, 1, __ATOMIC_SEQ_CST);
-    for (unsigned i = 0; i < TLB_SIZE; i++)
-        if (cpu->tlb[i].phys == phys_page)
-            cpu->tlb[i].tag_write = TLB_INVALID;
+    for (unsigned s = 0; s < 2; s++)
+        for (unsigned i = 0; i < TLB_SIZE; i++)
+            if (cpu->tlb_set[s][i].phys == phys_page)
+                cpu->tlb_set[s][i].tag_write = TLB_INVALID;
 }
 
 /* Linear address of an instruction byte -> guest-physical (#PF/#GP recorded). */
@@ -230,6 +231,7 @@ static void jcache_put(struct interp_cpu *cpu, struct block **jc, struct block *
     const struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
     b->lin = lin;
     b->lin_global = e->global && e->tag_exec == (lin & ~UINT64_C(0xfff)) && (lin & 0xfff) + b->bytes <= 4096;
+    b->lin_user = cpu->cpl == 3;
     b->lin_gen = cpu->jc_gen;
     *jc = b;
 }
@@ -241,8 +243,8 @@ static void jcache_put(struct interp_cpu *cpu, struct block **jc, struct block *
 void code_marks_resync(struct interp_cpu *cpu)
 {
     cpu->mark_seq_seen = __atomic_load_n(&cpu->track->mark_seq, __ATOMIC_SEQ_CST);
-    for (unsigned i = 0; i < TLB_SIZE; i++) {
-        struct tlb_entry *e = &cpu->tlb[i];
+    for (unsigned i = 0; i < 2 * TLB_SIZE; i++) {
+        struct tlb_entry *e = &cpu->tlb_set[i / TLB_SIZE][i % TLB_SIZE];
         if (e->tag_write == TLB_INVALID)
             continue;
         uint32_t page = page_of(cpu, e->phys);
@@ -313,7 +315,8 @@ struct block *block_fetch(struct interp_cpu *cpu)
     uint64_t rip = cpu->st->rip, phys;
     uint64_t lin = (cpu->seg[SEG_CS].base + rip) & cpu->lin_mask;
     struct block **jc = &cpu->jcache[jcache_hash(lin)];
-    if (likely(*jc && (*jc)->lin == lin && ((*jc)->lin_global || (*jc)->lin_gen == cpu->jc_gen) &&
+    if (likely(*jc && (*jc)->lin == lin &&
+               (((*jc)->lin_global && (*jc)->lin_user == (cpu->cpl == 3)) || (*jc)->lin_gen == cpu->jc_gen) &&
                block_valid(cpu, *jc, rip)))
         return *jc;
     if (!cpu->long64 && rip > cpu->st->seg[SEG_CS].limit) {

@@ -10,6 +10,7 @@ void flags_write(struct interp_cpu *cpu, uint64_t value, uint64_t writable)
     uint64_t f = flags_get(cpu);
     cpu->st->rflags = (f & ~writable) | (value & writable) | RFLAGS_FIXED;
     cpu->lf.op = LF_NONE;
+    tlb_ac_check(cpu);
 }
 
 /* The RFLAGS bits POPF may change at the current CPL/IOPL. */

@@ -92,6 +92,10 @@ struct tlb_entry {
     bool global;                             /* PTE.G with CR4.PGE: kept across CR3 writes */
 };
 #define TLB_INVALID UINT64_C(1)   /* never a page-aligned tag */
+#define TLB_SV   0                /* tlb_set index: CPL 0-2 */
+#define TLB_USER 1                /* CPL 3 */
+#define TLB_AC_SLOTS 32
+_Static_assert(TLB_SIZE <= 256, "tlb_ac_slot holds slot numbers in bytes");
 
 enum paging_mode { PG_NONE, PG_32, PG_PAE, PG_LONG };
 
@@ -142,6 +146,7 @@ struct block {
     uint32_t lin_gen;         /* cpu->jc_gen when put in the jump cache */
     uint8_t  mode;            /* enum code_mode; 0xff = not a valid block */
     bool     lin_global;      /* lin maps through a global page: survives CR3 writes */
+    bool     lin_user;        /* put in the jump cache at CPL 3 (lin_global holds only there) */
     uint8_t  exit;            /* enum block_exit: how the last instruction leaves */
     uint16_t n, bytes;
     uint16_t hits;            /* full runs so far, until it is compiled (jit.h) */
@@ -178,7 +183,14 @@ struct interp_cpu {
     uint64_t lin_mask;        /* linear address width outside 64-bit mode */
     struct seg_cache seg[6];
 
-    struct tlb_entry tlb[TLB_SIZE];
+    /* Two TLBs, one per privilege, so that system calls and interrupts do
+     * not cost the other side its translations: tlb points at the one of the
+     * current CPL (tlb_select).  Supervisor entries that only RFLAGS.AC let
+     * past SMAP are listed in tlb_ac_slot and go when AC does. */
+    struct tlb_entry *tlb;
+    struct tlb_entry tlb_set[2][TLB_SIZE];
+    uint8_t  tlb_ac_slot[TLB_AC_SLOTS];
+    uint8_t  tlb_ac_n;        /* TLB_AC_SLOTS + 1: more were filled than listed */
 
     /* Self-modifying code: per RAM page, a "holds decoded code" mark and a
      * generation bumped on each write to such a page.  Shared by the vCPUs
@@ -192,9 +204,12 @@ struct interp_cpu {
     bool      smc;            /* a write hit code: leave the current block */
     const struct insn *run_end;  /* run_block's bound; NULL once a write hits code */
     uint32_t  code_epoch;     /* bumped to drop every decoded block at once */
-    uint64_t  chain_gen;      /* bumped by anything that may change what runs at a linear
+    uint64_t  chain_gen;      /* renewed by anything that may change what runs at a linear
                                  address (code writes, TLB flushes, mode/CS changes):
                                  drops every block link at once */
+    uint64_t  chain_gen_other;  /* the other privilege's chain_gen (swapped by tlb_select):
+                                   a link made at CPL 3 is not followed at CPL 0 */
+    uint64_t  chain_seq;      /* last value given to either: each is unique */
     struct block *ret_stack[RET_STACK];  /* call blocks, newest at ret_top - 1 (wraps) */
     unsigned  ret_top;
     enum code_mode chain_mode;          /* the code mode and CS the links were made under */
@@ -221,10 +236,11 @@ struct interp_cpu {
     struct pending_exc exc;
     bool     sti_shadow;      /* no interrupt after STI / MOV SS until one more instruction */
     bool     implicit_sv;     /* sys_access: an implicit supervisor access (SMAP ignores AC) */
-    bool     tlb_nocache;     /* the last translation must not be cached (allowed by AC) */
     bool     tlb_global;      /* the last translation was a global page (PTE.G, CR4.PGE) */
     uint8_t  tlb_large_shift; /* largest page size (log2) cached since the last full flush */
-    uint32_t jc_gen;          /* bumped by CR3 writes: drops non-global jump-cache entries */
+    uint32_t jc_gen;          /* renewed by CR3 writes: drops non-global jump-cache entries */
+    uint32_t jc_gen_other;    /* the other privilege's jc_gen (swapped by tlb_select) */
+    uint32_t jc_seq;          /* last value given to either: each is unique */
     bool     ss_shadow;       /* MOV SS / POP SS: debug traps wait one more instruction */
     uint8_t  dbg_hits;        /* data breakpoints (B0-B3) hit by the current instruction */
     uint8_t  dbg_pending;     /* hits held back by a MOV SS shadow */
@@ -441,6 +457,15 @@ int  mmu_translate(struct interp_cpu *cpu, uint64_t lin, enum access_kind kind, 
 void tlb_flush(struct interp_cpu *cpu);
 void tlb_flush_page(struct interp_cpu *cpu, uint64_t lin);
 void tlb_flush_nonglobal(struct interp_cpu *cpu);
+void tlb_select(struct interp_cpu *cpu);
+void tlb_ac_drop(struct interp_cpu *cpu);
+
+/* RFLAGS.AC may have just been cleared: drop what only it allowed. */
+static inline void tlb_ac_check(struct interp_cpu *cpu)
+{
+    if (cpu->tlb_ac_n && !(cpu->st->rflags & RFLAGS_AC))
+        tlb_ac_drop(cpu);
+}
 /* Host pointer of guest-physical RAM, NULL for MMIO/unbacked. */
 static inline uint8_t *phys_host(const struct interp_cpu *cpu, uint64_t gpa)
 {
@@ -616,10 +641,11 @@ struct block *block_fetch(struct interp_cpu *cpu);
 /* Records that b runs at linear address lin after prev (prev may be NULL). */
 void block_link(struct interp_cpu *cpu, struct block *prev, struct block *b, uint64_t lin);
 
-/* Drops every block link (see chain_gen). */
+/* Drops every block link (see chain_gen), the other privilege's too. */
 static inline void chain_invalidate(struct interp_cpu *cpu)
 {
-    cpu->chain_gen++;
+    cpu->chain_gen = ++cpu->chain_seq;
+    cpu->chain_gen_other = ++cpu->chain_seq;
 }
 
 /* The successor of prev that runs at linear address lin, if linked and

@@ -72,18 +72,18 @@ static void emit_address(struct emit *e, const struct insn *in, bool with_seg)
  * page of its first. */
 static uint8_t *emit_tlb(struct emit *e, unsigned size, bool write)
 {
-    int32_t tlb = CPU_OFF(tlb);
-    int32_t tag = tlb + (int32_t)(write ? offsetof(struct tlb_entry, tag_write) : offsetof(struct tlb_entry, tag_read));
+    int32_t tag = (int32_t)(write ? offsetof(struct tlb_entry, tag_write) : offsetof(struct tlb_entry, tag_read));
     e_op_rr(e, true, OP_MOV_STORE, H_RAX, H_RCX);            /* mov rcx, rax */
     e_shift_imm(e, true, 5, H_RCX, 12);                      /* shr rcx, 12 */
     e_alu_imm(e, false, 4, H_RCX, TLB_SIZE - 1);             /* and ecx, 255 */
     e_op_rr(e, false, 0x6b, H_RCX, H_RCX);                   /* imul ecx, ecx, sizeof entry */
     e_byte(e, sizeof(struct tlb_entry));
+    e_op_mem(e, true, OP_ADD, H_RCX, H_RBX, CPU_OFF(tlb));   /* add rcx, [cpu->tlb]: this CPL's set */
     e_op_mem(e, true, OP_LEA, H_RDX, H_RAX, (int32_t)size - 1);
     e_alu_imm(e, true, 4, H_RDX, -4096);                     /* and rdx, ~0xfff */
-    e_op_sib(e, true, OP_CMP, H_RDX, H_RBX, H_RCX, 0, tag);
+    e_op_mem(e, true, OP_CMP, H_RDX, H_RCX, tag);
     uint8_t *miss = e_jcc32(e, CC_NE);
-    e_op_sib(e, true, OP_ADD, H_RAX, H_RBX, H_RCX, 0, tlb + (int32_t)offsetof(struct tlb_entry, addend));
+    e_op_mem(e, true, OP_ADD, H_RAX, H_RCX, (int32_t)offsetof(struct tlb_entry, addend));
     return miss;
 }
 

@@ -32,9 +32,16 @@ static void note_ram_write(struct interp_cpu *cpu, uint64_t page)
 static void tlb_install(struct interp_cpu *cpu, uint64_t lin, uint8_t *host_page, uint64_t phys_page,
                         enum access_kind kind)
 {
-    if (cpu->tlb_nocache || debug_page_watched(cpu, lin))
+    if (debug_page_watched(cpu, lin))
         return;
-    struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
+    unsigned slot = (unsigned)(lin >> 12) & (TLB_SIZE - 1);
+    struct tlb_entry *e = &cpu->tlb[slot];
+    if (cpu->cpl < 3 && (cpu->st->cr4 & CR4_SMAP) && (cpu->st->rflags & RFLAGS_AC)) {
+        if (cpu->tlb_ac_n < TLB_AC_SLOTS)      /* SMAP may have let it in only for AC: see tlb_ac_drop */
+            cpu->tlb_ac_slot[cpu->tlb_ac_n] = (uint8_t)slot;
+        if (cpu->tlb_ac_n <= TLB_AC_SLOTS)
+            cpu->tlb_ac_n++;
+    }
     uint64_t tag = lin & ~UINT64_C(0xfff);
     if (e->tag_read != tag && e->tag_write != tag && e->tag_exec != tag)
         e->tag_read = e->tag_write = e->tag_exec = TLB_INVALID;
@@ -115,13 +122,15 @@ int mem_access_slow(struct interp_cpu *cpu, uint64_t lin, unsigned size, void *b
     uint64_t lin2 = (lin + first) & (cpu->long64 ? ~UINT64_C(0) : cpu->lin_mask);
     if (cpu->long64 && !canonical(lin2))
         return raise_gp(cpu, 0);
-    bool nocache1 = cpu->tlb_nocache;
+    bool global1 = cpu->tlb_global;
     if ((r = mmu_translate(cpu, lin2, xlat, &p2)))
         return r;
-    cpu->tlb_nocache |= nocache1;
+    bool global2 = cpu->tlb_global;
     enum access_kind k = kind == ACC_RMW ? ACC_RMW : data;
     debug_note_access(cpu, lin, size, kind != ACC_READ);
+    cpu->tlb_global = global1;                 /* each page's entry keeps its own PTE.G */
     access_piece(cpu, lin, p1, first, buf, k);
+    cpu->tlb_global = global2;
     access_piece(cpu, lin2, p2, size - first, (uint8_t *)buf + first, k);
     return X_NEXT;
 }

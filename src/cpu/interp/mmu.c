@@ -21,13 +21,27 @@
 #define PF_RSVD 8u
 #define PF_I    16u
 
+static void tlb_entry_clear(struct tlb_entry *e)
+{
+    e->tag_read = e->tag_write = e->tag_exec = TLB_INVALID;
+}
+
+/* New jump-cache generations for both privileges: non-global entries go. */
+static void jc_renew(struct interp_cpu *cpu)
+{
+    cpu->jc_gen = ++cpu->jc_seq;
+    cpu->jc_gen_other = ++cpu->jc_seq;
+}
+
 void tlb_flush(struct interp_cpu *cpu)
 {
-    for (unsigned i = 0; i < TLB_SIZE; i++)
-        cpu->tlb[i].tag_read = cpu->tlb[i].tag_write = cpu->tlb[i].tag_exec = TLB_INVALID;
+    for (unsigned s = 0; s < 2; s++)
+        for (unsigned i = 0; i < TLB_SIZE; i++)
+            tlb_entry_clear(&cpu->tlb_set[s][i]);
+    cpu->tlb_ac_n = 0;
     memset(cpu->jcache, 0, sizeof(cpu->jcache));     /* it caches linear -> code translations too */
     cpu->tlb_large_shift = 0;
-    cpu->jc_gen++;
+    jc_renew(cpu);
     chain_invalidate(cpu);
 }
 
@@ -35,10 +49,11 @@ void tlb_flush(struct interp_cpu *cpu)
  * jump-cache entries across context switches). */
 void tlb_flush_nonglobal(struct interp_cpu *cpu)
 {
-    for (unsigned i = 0; i < TLB_SIZE; i++)
-        if (!cpu->tlb[i].global)
-            cpu->tlb[i].tag_read = cpu->tlb[i].tag_write = cpu->tlb[i].tag_exec = TLB_INVALID;
-    cpu->jc_gen++;
+    for (unsigned s = 0; s < 2; s++)
+        for (unsigned i = 0; i < TLB_SIZE; i++)
+            if (!cpu->tlb_set[s][i].global)
+                tlb_entry_clear(&cpu->tlb_set[s][i]);
+    jc_renew(cpu);
     chain_invalidate(cpu);                           /* links do not track global pages */
 }
 
@@ -48,14 +63,51 @@ void tlb_flush_page(struct interp_cpu *cpu, uint64_t lin)
 {
     unsigned shift = cpu->tlb_large_shift > 12 ? cpu->tlb_large_shift : 12;
     lin &= cpu->lin_mask;
-    for (unsigned i = 0; i < TLB_SIZE; i++) {
-        struct tlb_entry *e = &cpu->tlb[i];
-        if (((e->tag_read ^ lin) >> shift) == 0 || ((e->tag_write ^ lin) >> shift) == 0 ||
-            ((e->tag_exec ^ lin) >> shift) == 0)
-            e->tag_read = e->tag_write = e->tag_exec = TLB_INVALID;
-    }
+    for (unsigned s = 0; s < 2; s++)
+        for (unsigned i = 0; i < TLB_SIZE; i++) {
+            struct tlb_entry *e = &cpu->tlb_set[s][i];
+            if (((e->tag_read ^ lin) >> shift) == 0 || ((e->tag_write ^ lin) >> shift) == 0 ||
+                ((e->tag_exec ^ lin) >> shift) == 0)
+                tlb_entry_clear(e);
+        }
     memset(cpu->jcache, 0, sizeof(cpu->jcache));
     chain_invalidate(cpu);
+}
+
+/* The supervisor entries filled while RFLAGS.AC opened user pages to SMAP
+ * (all of them if more were filled than listed). */
+void tlb_ac_drop(struct interp_cpu *cpu)
+{
+    struct tlb_entry *set = cpu->tlb_set[TLB_SV];
+    if (cpu->tlb_ac_n > TLB_AC_SLOTS) {
+        for (unsigned i = 0; i < TLB_SIZE; i++)
+            tlb_entry_clear(&set[i]);
+    } else {
+        for (unsigned k = 0; k < cpu->tlb_ac_n; k++)
+            tlb_entry_clear(&set[cpu->tlb_ac_slot[k]]);
+    }
+    cpu->tlb_ac_n = 0;
+}
+
+/* The TLB, jump-cache generation and link generation of the current CPL.
+ * What one privilege cached is never used by the other: user code cannot
+ * reach supervisor pages through a kernel entry, and SMAP/SMEP keep
+ * applying to the kernel.  Swapping instead of flushing keeps the kernel's
+ * translations across a trip to user mode and back. */
+void tlb_select(struct interp_cpu *cpu)
+{
+    struct tlb_entry *want = cpu->tlb_set[cpu->cpl == 3 ? TLB_USER : TLB_SV];
+    if (cpu->tlb == want)
+        return;
+    if (cpu->tlb_ac_n)
+        tlb_ac_drop(cpu);
+    cpu->tlb = want;
+    uint32_t jc = cpu->jc_gen;
+    cpu->jc_gen = cpu->jc_gen_other;
+    cpu->jc_gen_other = jc;
+    uint64_t chain = cpu->chain_gen;
+    cpu->chain_gen = cpu->chain_gen_other;
+    cpu->chain_gen_other = chain;
 }
 
 /* Page-table entries are read and their A/D bits set atomically, as the CPU
@@ -135,26 +187,22 @@ static bool pdpte_reserved(uint64_t pdpte)
 }
 
 /* SMEP/SMAP: supervisor accesses (CPL < 3, and the implicit ones to system
- * tables at any CPL) to user pages.  Returns true when the access faults;
- * *no_cache when it was allowed only by EFLAGS.AC, so CLAC/POPF need no
- * TLB flush to take effect. */
-static bool smep_smap_fault(struct interp_cpu *cpu, bool exec, bool *no_cache)
+ * tables at any CPL) to user pages.  Returns true when the access faults.
+ * A translation allowed only by RFLAGS.AC is cached like any other:
+ * memory.c lists its slot, and tlb_ac_check drops it when AC goes. */
+static bool smep_smap_fault(struct interp_cpu *cpu, bool exec)
 {
     const struct cpu_state *st = cpu->st;
     if (exec)
         return st->cr4 & CR4_SMEP;
     if (!(st->cr4 & CR4_SMAP))
         return false;
-    if (cpu->implicit_sv || !(st->rflags & RFLAGS_AC))
-        return true;
-    *no_cache = true;
-    return false;
+    return cpu->implicit_sv || !(st->rflags & RFLAGS_AC);
 }
 
 int mmu_translate(struct interp_cpu *cpu, uint64_t lin, enum access_kind kind, uint64_t *phys)
 {
     const struct cpu_state *st = cpu->st;
-    cpu->tlb_nocache = false;
     cpu->tlb_global = false;
     if (cpu->paging == PG_NONE) {
         *phys = lin & cpu->lin_mask;
@@ -201,11 +249,9 @@ int mmu_translate(struct interp_cpu *cpu, uint64_t lin, enum access_kind kind, u
         pt_set_bits(cpu, eaddr, entry, PTE_A, w.esize);
         table = w.esize == 8 ? entry & ADDR_MASK_64 : entry & 0xfffff000u;
     }
-    bool no_cache = false;
-    bool sv_user = !user && us && smep_smap_fault(cpu, exec, &no_cache);
+    bool sv_user = !user && us && smep_smap_fault(cpu, exec);
     if ((user && !us) || (write && !rw && (user || (st->cr0 & CR0_WP))) || (exec && nx && nxe) || sv_user)
         return page_fault(cpu, lin, err | PF_P);
-    cpu->tlb_nocache = no_cache;
     cpu->tlb_global = (st->cr4 & CR4_PGE) && (entry & PTE_G);
     if (page_shift > cpu->tlb_large_shift)
         cpu->tlb_large_shift = (uint8_t)page_shift;

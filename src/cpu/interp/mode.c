@@ -62,7 +62,6 @@ void seg_cache_refresh(struct interp_cpu *cpu, unsigned seg)
 void mode_refresh(struct interp_cpu *cpu)
 {
     struct cpu_state *st = cpu->st;
-    uint8_t old_cpl = cpu->cpl;
     enum paging_mode old_pg = cpu->paging;
     bool vm86 = st->rflags & RFLAGS_VM;
 
@@ -92,6 +91,8 @@ void mode_refresh(struct interp_cpu *cpu)
     cpu->lin_mask = cpu->long64 ? ~UINT64_C(0) : 0xffffffffu;
     for (unsigned i = 0; i < 6; i++)
         seg_cache_refresh(cpu, i);
-    if (old_cpl != cpu->cpl || old_pg != cpu->paging)
+    if (old_pg != cpu->paging)
         tlb_flush(cpu);
+    tlb_select(cpu);                            /* CPL 3 <-> 0-2: the other TLB, no flush */
+    tlb_ac_check(cpu);                          /* (SYSCALL's mask, an IRET, a task switch) */
 }

@@ -370,14 +370,16 @@ static int grp7_reg(struct interp_cpu *cpu, const struct insn *in)
         return r ? r : write_cr0(cpu, (cr0 & ~UINT64_C(0xe)) | (v & 0xf) | (cr0 & CR0_PE));
     }
     if (in->ext == 1 && (rm == 2 || rm == 3)) {             /* CLAC, STAC */
-        /* #UD (not #GP) outside ring 0.  No TLB flush needed: mmu.c never
-         * caches a translation that only AC allowed. */
+        /* #UD (not #GP) outside ring 0.  CLAC drops the translations
+         * only AC allowed (tlb_ac_check). */
         if (cpu->cpl > 0)
             return raise_ud(cpu);
-        if (rm == 2)
+        if (rm == 2) {
             cpu->st->rflags &= ~(uint64_t)RFLAGS_AC;
-        else
+            tlb_ac_check(cpu);
+        } else {
             cpu->st->rflags |= RFLAGS_AC;
+        }
         return X_NEXT;
     }
     if (in->ext == 2 && rm <= 1)                            /* XGETBV, XSETBV */
