@@ -187,6 +187,37 @@ static void test_disarm_and_rearm(void **state)
     vclock_destroy(r.clock);
 }
 
+/* Re-arming while the timer thread already sleeps toward the old deadline:
+ * an earlier deadline wakes it, a later one is kept (not fired early). */
+static void test_rearm_while_thread_sleeps(void **state)
+{
+    (void)state;
+    static struct rec r;
+    memset(&r, 0, sizeof(r));
+    r.clock = vclock_create();
+    struct rec_timer rt = { &r, 1 };
+    struct vtimer *t = vtimer_create(r.clock, record_fn, &rt);
+    vclock_resume(r.clock);
+    uint64_t now = vclock_now(r.clock);
+    vtimer_arm(t, now + 10000 * MS);
+    sleep_ms(20);                               /* asleep until +10 s */
+    vtimer_arm(t, now + 40 * MS);
+    assert_true(wait_for(&r.fired, 1));         /* well before +10 s */
+    assert_true(r.at[0] >= now + 40 * MS);
+
+    now = vclock_now(r.clock);
+    vtimer_arm(t, now + 30 * MS);
+    sleep_ms(10);                               /* asleep until +30 ms */
+    vtimer_arm(t, now + 90 * MS);
+    sleep_ms(50);
+    if (vclock_now(r.clock) < now + 90 * MS)    /* (a loaded host may be past it) */
+        assert_int_equal(atomic_load(&r.fired), 1);
+    assert_true(wait_for(&r.fired, 2));
+    assert_true(r.at[1] >= now + 90 * MS);
+    vtimer_destroy(t);
+    vclock_destroy(r.clock);
+}
+
 /* --- callbacks that re-arm, disarm or destroy their own timer */
 
 struct periodic {
@@ -412,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_fire_in_order),
         cmocka_unit_test(test_not_while_paused),
         cmocka_unit_test(test_disarm_and_rearm),
+        cmocka_unit_test(test_rearm_while_thread_sleeps),
         cmocka_unit_test(test_rearm_from_callback),
         cmocka_unit_test(test_disarm_waits_for_callback),
         cmocka_unit_test(test_disarm_concurrency),

@@ -74,6 +74,7 @@ struct UVMCPU {
     atomic_uint  wake_seq;   /* futex word: bumped by every notification */
     atomic_bool  waiting;    /* blocked in an EMT wait */
     atomic_bool  in_guest;   /* inside engine->run: a notification pokes it */
+    uint64_t     halt_poll_ns;  /* how long a halted wait spins first (EMT only; vm_emt.c) */
     /* Held while poking and while the VMCPU goes away, so a notifier never
      * pokes a freed vCPU (the UVMCPU outlives the VM). */
     pthread_mutex_t poke_lock;

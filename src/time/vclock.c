@@ -44,6 +44,8 @@ struct vclock {
     struct vtimer *head;            /* armed timers, earliest deadline first */
     struct vtimer *current;         /* timer whose callback is running */
     struct vtimer *all;             /* every timer, for vclock_destroy */
+    uint64_t asleep_until;          /* guest ns the timer thread waits for (UINT64_MAX: no
+                                       deadline); 0 while it runs and will look at head anyway */
     pthread_t thread;
     bool stop;
 };
@@ -133,12 +135,16 @@ static void *timer_thread(void *arg)
     while (!c->stop) {
         struct vtimer *t = c->head;
         if (!t || !c->running) {
+            c->asleep_until = UINT64_MAX;
             pthread_cond_wait(&c->wake, &c->lock);
+            c->asleep_until = 0;
             continue;
         }
         if (t->deadline > now_locked(c)) {
             struct timespec ts = host_deadline(c, t->deadline);
+            c->asleep_until = t->deadline;
             pthread_cond_timedwait(&c->wake, &c->lock, &ts);
+            c->asleep_until = 0;
             continue;
         }
         fire(c, t);
@@ -335,7 +341,10 @@ void vtimer_arm(struct vtimer *t, uint64_t deadline_ns)
         list_remove(c, t);
     t->deadline = deadline_ns;
     list_insert(c, t);
-    if (c->head == t)               /* the earliest deadline moved: re-plan */
+    /* Wake the thread only for a deadline earlier than the one it sleeps
+     * for: a later one costs it at most an early wake-up and a re-plan,
+     * and guests re-arm their timer at every idle entry and exit. */
+    if (c->head == t && deadline_ns < c->asleep_until)
         pthread_cond_signal(&c->wake);
     pthread_mutex_unlock(&c->lock);
 }
