@@ -204,6 +204,7 @@ int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
 
     if (st->run_state == CPU_HALTED)
         return VINF_EM_HALT;
+    guest_profile_enter(cpu);
     while (budget) {
         int r;
         if (likely(prev && budget >= BLOCK_MAX_INSNS && plain_run(cpu, st))) {
@@ -237,6 +238,7 @@ int interp_execute(struct interp_cpu *cpu, uint64_t max_instructions)
             break;
         }
     }
+    guest_profile_leave();
     finish(cpu);
     return rc;
 }

@@ -634,6 +634,10 @@ int load_cs_far(struct interp_cpu *cpu, uint16_t selector, uint64_t rip);
 /* ---- flag writes from POPF/IRET (system.c) ---- */
 void flags_write(struct interp_cpu *cpu, uint64_t value, uint64_t writable);
 
+/* ---- PETREL_GUEST_PROFILE (guest_profile.c) ---- */
+void guest_profile_enter(struct interp_cpu *cpu);
+void guest_profile_leave(void);
+
 /* ---- code cache (block_cache.c) ---- */
 
 /* Block at the current RIP (decoding it if needed), or NULL with cpu->exc set. */
