@@ -30,10 +30,7 @@
 /* Jumps (to patch) when byte [base + disp] is not zero. */
 static uint8_t *jump_if_byte_set(struct emit *e, unsigned base, int32_t disp)
 {
-    e_rex(e, false, 0, 0, base, false);
-    e_byte(e, 0x80);                              /* cmp byte [base + disp], 0 */
-    e_modrm_mem(e, 7, base, disp);
-    e_byte(e, 0);
+    e_cmp_mem8_imm8(e, base, disp, 0);
     return e_jcc32(e, CC_NE);
 }
 
@@ -82,7 +79,7 @@ static unsigned emit_nothing_pending(struct emit *e, uint8_t **out)
     out[n++] = jump_if_byte_set(e, H_RAX, ST_OFF(dr7));
     out[n++] = jump_if_byte_set(e, H_RBX, CPU_OFF(sti_shadow));
     out[n++] = jump_if_byte_set(e, H_RBX, CPU_OFF(poked));
-    e_cmp_mem_imm8(e, false, H_RBX, CPU_OFF(irq_window), 0);
+    e_cmp_mem8_imm8(e, H_RBX, CPU_OFF(irq_window), 0);
     uint8_t *no_window = e_jcc8(e, CC_E);
     test_ecx_imm(e, RFLAGS_IF);
     out[n++] = e_jcc32(e, CC_NE);
@@ -112,7 +109,7 @@ static uint8_t *emit_budget_and_rip(struct emit *e)
     e_op_mem(e, true, OP_MOV_LOAD, H_RDI, H_RBX, CPU_OFF(block_rip));
     e_op_mem(e, false, OP_MOVZX16, H_RDX, H_R8, BLOCK_OFF(bytes));
     e_op_rr(e, true, OP_ADD, H_RDI, H_RDX);
-    e_cmp_mem_imm8(e, false, H_RBX, CPU_OFF(rip_set), 0);
+    e_cmp_mem8_imm8(e, H_RBX, CPU_OFF(rip_set), 0);
     e_op_mem(e, true, 0x450f, H_RDI, H_RBX, CPU_OFF(next_rip));   /* cmovne rdi, [next_rip] */
     return short_budget;
 }
@@ -156,7 +153,7 @@ void jit_emit_chain_stub(struct emit *e, const uint8_t *exit)
     out[n++] = emit_budget_and_rip(e);
     e_op_mem(e, true, OP_MOV_LOAD, H_R9, H_RBX, CPU_OFF(chain_gen));
     links_of(e, H_R8, found);
-    e_cmp_mem_imm8(e, false, H_R8, BLOCK_OFF(exit), EXIT_RET);
+    e_cmp_mem8_imm8(e, H_R8, BLOCK_OFF(exit), EXIT_RET);
     out[n++] = e_jcc32(e, CC_NE);
     e_op_mem(e, false, OP_MOV_LOAD, H_RDX, H_RBX, CPU_OFF(ret_top));   /* the caller: top of the return stack */
     e_alu_imm(e, false, 5, H_RDX, 1);

@@ -217,6 +217,16 @@ static inline void e_patch8(struct emit *e, uint8_t *at, const uint8_t *target)
 }
 
 /* cmp byte/qword [base + disp], simm8. */
+/* cmp byte [base + disp], imm8: for bool and uint8_t fields (a wider
+ * compare would read their neighbours, and stall on a byte store). */
+static inline void e_cmp_mem8_imm8(struct emit *e, unsigned base, int32_t disp, uint8_t v)
+{
+    e_rex(e, false, 0, 0, base, false);
+    e_byte(e, 0x80);
+    e_modrm_mem(e, 7, base, disp);
+    e_byte(e, v);
+}
+
 static inline void e_cmp_mem_imm8(struct emit *e, bool w, unsigned base, int32_t disp, int8_t v)
 {
     e_rex(e, w, 0, 0, base, false);
