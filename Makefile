@@ -13,7 +13,7 @@ DEBIAN_PACKAGES = build-essential cmake nasm pkg-config libcmocka-dev \
 BENCH_PACKAGES = bochs bochsbios vgabios qemu-system-x86
 
 # Tests that exercise threads run again under ThreadSanitizer.
-THREADED_TESTS = 'test_linux_machine|test_req|tstVMREQ|test_lifecycle|test_create|test_vclock|test_i8259|test_i8254|test_uart16550|test_cmos_rtc|test_kvm_guests|test_control|test_config_json|test_kvm_irqchip|test_interp_atomic|test_interp_apic|test_apic_models|test_saved_state$$|test_device_state|test_virtio_blk|test_virtio_hostile|test_virtio_console|test_virtio_net|test_saved_state_cow'
+THREADED_TESTS = 'test_linux_machine|test_req|tstVMREQ|test_lifecycle|test_create|test_vclock|test_i8259|test_i8254|test_uart16550|test_cmos_rtc|test_kvm_guests|test_control|test_config_json|test_kvm_irqchip|test_interp_atomic|test_interp_apic|test_apic_models|test_saved_state$$|test_device_state|test_virtio_blk|test_virtio_hostile|test_virtio_console|test_virtio_net|test_saved_state_cow|test_adaptive_poll'
 
 .PHONY: all deps build run run-linux run-flat linux-guest check check-asan check-tsan check-linux check-slow bench bench-linux bench-net bench-deps bench-compare install lint clean fuzz-state
 

@@ -133,48 +133,15 @@ VMMR3_INT_DECL(int) VMR3WaitU(PUVMCPU pUVMCpu)
     return VINF_SUCCESS;
 }
 
-/*
- * Halt polling: a halted vCPU spins a while before it sleeps, because
- * waking a sleeping thread takes tens of microseconds and an I/O
- * completion often comes sooner.  The spin adapts per vCPU: it starts and
- * doubles when a sleep ended within HALT_POLL_MAX_NS, and halves away when
- * sleeps are longer (an idle guest's timer ticks), so an idle guest spends
- * nothing on it.
- */
-#define HALT_POLL_START_NS 10000u
-#define HALT_POLL_MAX_NS   200000u
-
-static bool halt_poll(PUVMCPU uvcpu, unsigned seq)
-{
-    uint64_t end = time_now_ns() + uvcpu->halt_poll_ns;
-    do {
-        for (unsigned i = 0; i < 64; i++) {
-            if (atomic_load_explicit(&uvcpu->wake_seq, memory_order_acquire) != seq)
-                return true;
-            __builtin_ia32_pause();
-        }
-    } while (time_now_ns() < end);
-    return false;
-}
-
-static void halt_poll_adapt(PUVMCPU uvcpu, uint64_t slept_ns)
-{
-    uint64_t poll = uvcpu->halt_poll_ns;
-    if (slept_ns > HALT_POLL_MAX_NS)
-        poll = poll / 2 < HALT_POLL_START_NS ? 0 : poll / 2;
-    else if (slept_ns > poll)
-        poll = poll ? (poll * 2 > HALT_POLL_MAX_NS ? HALT_POLL_MAX_NS : poll * 2) : HALT_POLL_START_NS;
-    uvcpu->halt_poll_ns = poll;
-}
-
-/* Sleeps until seq moves, after the adaptive spin. */
+/* Sleeps until seq moves, after the adaptive spin (halt polling: an I/O
+ * completion often comes sooner than a sleeping EMT could be woken). */
 static void halt_wait(PUVMCPU uvcpu, unsigned seq)
 {
-    if (uvcpu->halt_poll_ns && halt_poll(uvcpu, seq))
+    if (adaptive_poll_spin(&uvcpu->halt_poll, &uvcpu->wake_seq, seq))
         return;
     uint64_t t0 = time_now_ns();
     emt_wait(uvcpu, seq, 0);
-    halt_poll_adapt(uvcpu, time_now_ns() - t0);
+    adaptive_poll_adapt(&uvcpu->halt_poll, time_now_ns() - t0);
 }
 
 VMMR3_INT_DECL(int) VMR3WaitHalted(PVM pVM, PVMCPU pVCpu, bool fIgnoreInterrupts)

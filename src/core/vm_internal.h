@@ -17,6 +17,7 @@
 #include "../memory/guest_ram.h"
 #include "../io/io_bus.h"
 #include "../devices/device.h"
+#include "adaptive_poll.h"
 #include "sem_event.h"
 
 #define UVM_MAGIC       UINT32_C(0x19700823)
@@ -74,7 +75,7 @@ struct UVMCPU {
     atomic_uint  wake_seq;   /* futex word: bumped by every notification */
     atomic_bool  waiting;    /* blocked in an EMT wait */
     atomic_bool  in_guest;   /* inside engine->run: a notification pokes it */
-    uint64_t     halt_poll_ns;  /* how long a halted wait spins first (EMT only; vm_emt.c) */
+    struct adaptive_poll halt_poll;  /* a halted wait's spin (EMT only; vm_emt.c) */
     /* Held while poking and while the VMCPU goes away, so a notifier never
      * pokes a freed vCPU (the UVMCPU outlives the VM). */
     pthread_mutex_t poke_lock;

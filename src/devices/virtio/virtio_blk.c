@@ -17,6 +17,9 @@
 
 #include <vmm/err.h>
 
+#include "../../core/adaptive_poll.h"
+#include "../../core/sem_event.h"
+
 #include "virtio.h"
 
 #define BLK_SEG_MAX     (VQ_MAX_SIZE - 2)   /* header and status take two descriptors */
@@ -36,6 +39,8 @@ struct virtio_blk {
     pthread_cond_t work, idle;
     struct blk_req *head, **tail;
     struct blk_req *spare;                /* done requests for reuse (each holds an 8 KiB chain) */
+    atomic_uint queued;                   /* bumped by each queueing: the I/O thread polls it */
+    struct adaptive_poll poll;            /* the I/O thread's spin before it sleeps */
     unsigned in_flight;                   /* queued, executing, or being popped */
     bool stop;
 };
@@ -114,14 +119,32 @@ static void request_done(struct virtio_blk *b)
     pthread_mutex_unlock(&b->lock);
 }
 
+/* Until a request is queued or the thread must stop (lock held).  A spin
+ * first: the guest's next request often follows a completion closely, and
+ * then neither its vCPU nor this thread pays for a futex wake-up. */
+static void wait_for_work(struct virtio_blk *b)
+{
+    if (b->head || b->stop)
+        return;
+    unsigned seen = atomic_load(&b->queued);
+    pthread_mutex_unlock(&b->lock);
+    bool came = adaptive_poll_spin(&b->poll, &b->queued, seen);
+    pthread_mutex_lock(&b->lock);
+    if (came)
+        return;
+    uint64_t t0 = time_now_ns();
+    while (!b->head && !b->stop)
+        pthread_cond_wait(&b->work, &b->lock);
+    adaptive_poll_adapt(&b->poll, time_now_ns() - t0);
+}
+
 /* Takes the whole queue at a time: one lock round per batch, not per request. */
 static void *io_thread(void *opaque)
 {
     struct virtio_blk *b = opaque;
     pthread_mutex_lock(&b->lock);
     for (;;) {
-        while (!b->head && !b->stop)
-            pthread_cond_wait(&b->work, &b->lock);
+        wait_for_work(b);
         struct blk_req *r = b->head;
         if (!r)
             break;                        /* stop, and nothing left */
@@ -190,7 +213,8 @@ static void blk_notify(void *dev, unsigned q)
         pthread_mutex_lock(&b->lock);
         *b->tail = r;
         b->tail = &r->next;
-        pthread_cond_signal(&b->work);
+        atomic_fetch_add(&b->queued, 1);
+        pthread_cond_signal(&b->work);    /* no system call while the thread spins */
         pthread_mutex_unlock(&b->lock);
     }
 }
