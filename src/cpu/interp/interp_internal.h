@@ -143,7 +143,7 @@ struct block {
     uint32_t page, page2;     /* RAM page indexes the code lies in (page2 may be PAGE_NONE) */
     uint32_t gen, gen2;       /* code generations of those pages when decoded */
     uint32_t epoch;           /* cpu->code_epoch when decoded */
-    uint32_t lin_gen;         /* cpu->jc_gen when put in the jump cache */
+    uint64_t lin_gen;         /* cpu->jc_gen when put in the jump cache */
     uint8_t  mode;            /* enum code_mode; 0xff = not a valid block */
     bool     lin_global;      /* lin maps through a global page: survives CR3 writes */
     bool     lin_user;        /* put in the jump cache at CPL 3 (lin_global holds only there) */
@@ -238,9 +238,9 @@ struct interp_cpu {
     bool     implicit_sv;     /* sys_access: an implicit supervisor access (SMAP ignores AC) */
     bool     tlb_global;      /* the last translation was a global page (PTE.G, CR4.PGE) */
     uint8_t  tlb_large_shift; /* largest page size (log2) cached since the last full flush */
-    uint32_t jc_gen;          /* renewed by CR3 writes: drops non-global jump-cache entries */
-    uint32_t jc_gen_other;    /* the other privilege's jc_gen (swapped by tlb_select) */
-    uint32_t jc_seq;          /* last value given to either: each is unique */
+    uint64_t jc_gen;          /* renewed by CR3 writes: drops non-global jump-cache entries */
+    uint64_t jc_gen_other;    /* the other privilege's jc_gen (swapped by tlb_select) */
+    uint64_t jc_seq;          /* last value given to either: each is unique (64 bits: no wrap) */
     bool     ss_shadow;       /* MOV SS / POP SS: debug traps wait one more instruction */
     uint8_t  dbg_hits;        /* data breakpoints (B0-B3) hit by the current instruction */
     uint8_t  dbg_pending;     /* hits held back by a MOV SS shadow */

@@ -102,7 +102,7 @@ void tlb_select(struct interp_cpu *cpu)
     if (cpu->tlb_ac_n)
         tlb_ac_drop(cpu);
     cpu->tlb = want;
-    uint32_t jc = cpu->jc_gen;
+    uint64_t jc = cpu->jc_gen;
     cpu->jc_gen = cpu->jc_gen_other;
     cpu->jc_gen_other = jc;
     uint64_t chain = cpu->chain_gen;
