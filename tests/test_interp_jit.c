@@ -146,7 +146,8 @@ static void gen_other(struct prog *p)
     bool w = rn(2);
     unsigned a = pick(), b = pick();
     static const unsigned shifts[] = { 0, 1, 4, 5, 7 };
-    switch (rn(10)) {
+    switch (rn(11)) {
+    case 10: rr(p, w, 0xf7, -1, 4, a); break;                  /* MUL a: RDX:RAX */
     case 0: rr(p, w, 0xc1, -1, shifts[rn(5)], a); put(p, rn(70)); break;
     case 1: rr(p, w, 0xd1, -1, shifts[rn(5)], a); break;
     case 2: rr(p, w, 0xd3, -1, shifts[rn(5)], a); break;       /* by CL: a handler */

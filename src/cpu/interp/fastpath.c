@@ -194,6 +194,32 @@ static ALWAYS_INLINE int imul_reg(struct interp_cpu *cpu, unsigned dreg, unsigne
     return X_NEXT;
 }
 
+/* MUL r (F7 /4, a register operand): RDX:RAX = RAX * r unsigned (EDX:EAX,
+ * zero-extended, at 32 bits); CF = OF = a non-zero high half, flags lazily. */
+static ALWAYS_INLINE int mul_reg(struct interp_cpu *cpu, const struct insn *in, unsigned size, bool flags)
+{
+    uint64_t lo, hi;
+    if (size == 8) {
+        unsigned __int128 p = (unsigned __int128)cpu->gpr[GPR_RAX] * cpu->gpr[in->rm];
+        lo = (uint64_t)p;
+        hi = (uint64_t)(p >> 64);
+    } else {
+        uint64_t p = (uint64_t)(uint32_t)cpu->gpr[GPR_RAX] * (uint32_t)cpu->gpr[in->rm];
+        lo = (uint32_t)p;
+        hi = p >> 32;
+    }
+    cpu->gpr[GPR_RAX] = lo;
+    cpu->gpr[GPR_RDX] = hi;
+    if (flags) {
+        lazy_set(cpu, LF_MUL, size, 0, 0, lo);
+        cpu->lf.cin = hi != 0;
+    }
+    return X_NEXT;
+}
+
+static int mul_r4(struct interp_cpu *cpu, const struct insn *in) { return mul_reg(cpu, in, 4, true); }
+static int mul_r8(struct interp_cpu *cpu, const struct insn *in) { return mul_reg(cpu, in, 8, true); }
+
 static int imul_rr4(struct interp_cpu *cpu, const struct insn *in) { return imul_reg(cpu, in->reg, 4, cpu->gpr[in->reg], cpu->gpr[in->rm]); }
 static int imul_rr8(struct interp_cpu *cpu, const struct insn *in) { return imul_reg(cpu, in->reg, 8, cpu->gpr[in->reg], cpu->gpr[in->rm]); }
 static int imul_rri4(struct interp_cpu *cpu, const struct insn *in) { return imul_reg(cpu, in->reg, 4, cpu->gpr[in->rm], in->imm); }
@@ -261,6 +287,10 @@ static bool specialize_widen(struct insn *in)
     }
     if (in->fn == op_imul_r_rm && in->mod3) {
         in->fn = in->osz == 8 ? imul_rr8 : imul_rr4;
+        return true;
+    }
+    if (in->fn == op_mul1 && in->mod3 && in->ext == 4) {
+        in->fn = in->osz == 8 ? mul_r8 : mul_r4;
         return true;
     }
     if (in->fn == op_imul_r_rm_imm && in->mod3) {
@@ -365,6 +395,8 @@ static int shl8_nf(struct interp_cpu *cpu, const struct insn *in) { return shift
 static int shr8_nf(struct interp_cpu *cpu, const struct insn *in) { return shift_reg_nf(cpu, in, 8, LF_SHR); }
 static int sar8_nf(struct interp_cpu *cpu, const struct insn *in) { return shift_reg_nf(cpu, in, 8, LF_SAR); }
 
+static int mul_r4_nf(struct interp_cpu *cpu, const struct insn *in) { return mul_reg(cpu, in, 4, false); }
+static int mul_r8_nf(struct interp_cpu *cpu, const struct insn *in) { return mul_reg(cpu, in, 8, false); }
 static int imul_rr4_nf(struct interp_cpu *cpu, const struct insn *in)
 { cpu->gpr[in->reg] = (uint32_t)(cpu->gpr[in->reg] * cpu->gpr[in->rm]); return X_NEXT; }
 static int imul_rr8_nf(struct interp_cpu *cpu, const struct insn *in)
@@ -406,6 +438,7 @@ static const struct { insn_fn full, nf; } flag_twins[] = {
     NF_ROWS(add), NF_ROWS(or), NF_ROWS(and), NF_ROWS(sub), NF_ROWS(xor),
     { shl4, shl4_nf }, { shr4, shr4_nf }, { sar4, sar4_nf }, { shl8, shl8_nf }, { shr8, shr8_nf }, { sar8, sar8_nf },
     { imul_rr4, imul_rr4_nf }, { imul_rr8, imul_rr8_nf }, { imul_rri4, imul_rri4_nf }, { imul_rri8, imul_rri8_nf },
+    { mul_r4, mul_r4_nf }, { mul_r8, mul_r8_nf },
 };
 #define FLAG_TWINS (sizeof(flag_twins) / sizeof(flag_twins[0]))
 
@@ -473,7 +506,7 @@ static void __attribute__((constructor)) fn_index_build(void)
     fn_add_all(&alu_load_fast[0][0], sizeof(alu_load_fast) / sizeof(insn_fn));
     static const insn_fn more[] = { test_rr4, test_rr8, test_ri4, test_ri8, shl4, shr4, sar4, shl8, shr8, sar8,
                                     inc4, dec4, inc8, dec8,
-                                    imul_rr4, imul_rr8, imul_rri4, imul_rri8, movzx_m8, movzx_m16, movsx_m8,
+                                    imul_rr4, imul_rr8, imul_rri4, imul_rri8, mul_r4, mul_r8, movzx_m8, movzx_m16, movsx_m8,
                                     movsx_m16 };
     fn_add_all(more, sizeof(more) / sizeof(more[0]));
 }
@@ -583,6 +616,10 @@ static bool describe_shift_mul(const struct insn *in, insn_fn fn, bool flags, st
     if (fn == imul_rri4 || fn == imul_rri8) {
         *d = (struct jit_desc){ .kind = JK_IMUL_RRI, .size = fn == imul_rri8 ? 8 : 4, .dst = in->reg,
                                 .src = in->rm, .flags = flags };
+        return true;
+    }
+    if (fn == mul_r4 || fn == mul_r8) {
+        *d = (struct jit_desc){ .kind = JK_MUL_R, .size = fn == mul_r8 ? 8 : 4, .src = in->rm, .flags = flags };
         return true;
     }
     return false;

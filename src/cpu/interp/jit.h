@@ -35,7 +35,7 @@ enum jit_kind {
     JK_MOVSXD,
     JK_PUSH, JK_POP,  /* 64-bit register */
     JK_SHIFT_I,       /* op: 4 SHL, 5 SHR, 7 SAR; count from the insn */
-    JK_IMUL_RR, JK_IMUL_RRI,
+    JK_IMUL_RR, JK_IMUL_RRI, JK_MUL_R,
     JK_INCDEC,        /* op 0 INC, 1 DEC, register (needs the CF it keeps) */
     JK_ROT_NF,        /* op 0 ROL, 1 ROR by an immediate, its flags dead (fastpath.c's twins) */
     JK_JMP,           /* JMP rel (64-bit code) */

@@ -258,6 +258,27 @@ static void emit_imul(struct emit *e, const struct jit_desc *d, const struct ins
     store_greg(e, H_RDX, d->dst);
 }
 
+/* MUL r: RDX:RAX = RAX * r, by the host's MUL, whose CF (a non-zero high
+ * half) is the handler's cin. */
+static void emit_mul(struct emit *e, const struct jit_desc *d)
+{
+    bool w = d->size == 8;
+    load_greg(e, H_RAX, GPR_RAX, 8);
+    e_op_mem(e, w, 0xf7, 4, H_R12, GREG(d->src));         /* mul [the guest register] */
+    store_greg(e, H_RAX, GPR_RAX);                        /* (32-bit: zero-extended by the host) */
+    store_greg(e, H_RDX, GPR_RDX);
+    if (d->flags) {
+        e_byte(e, 0x0f);                          /* setc cl */
+        e_byte(e, 0x92);
+        e_byte(e, 0xc1);
+        e_op_mem(e, false, 0x88, H_RCX, H_RBX, CPU_OFF(lf.cin));   /* mov [cin], cl */
+        e_op_rr(e, true, OP_MOV_STORE, H_RAX, H_RDX);            /* rdx = the low half */
+        e_op_rr(e, false, OP_XOR, H_RAX, H_RAX);
+        e_op_rr(e, false, OP_XOR, H_RCX, H_RCX);
+        emit_lazy(e, LF_MUL, d->size);            /* dst = src = 0, res = the low half */
+    }
+}
+
 static void emit_movx(struct jit_ctx *c, const struct jit_desc *d, const struct insn *in, unsigned i)
 {
     static const uint32_t ops[4] = { OP_MOVZX8, OP_MOVZX16, OP_MOVSX8, OP_MOVSX16 };
@@ -626,7 +647,7 @@ static uint8_t lazy_op_of(const struct jit_desc *d)
     case JK_ALU_MR: case JK_ALU_MI: return alu_lazy[d->op];
     case JK_ALU_SMALL: return d->op == JOP_CMP + 1 ? LF_LOGIC : alu_lazy[d->op];
     case JK_SHIFT_I: return d->op == 4 ? LF_SHL : d->op == 5 ? LF_SHR : LF_SAR;
-    case JK_IMUL_RR: case JK_IMUL_RRI: return LF_MUL;
+    case JK_IMUL_RR: case JK_IMUL_RRI: case JK_MUL_R: return LF_MUL;
     case JK_INCDEC: return d->op ? LF_DEC : LF_INC;
     case JK_ROT_NF: return LF_SHL;                /* a flag writer (stale lazy state: nothing known) */
     default: return LF_NONE;
@@ -715,6 +736,9 @@ static bool emit_kind(struct jit_ctx *c, const struct jit_desc *d, const struct 
         return true;
     case JK_IMUL_RR: case JK_IMUL_RRI:
         emit_imul(e, d, in);
+        return true;
+    case JK_MUL_R:
+        emit_mul(e, d);
         return true;
     case JK_JCC:
         return emit_jcc(c, d, in, i);
