@@ -99,18 +99,24 @@ static inline void long_state(struct sys_guest *g, unsigned cpl)
     st->gpr[GPR_R15] = NO_EXC;
 }
 
-static inline struct sys_guest *sys_new(void)
+/* Tables, a CPL 0 long-mode state and a vCPU on g's RAM (already set up). */
+static inline struct sys_guest *sys_attach_cpu(struct sys_guest *g)
 {
-    struct sys_guest *g = calloc(1, sizeof(*g));
-    g->ram.host = calloc(1, RAM_SIZE);
-    g->ram.size = g->ram.low_size = RAM_SIZE;
-    g->ram.hole_size = GUEST_4G - RAM_SIZE;
     build_tables(g);
     long_state(g, 0);
     struct interp_io io = { .opaque = g };
     g->cpu = interp_cpu_create(&g->st, &g->ram, &io);
     assert_non_null(g->cpu);
     return g;
+}
+
+static inline struct sys_guest *sys_new(void)
+{
+    struct sys_guest *g = calloc(1, sizeof(*g));
+    g->ram.host = calloc(1, RAM_SIZE);
+    g->ram.size = g->ram.low_size = RAM_SIZE;
+    g->ram.hole_size = GUEST_4G - RAM_SIZE;
+    return sys_attach_cpu(g);
 }
 
 static inline void sys_free(struct sys_guest *g)

@@ -14,12 +14,7 @@ static struct sys_guest *guest_on_real_ram(void)
     struct sys_guest *g = calloc(1, sizeof(*g));
     assert_non_null(g);
     assert_int_equal(guest_ram_init(&g->ram, RAM_SIZE, GUEST_4G - RAM_SIZE), VINF_SUCCESS);
-    build_tables(g);
-    long_state(g, 0);
-    struct interp_io io = { .opaque = g };
-    g->cpu = interp_cpu_create(&g->st, &g->ram, &io);
-    assert_non_null(g->cpu);
-    return g;
+    return sys_attach_cpu(g);
 }
 
 static void free_guest(struct sys_guest *g)

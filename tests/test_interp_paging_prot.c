@@ -50,22 +50,32 @@ static void test_smap_explicit(void **state)
     sys_free(g);
 }
 
-/* STAC opens user pages to explicit accesses; after CLAC the same page
- * faults again (the translation AC allowed was not cached). */
-static void test_smap_ac(void **state)
+/* STAC opens user pages to explicit accesses; after the instruction(s) in
+ * clear take AC away again, the same page faults again (the translation AC
+ * allowed is dropped with it). */
+static void expect_ac_dropped(const uint8_t *clear, size_t clear_len)
 {
-    (void)state;
+    static const uint8_t head[] = { 0x0f, 0x01, 0xcb,                                   /* stac */
+                                    0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00 };  /* mov rax,[0x200000] */
+    static const uint8_t tail[] = { 0x48, 0x8b, 0x1c, 0x25, 0x08, 0x00, 0x20, 0x00,    /* mov rbx,[0x200008] */
+                                    0xf4 };
+    uint8_t code[64];
+    memcpy(code, head, sizeof(head));
+    memcpy(code + sizeof(head), clear, clear_len);
+    memcpy(code + sizeof(head) + clear_len, tail, sizeof(tail));
     struct sys_guest *g = prot_new();
     g->st.cr4 |= CR4_SMAP;
-    EXC(g, 14, true, PF_P, 0x0e,
-        0x0f, 0x01, 0xcb,                                    /* stac */
-        0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00,      /* mov rax,[0x200000] */
-        0x0f, 0x01, 0xca,                                    /* clac */
-        0x48, 0x8b, 0x1c, 0x25, 0x08, 0x00, 0x20, 0x00,      /* mov rbx,[0x200008] */
-        0xf4);
+    expect_exc(g, code, sizeof(head) + clear_len + sizeof(tail), 14, true, PF_P,
+               (unsigned)(sizeof(head) + clear_len));
     assert_int_equal(g->st.gpr[GPR_RAX], UINT64_C(0x1122334455667788));
     assert_int_equal(g->st.cr2, USER_PAGE + 8);
     sys_free(g);
+}
+
+static void test_smap_ac(void **state)
+{
+    (void)state;
+    expect_ac_dropped((const uint8_t[]){ 0x0f, 0x01, 0xca }, 3);          /* clac */
 }
 
 /* SMAP does not restrict CPL 3. */
@@ -248,16 +258,7 @@ static void test_tlb_user_entry_not_for_smap_kernel(void **state)
 static void test_smap_ac_popf(void **state)
 {
     (void)state;
-    struct sys_guest *g = prot_new();
-    g->st.cr4 |= CR4_SMAP;
-    EXC(g, 14, true, PF_P, 0x0e,
-        0x0f, 0x01, 0xcb,                                    /* stac */
-        0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00,      /* mov rax,[0x200000] */
-        0x6a, 0x02, 0x9d,                                    /* push 2; popfq: AC clear */
-        0x48, 0x8b, 0x1c, 0x25, 0x08, 0x00, 0x20, 0x00,      /* mov rbx,[0x200008] */
-        0xf4);
-    assert_int_equal(g->st.gpr[GPR_RAX], UINT64_C(0x1122334455667788));
-    sys_free(g);
+    expect_ac_dropped((const uint8_t[]){ 0x6a, 0x02, 0x9d }, 3);          /* push 2; popfq */
 }
 
 /* More AC-allowed pages than the TLB lists: CLAC still drops them all. */

@@ -161,15 +161,23 @@ static void test_not_while_paused(void **state)
     vclock_destroy(r.clock);
 }
 
+/* A fresh running clock with one recording timer (id 1). */
+static struct vtimer *one_running_timer(struct rec *r, struct rec_timer *rt)
+{
+    memset(r, 0, sizeof(*r));
+    r->clock = vclock_create();
+    *rt = (struct rec_timer){ r, 1 };
+    struct vtimer *t = vtimer_create(r->clock, record_fn, rt);
+    vclock_resume(r->clock);
+    return t;
+}
+
 static void test_disarm_and_rearm(void **state)
 {
     (void)state;
     static struct rec r;
-    memset(&r, 0, sizeof(r));
-    r.clock = vclock_create();
-    struct rec_timer rt = { &r, 1 };
-    struct vtimer *t = vtimer_create(r.clock, record_fn, &rt);
-    vclock_resume(r.clock);
+    static struct rec_timer rt;
+    struct vtimer *t = one_running_timer(&r, &rt);
     uint64_t now = vclock_now(r.clock);
     vtimer_arm(t, now + 20 * MS);
     vtimer_disarm(t);
@@ -193,11 +201,8 @@ static void test_rearm_while_thread_sleeps(void **state)
 {
     (void)state;
     static struct rec r;
-    memset(&r, 0, sizeof(r));
-    r.clock = vclock_create();
-    struct rec_timer rt = { &r, 1 };
-    struct vtimer *t = vtimer_create(r.clock, record_fn, &rt);
-    vclock_resume(r.clock);
+    static struct rec_timer rt;
+    struct vtimer *t = one_running_timer(&r, &rt);
     uint64_t now = vclock_now(r.clock);
     vtimer_arm(t, now + 10000 * MS);
     sleep_ms(20);                               /* asleep until +10 s */
